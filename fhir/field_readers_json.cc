@@ -1,0 +1,153 @@
+// Defensive readers for FHIR fields (declared in fhir/json_internal.h).
+
+#include <string>
+
+#include "fhir/json_internal.h"
+
+namespace cds::fhir::internal {
+namespace {
+
+std::string Joined(std::string_view path, std::string_view what) {
+  std::string s(path);
+  s += " is not ";
+  s += what;
+  return s;
+}
+
+// A member that is present and not JSON null (null is how some servers say "absent").
+const rapidjson::Value* Present(const rapidjson::Value& obj, const char* name) {
+  const rapidjson::Value* v = Find(obj, name);
+  return v != nullptr && !v->IsNull() ? v : nullptr;
+}
+
+}  // namespace
+
+const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name) {
+  if (!obj.IsObject()) return nullptr;
+  const auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string ReadString(const rapidjson::Value& obj, const char* name, std::string_view path,
+                       ReadProblems& problems) {
+  const rapidjson::Value* v = Present(obj, name);
+  if (v == nullptr) return {};
+  if (!v->IsString()) {
+    problems.Fail(Joined(path, "a string"));
+    return {};
+  }
+  return std::string(v->GetString(), v->GetStringLength());
+}
+
+std::optional<bool> ReadBool(const rapidjson::Value& obj, const char* name, std::string_view path,
+                             ReadProblems& problems) {
+  const rapidjson::Value* v = Present(obj, name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->IsBool()) {
+    problems.Fail(Joined(path, "a boolean"));
+    return std::nullopt;
+  }
+  return v->GetBool();
+}
+
+const rapidjson::Value* ReadObject(const rapidjson::Value& obj, const char* name,
+                                   std::string_view path, ReadProblems& problems) {
+  const rapidjson::Value* v = Present(obj, name);
+  if (v == nullptr) return nullptr;
+  if (!v->IsObject()) {
+    problems.Fail(Joined(path, "an object"));
+    return nullptr;
+  }
+  return v;
+}
+
+const rapidjson::Value* ReadArray(const rapidjson::Value& obj, const char* name,
+                                  std::string_view path, ReadProblems& problems) {
+  const rapidjson::Value* v = Present(obj, name);
+  if (v == nullptr) return nullptr;
+  if (!v->IsArray()) {
+    problems.Fail(Joined(path, "an array"));
+    return nullptr;
+  }
+  return v;
+}
+
+const rapidjson::Value* ReadFirstObject(const rapidjson::Value& obj, const char* name,
+                                        std::string_view path, ReadProblems& problems) {
+  const rapidjson::Value* array = ReadArray(obj, name, path, problems);
+  if (array == nullptr || array->Empty()) return nullptr;
+  const rapidjson::Value& first = (*array)[0];
+  if (!first.IsObject()) {
+    problems.Fail(Joined(std::string(path) + "[0]", "an object"));
+    return nullptr;
+  }
+  return &first;
+}
+
+std::optional<FhirInstant> ReadDateTime(const rapidjson::Value& obj, const char* name,
+                                        std::string_view path, ReadProblems& problems) {
+  const rapidjson::Value* v = Present(obj, name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->IsString()) {
+    problems.Fail(Joined(path, "a string"));
+    return std::nullopt;
+  }
+  auto parsed = ParseFhirDateTime(std::string_view(v->GetString(), v->GetStringLength()));
+  if (!parsed) problems.notes.push_back(Joined(path, "a valid FHIR dateTime; ignored"));
+  return parsed;
+}
+
+std::optional<EpochSeconds> ReadDateTimeLatest(const rapidjson::Value& obj, const char* name) {
+  const rapidjson::Value* v = Present(obj, name);
+  if (v == nullptr || !v->IsString()) return std::nullopt;
+  return ParseFhirDateTimeLatest(std::string_view(v->GetString(), v->GetStringLength()));
+}
+
+CodeableConcept ToCodeableConcept(const rapidjson::Value& value, std::string_view path,
+                                  ReadProblems& problems) {
+  CodeableConcept concept_value;
+  if (!value.IsObject()) {
+    problems.Fail(Joined(path, "an object"));
+    return concept_value;
+  }
+  const std::string p(path);
+  concept_value.text = ReadString(value, "text", p + ".text", problems);
+  if (const rapidjson::Value* codings = ReadArray(value, "coding", p + ".coding", problems)) {
+    for (rapidjson::SizeType i = 0; i < codings->Size(); ++i) {
+      const rapidjson::Value& c = (*codings)[i];
+      const std::string cp = p + ".coding[" + std::to_string(i) + "]";
+      if (!c.IsObject()) {
+        problems.Fail(Joined(cp, "an object"));
+        continue;
+      }
+      Coding coding;
+      coding.system = ReadString(c, "system", cp + ".system", problems);
+      coding.code = ReadString(c, "code", cp + ".code", problems);
+      coding.display = ReadString(c, "display", cp + ".display", problems);
+      concept_value.codings.push_back(std::move(coding));
+    }
+  }
+  return concept_value;
+}
+
+CodeableConcept ReadCodeableConcept(const rapidjson::Value& obj, const char* name,
+                                    std::string_view path, ReadProblems& problems) {
+  const rapidjson::Value* v = Present(obj, name);
+  return v == nullptr ? CodeableConcept{} : ToCodeableConcept(*v, path, problems);
+}
+
+std::string ConceptName(const CodeableConcept& concept_value) {
+  if (!concept_value.text.empty()) return concept_value.text;
+  for (const Coding& coding : concept_value.codings) {
+    if (!coding.display.empty()) return coding.display;
+  }
+  return {};
+}
+
+std::optional<FhirInstant> Earliest(std::optional<FhirInstant> a, std::optional<FhirInstant> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return b->seconds < a->seconds ? b : a;
+}
+
+}  // namespace cds::fhir::internal

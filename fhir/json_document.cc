@@ -1,0 +1,90 @@
+#include "fhir/json_document.h"
+
+#include <rapidjson/error/en.h>
+
+#include "fhir/json_internal.h"
+
+namespace cds::fhir {
+namespace {
+
+constexpr unsigned kParseFlags =
+    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+
+bool IsJsonWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+Error InvalidJson(std::string what, std::size_t offset) {
+  return Error{ErrorCode::kInvalidRequest,
+               "invalid JSON at byte offset " + std::to_string(offset) + ": " + std::move(what)};
+}
+
+// RapidJSON's reader recurses once per nesting level, so a hostile body of a
+// few kilobytes of '[' would exhaust the stack. This linear scan finds the
+// first byte that opens a container beyond max_depth, skipping string contents
+// (where brackets are data) and escaped quotes. It does not validate anything
+// else; RapidJSON does that afterwards.
+std::optional<std::size_t> FindTooDeep(std::string_view text, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return i;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+JsonDocument::JsonDocument() : impl_(std::make_unique<Impl>()) {}
+JsonDocument::~JsonDocument() = default;
+
+JsonRef JsonDocument::root() const { return internal::MakeRef(impl_->doc); }
+
+Result<std::shared_ptr<const JsonDocument>> JsonDocument::Parse(std::string_view text,
+                                                                std::size_t max_depth) {
+  std::size_t first = 0;
+  while (first < text.size() && IsJsonWhitespace(text[first])) ++first;
+  if (first == text.size()) return InvalidJson("empty document", first);
+  if (const auto deep = FindTooDeep(text, max_depth)) {
+    return InvalidJson("nesting deeper than " + std::to_string(max_depth) + " levels", *deep);
+  }
+  // The constructor is private, so make_shared cannot be used here.
+  std::shared_ptr<JsonDocument> document(new JsonDocument());
+  rapidjson::Document& doc = document->impl_->doc;
+  doc.Parse<kParseFlags>(text.data(), text.size());
+  if (doc.HasParseError()) {
+    return InvalidJson(rapidjson::GetParseError_En(doc.GetParseError()), doc.GetErrorOffset());
+  }
+  return std::shared_ptr<const JsonDocument>(std::move(document));
+}
+
+namespace internal {
+
+const rapidjson::Value& NullValue() {
+  static const rapidjson::Value kNull;
+  return kNull;
+}
+
+}  // namespace internal
+}  // namespace cds::fhir

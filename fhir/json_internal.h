@@ -1,0 +1,116 @@
+#pragma once
+
+// The one header that exposes RapidJSON (style §4.3). Only json_document.cc and
+// *_json.cc files include it. It holds JsonDocument's representation, the
+// JsonRef <-> rapidjson::Value bridge, and the defensive FHIR readers shared by
+// the normalizers: every reader checks the JSON type before touching a value,
+// because FHIR input is untrusted and Normalize must never crash or throw.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "fhir/fhir_time.h"
+#include "fhir/json_document.h"
+#include "fhir/normalize.h"
+#include "fhir/patient_facts.h"
+
+namespace cds::fhir {
+
+struct JsonDocument::Impl {
+  rapidjson::Document doc;
+};
+
+namespace internal {
+
+// A null value for invalid refs, so callers can test IsObject() etc. as usual.
+const rapidjson::Value& NullValue();
+
+inline const rapidjson::Value& AsValue(JsonRef ref) {
+  return ref.valid() ? *static_cast<const rapidjson::Value*>(ref.raw()) : NullValue();
+}
+inline JsonRef MakeRef(const rapidjson::Value& value) { return JsonRef(&value); }
+
+// Collects what is wrong with one resource while it is read. `fatal` problems
+// (a field of the wrong JSON type) make the resource unusable; `notes` (a date
+// that does not parse) drop just that field. Texts name fields, never values.
+struct ReadProblems {
+  std::string fatal;
+  std::vector<std::string> notes;
+
+  bool failed() const { return !fatal.empty(); }
+  void Fail(std::string what) {
+    if (fatal.empty()) fatal = std::move(what);
+  }
+};
+
+// Member lookup; nullptr when `obj` is not an object or has no such member.
+const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name);
+
+// Typed readers. Absent (or JSON null) -> empty/nullopt/nullptr; present with
+// the wrong type -> problems.Fail("<path> is not a <type>"). `path` is the
+// field's name as shown in warnings, e.g. "dispenseRequest.validityPeriod".
+std::string ReadString(const rapidjson::Value& obj, const char* name, std::string_view path,
+                       ReadProblems& problems);
+std::optional<bool> ReadBool(const rapidjson::Value& obj, const char* name, std::string_view path,
+                             ReadProblems& problems);
+const rapidjson::Value* ReadObject(const rapidjson::Value& obj, const char* name,
+                                   std::string_view path, ReadProblems& problems);
+const rapidjson::Value* ReadArray(const rapidjson::Value& obj, const char* name,
+                                  std::string_view path, ReadProblems& problems);
+// First element of an array member, if it is an object (else Fail / nullptr).
+const rapidjson::Value* ReadFirstObject(const rapidjson::Value& obj, const char* name,
+                                        std::string_view path, ReadProblems& problems);
+// A date/dateTime/instant string; unparseable text adds a note and yields nullopt.
+std::optional<FhirInstant> ReadDateTime(const rapidjson::Value& obj, const char* name,
+                                        std::string_view path, ReadProblems& problems);
+// The latest second a date member can mean (period ends); nullopt when absent
+// or not a valid date (ReadDateTime on the same member reports that).
+std::optional<EpochSeconds> ReadDateTimeLatest(const rapidjson::Value& obj, const char* name);
+// A CodeableConcept member (absent -> empty concept).
+CodeableConcept ReadCodeableConcept(const rapidjson::Value& obj, const char* name,
+                                    std::string_view path, ReadProblems& problems);
+// A CodeableConcept given as a value (already known to be present).
+CodeableConcept ToCodeableConcept(const rapidjson::Value& value, std::string_view path,
+                                  ReadProblems& problems);
+
+// concept.text, else the first coding display, else "".
+std::string ConceptName(const CodeableConcept& concept_value);
+
+// Earliest of two optional instants.
+std::optional<FhirInstant> Earliest(std::optional<FhirInstant> a, std::optional<FhirInstant> b);
+
+// Medication resources that medicationReference may point to, by every key a
+// reference can use: "Medication/<id>" and the entry's fullUrl.
+class MedicationIndex {
+ public:
+  void Add(const rapidjson::Value& medication, std::string_view full_url);
+  // Resolves a reference string; contained "#id" is looked up in `container`.
+  const rapidjson::Value* Resolve(std::string_view reference,
+                                  const rapidjson::Value& container) const;
+
+ private:
+  std::unordered_map<std::string, const rapidjson::Value*> by_key_;
+};
+
+// Per-resource readers. Each returns false (and sets problems.fatal) when the
+// resource is malformed; the caller turns that into a warning and skips it.
+bool ReadMedicationRequest(const rapidjson::Value& resource, const std::string& ref,
+                           const MedicationIndex& index, EpochSeconds as_of,
+                           const NormalizeOptions& options, MedicationFact& out,
+                           ReadProblems& problems);
+bool ReadMedicationStatement(const rapidjson::Value& resource, const std::string& ref,
+                             const MedicationIndex& index, EpochSeconds as_of,
+                             const NormalizeOptions& options, MedicationFact& out,
+                             ReadProblems& problems);
+bool ReadCondition(const rapidjson::Value& resource, const std::string& ref, EpochSeconds as_of,
+                   ConditionFact& out, ReadProblems& problems);
+bool ReadObservation(const rapidjson::Value& resource, const std::string& ref, ObservationFact& out,
+                     ReadProblems& problems);
+
+}  // namespace internal
+}  // namespace cds::fhir

@@ -1,0 +1,39 @@
+#pragma once
+
+// FHIR R4 JSON -> PatientFacts, applying the data-quality rules of
+// clinical-reference §5.2 (medications) and §5.3 (conditions) and the generic
+// part of §5.1 (what an Observation says; the analyte-specific checks are in
+// lab_results.h). A malformed individual resource is skipped and noted in
+// PatientFacts::warnings; Normalize itself never fails.
+
+#include <vector>
+
+#include "fhir/fhir_time.h"
+#include "fhir/json_document.h"
+#include "fhir/patient_facts.h"
+
+namespace cds::fhir {
+
+// Site choices that §5.2 leaves open.
+struct NormalizeOptions {
+  bool count_proposal_intent = false;       // MedicationRequest intent=proposal counts
+  bool count_intended_statements = false;   // MedicationStatement status=intended counts
+  bool count_on_hold_statements = false;    // MedicationStatement status=on-hold counts
+};
+
+// One piece of input: a Bundle (searchset/collection/...) or a single resource,
+// with the category it was requested for. Resources of other types inside a
+// Bundle are still read where they are useful (e.g. Medication targets of
+// medicationReference, or an included Patient).
+struct FhirInput {
+  FactCategory category;
+  JsonRef value;
+};
+
+// Reads all inputs into facts. `as_of` is the evaluation "now" (end dates and
+// abatement dates in the past make a record not current). The category states
+// are left as the caller set them in `facts`; only the records are filled in.
+void Normalize(const std::vector<FhirInput>& inputs, EpochSeconds as_of,
+               const NormalizeOptions& options, PatientFacts& facts);
+
+}  // namespace cds::fhir

@@ -1,0 +1,176 @@
+// Normalize: walks the inputs (Bundles or bare resources), indexes Medication
+// targets, reads each known resource type into facts and merges medications.
+
+#include "fhir/normalize.h"
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/json_internal.h"
+#include "fhir/medication_internal.h"
+
+namespace cds::fhir {
+namespace {
+
+using internal::Find;
+using internal::ReadProblems;
+
+// Bundles inside bundles (batch-response, transaction-response) are followed
+// this deep; FHIR servers do not nest them further.
+constexpr int kMaxBundleNesting = 3;
+
+// One resource found in the inputs, with where it came from.
+struct Located {
+  const rapidjson::Value* resource = nullptr;
+  std::string full_url;
+  std::string where;  // "input[0]" or "Bundle/b1 entry[3]", for warnings without an id
+};
+
+std::string StringOrEmpty(const rapidjson::Value* v) {
+  return v != nullptr && v->IsString() ? std::string(v->GetString(), v->GetStringLength())
+                                       : std::string();
+}
+
+void Collect(const rapidjson::Value& value, std::string full_url, std::string where, int nesting,
+             std::vector<Located>& out, std::vector<std::string>& warnings) {
+  if (!value.IsObject()) {
+    warnings.push_back(where + ": not a JSON object");
+    return;
+  }
+  if (StringOrEmpty(Find(value, "resourceType")) != "Bundle") {
+    out.push_back({&value, std::move(full_url), std::move(where)});
+    return;
+  }
+  const std::string id = StringOrEmpty(Find(value, "id"));
+  const std::string bundle = id.empty() ? where + " Bundle" : "Bundle/" + id;
+  if (nesting >= kMaxBundleNesting) {
+    warnings.push_back(bundle + ": Bundle nested too deeply; skipped");
+    return;
+  }
+  const rapidjson::Value* entries = Find(value, "entry");
+  if (entries == nullptr || entries->IsNull()) return;  // an empty searchset
+  if (!entries->IsArray()) {
+    warnings.push_back(bundle + ": entry is not an array");
+    return;
+  }
+  for (rapidjson::SizeType i = 0; i < entries->Size(); ++i) {
+    const rapidjson::Value& entry = (*entries)[i];
+    const std::string entry_where = bundle + " entry[" + std::to_string(i) + "]";
+    if (!entry.IsObject()) {
+      warnings.push_back(entry_where + ": not an object");
+      continue;
+    }
+    const rapidjson::Value* resource = Find(entry, "resource");
+    // History and batch-response entries may carry only request/response.
+    if (resource == nullptr || resource->IsNull()) continue;
+    Collect(*resource, StringOrEmpty(Find(entry, "fullUrl")), entry_where, nesting + 1, out,
+            warnings);
+  }
+}
+
+class Normalizer {
+ public:
+  Normalizer(EpochSeconds as_of, const NormalizeOptions& options, PatientFacts& facts)
+      : as_of_(as_of), options_(options), facts_(facts) {}
+
+  void Run(const std::vector<FhirInput>& inputs) {
+    std::vector<Located> resources;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      Collect(internal::AsValue(inputs[i].value), "", "input[" + std::to_string(i) + "]", 0,
+              resources, facts_.warnings);
+    }
+    // Medications may be referenced from any input, so index them all first.
+    for (const Located& r : resources) {
+      if (StringOrEmpty(Find(*r.resource, "resourceType")) == "Medication") {
+        medications_.Add(*r.resource, r.full_url);
+      }
+    }
+    for (const Located& r : resources) Read(r);
+    facts_.medications = internal::MergeCurrentMedications(std::move(facts_.medications));
+  }
+
+ private:
+  void Read(const Located& located) {
+    const rapidjson::Value& resource = *located.resource;
+    const rapidjson::Value* type_value = Find(resource, "resourceType");
+    if (type_value == nullptr || !type_value->IsString()) {
+      facts_.warnings.push_back(
+          located.where + ": " +
+          (type_value == nullptr ? "missing resourceType" : "resourceType is not a string"));
+      return;
+    }
+    const std::string type = StringOrEmpty(type_value);
+    // Other types (Medication, OperationOutcome, Encounter, ...) carry no facts.
+    if (type != "MedicationRequest" && type != "MedicationStatement" && type != "Condition" &&
+        type != "Observation" && type != "Patient") {
+      return;
+    }
+    ReadProblems problems;
+    const std::string id = internal::ReadString(resource, "id", "id", problems);
+    const std::string ref = type + "/" + (id.empty() ? "(no id)" : id);
+    // The same resource can arrive twice (an _include in one query and a
+    // search hit in another); read it once.
+    if (!id.empty() && !seen_.insert(ref).second) return;
+    if (!problems.failed()) ReadKnown(type, resource, ref, problems);
+    if (problems.failed()) facts_.warnings.push_back(ref + ": " + problems.fatal + "; skipped");
+    for (const std::string& note : problems.notes) facts_.warnings.push_back(ref + ": " + note);
+  }
+
+  void ReadKnown(const std::string& type, const rapidjson::Value& resource, const std::string& ref,
+                 ReadProblems& problems) {
+    if (type == "MedicationRequest" || type == "MedicationStatement") {
+      MedicationFact fact;
+      const bool ok = type == "MedicationRequest"
+                          ? internal::ReadMedicationRequest(resource, ref, medications_, as_of_,
+                                                            options_, fact, problems)
+                          : internal::ReadMedicationStatement(resource, ref, medications_, as_of_,
+                                                              options_, fact, problems);
+      if (ok) facts_.medications.push_back(std::move(fact));
+    } else if (type == "Condition") {
+      ConditionFact fact;
+      if (internal::ReadCondition(resource, ref, as_of_, fact, problems)) {
+        facts_.conditions.push_back(std::move(fact));
+      }
+    } else if (type == "Observation") {
+      ObservationFact fact;
+      if (internal::ReadObservation(resource, ref, fact, problems)) {
+        facts_.observations.push_back(std::move(fact));
+      }
+    } else if (type == "Patient") {
+      ReadPatient(resource, problems);
+    }
+  }
+
+  void ReadPatient(const rapidjson::Value& resource, ReadProblems& problems) {
+    const std::string id = internal::ReadString(resource, "id", "id", problems);
+    const auto birth = internal::ReadDateTime(resource, "birthDate", "birthDate", problems);
+    const std::string gender = internal::ReadString(resource, "gender", "gender", problems);
+    if (problems.failed()) return;
+    if (patient_read_ || (!facts_.patient_id.empty() && facts_.patient_id != id)) {
+      problems.notes.push_back("not the context patient or a second Patient; ignored");
+      return;
+    }
+    patient_read_ = true;
+    facts_.patient_id = id;
+    facts_.birth_date = birth;
+    facts_.gender = gender;
+  }
+
+  EpochSeconds as_of_;
+  const NormalizeOptions& options_;
+  PatientFacts& facts_;
+  internal::MedicationIndex medications_;
+  std::set<std::string> seen_;
+  bool patient_read_ = false;
+};
+
+}  // namespace
+
+void Normalize(const std::vector<FhirInput>& inputs, EpochSeconds as_of,
+               const NormalizeOptions& options, PatientFacts& facts) {
+  Normalizer(as_of, options, facts).Run(inputs);
+}
+
+}  // namespace cds::fhir

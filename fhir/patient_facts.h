@@ -1,0 +1,123 @@
+#pragma once
+
+// PatientFacts: one patient's medications, conditions and observations after the
+// data-quality rules of clinical-reference §5 have been applied, as plain values.
+// Produced by fhir/normalize, consumed by rules/engine. Nothing here knows about
+// JSON, HTTP or value sets: class membership (is this a PPI?) is the rules' job.
+//
+// Every record that was read but does not count keeps its reason in
+// `excluded_reason`, so the explain mode can say why a resource did not decide a
+// rule. Records are kept in input order; the engine never relies on that order.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fhir/fhir_time.h"
+
+namespace cds::fhir {
+
+struct Coding {
+  std::string system;
+  std::string code;
+  std::string display;
+};
+
+struct CodeableConcept {
+  std::vector<Coding> codings;
+  std::string text;
+};
+
+// The data each category of facts comes from, and how much of it we have:
+// - kComplete: every query for it ran and answered (an empty answer is complete
+//   and empty: `null` prefetch means "no data");
+// - kPartial: some of it was read, but an optional source was missing or a
+//   page/entry cap was reached, so "not found" cannot be trusted;
+// - kNotObtained: absent and not fetchable, or the fetch failed.
+// Rules that need the absence of something evaluate to unknown unless the
+// category is complete; a match found in partial data still counts.
+enum class FactCategory { kPatient = 0, kMedications, kConditions, kObservations };
+inline constexpr int kFactCategoryCount = 4;
+const char* FactCategoryName(FactCategory category);  // "patient", "medications", ...
+
+enum class Availability { kNotObtained, kPartial, kComplete };
+
+struct CategoryState {
+  Availability availability = Availability::kNotObtained;
+  std::string note;  // why not complete (no PHI), e.g. "observations: fetch timed out"
+
+  bool obtained() const { return availability != Availability::kNotObtained; }
+  bool complete() const { return availability == Availability::kComplete; }
+};
+
+enum class Route {
+  kUnknown,
+  kOral,
+  kIntravenous,
+  kIntramuscular,
+  kSubcutaneous,
+  kTopical,
+  kRectal,
+  kInhalation,
+  kOther,
+};
+const char* RouteName(Route route);  // "unknown", "oral", "intravenous", ...
+
+// One medication, after merging the request(s) and statement(s) that report the
+// same drug (same coding, or same normalised name). §5.2.
+struct MedicationFact {
+  std::string ref;                       // first source, e.g. "MedicationRequest/abc"
+  std::vector<std::string> merged_refs;  // further sources merged into this one
+  CodeableConcept code;                  // medication code (resolved reference, or fallback text)
+  std::vector<CodeableConcept> ingredients;  // Medication.ingredient[].itemCodeableConcept
+  std::string name;                      // best display name ("omeprazole 20 MG ...")
+  Route route = Route::kUnknown;
+  std::optional<FhirInstant> start;      // exposure start (earliest of the merged sources)
+  bool current = false;                  // counts as an active medication (§5.2)
+  std::string excluded_reason;           // why not current, e.g. "status stopped"
+};
+
+// One condition. §5.3. `current` conditions are clinically active and not
+// refuted/entered-in-error; `unconfirmed` marks unconfirmed/differential ones,
+// which count only where a rule asks for them (red-flag suppression).
+struct ConditionFact {
+  std::string ref;
+  CodeableConcept code;
+  std::string name;
+  std::optional<FhirInstant> onset;
+  bool current = false;
+  bool unconfirmed = false;
+  std::string excluded_reason;
+};
+
+// One Observation as reported, before any analyte-specific checks (those need
+// the analyte's codes and units and live in fhir/lab_results.h).
+struct ObservationFact {
+  std::string ref;
+  CodeableConcept code;
+  std::string status;               // as sent ("final", "amended", ...)
+  std::optional<double> value;      // valueQuantity.value, if numeric
+  std::string comparator;           // valueQuantity.comparator ("<", ">=", ...) or ""
+  std::string unit;                 // valueQuantity.code, else .unit, trimmed; "" if none
+  std::string value_text;           // value as written ("1.1"), for display
+  std::optional<FhirInstant> effective;  // effectiveDateTime / effectivePeriod.end / issued
+  std::optional<FhirInstant> issued;
+  std::string excluded_reason;      // set when the resource cannot be used at all
+};
+
+struct PatientFacts {
+  CategoryState categories[kFactCategoryCount];
+  std::string patient_id;
+  std::optional<FhirInstant> birth_date;
+  std::string gender;
+  std::vector<MedicationFact> medications;
+  std::vector<ConditionFact> conditions;
+  std::vector<ObservationFact> observations;
+  // Malformed individual resources that were skipped (ids and reasons only, no PHI).
+  std::vector<std::string> warnings;
+
+  const CategoryState& state(FactCategory c) const { return categories[static_cast<int>(c)]; }
+  CategoryState& state(FactCategory c) { return categories[static_cast<int>(c)]; }
+};
+
+}  // namespace cds::fhir

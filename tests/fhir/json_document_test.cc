@@ -1,0 +1,81 @@
+#include "fhir/json_document.h"
+
+#include <string>
+
+#include <boost/test/unit_test.hpp>
+
+namespace cds::fhir {
+namespace {
+
+std::string ErrorOf(std::string_view text, std::size_t max_depth = kDefaultMaxJsonDepth) {
+  auto doc = JsonDocument::Parse(text, max_depth);
+  BOOST_TEST_REQUIRE(!doc.has_value(), "accepted: " << text.substr(0, 40));
+  BOOST_TEST((doc.error().code == ErrorCode::kInvalidRequest));
+  return doc.error().message;
+}
+
+BOOST_AUTO_TEST_SUITE(JsonDocumentParse)
+
+BOOST_AUTO_TEST_CASE(object_root_parses) {
+  auto doc = JsonDocument::Parse(R"({"resourceType":"Patient","id":"p1"})");
+  BOOST_TEST_REQUIRE(doc.has_value());
+  BOOST_TEST((*doc)->root().valid());
+}
+
+BOOST_AUTO_TEST_CASE(non_object_root_is_allowed_at_this_level) {
+  BOOST_TEST(JsonDocument::Parse("[1, 2, 3]").has_value());
+  BOOST_TEST(JsonDocument::Parse("42").has_value());
+  BOOST_TEST(JsonDocument::Parse("\"text\"").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(syntax_error_names_byte_offset) {
+  const std::string message = ErrorOf(R"({"a": 1,})");
+  BOOST_TEST(message.find("byte offset 8") != std::string::npos, message);
+}
+
+BOOST_AUTO_TEST_CASE(trailing_garbage_is_an_error) {
+  const std::string message = ErrorOf(R"({"a": 1} x)");
+  BOOST_TEST(message.find("byte offset 9") != std::string::npos, message);
+}
+
+BOOST_AUTO_TEST_CASE(empty_and_whitespace_text_are_errors) {
+  BOOST_TEST(ErrorOf("").find("empty") != std::string::npos);
+  BOOST_TEST(ErrorOf(" \n\t\r ").find("empty") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_rejected) {
+  const std::string message = ErrorOf("{\"name\": \"M\xFF\xFEller\"}");
+  BOOST_TEST(message.find("byte offset") != std::string::npos, message);
+  // A truncated multi-byte sequence as well.
+  ErrorOf("[\"\xC3\"]");
+}
+
+BOOST_AUTO_TEST_CASE(valid_multibyte_utf8_is_accepted) {
+  BOOST_TEST(JsonDocument::Parse("{\"name\": \"M\xC3\xBCller \xE2\x82\xAC\"}").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(ten_thousand_nested_arrays_are_refused_before_parsing) {
+  const std::string deep = std::string(10000, '[') + std::string(10000, ']');
+  const std::string message = ErrorOf(deep);
+  // The 65th '[' (offset 64) is the first one beyond the default limit of 64.
+  BOOST_TEST(message.find("byte offset 64") != std::string::npos, message);
+  BOOST_TEST(message.find("nesting") != std::string::npos, message);
+}
+
+BOOST_AUTO_TEST_CASE(nesting_exactly_at_the_limit_is_accepted) {
+  const std::string at_limit = std::string(64, '[') + std::string(64, ']');
+  BOOST_TEST(JsonDocument::Parse(at_limit).has_value());
+  BOOST_TEST(!JsonDocument::Parse("[[{}]]", 2).has_value());
+  BOOST_TEST(JsonDocument::Parse("[[]]", 2).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(brackets_inside_strings_do_not_count_towards_depth) {
+  BOOST_TEST(JsonDocument::Parse(R"(["[[[[{{{{"])", 1).has_value());
+  // An escaped quote does not end the string, so the brackets after it are still data.
+  BOOST_TEST(JsonDocument::Parse(R"(["\"[[[[", "\\"])", 1).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace cds::fhir
