@@ -1,0 +1,31 @@
+#pragma once
+
+// Where card and suggestion uuids come from. Injected so rendering stays
+// deterministic under test (style §4.1).
+
+#include <string>
+
+namespace cds::cards {
+
+class IdSource {
+ public:
+  virtual ~IdSource() = default;
+  virtual std::string NewUuid() = 0;  // lower-case RFC 4122 text form
+};
+
+// Version-4 uuids from a generator seeded from the OS once (thread-safe).
+class RandomIdSource : public IdSource {
+ public:
+  std::string NewUuid() override;
+};
+
+// "00000000-0000-4000-8000-000000000001", ...002, ... (tests, --now runs).
+class SequentialIdSource : public IdSource {
+ public:
+  std::string NewUuid() override;
+
+ private:
+  unsigned long long next_ = 1;
+};
+
+}  // namespace cds::cards

@@ -1,0 +1,169 @@
+#include "cards/render.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "rules/text_template.h"
+
+namespace cds::cards {
+namespace {
+
+using rules::Bound;
+using rules::RuleOutcome;
+
+std::string FormatNumber(double v, int max_decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", max_decimals, v);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  return s;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " and " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+// Cuts UTF-8 text to at most `width` code points, ending with "…" when cut.
+std::string Truncate(const std::string& text, std::size_t width) {
+  if (rules::CodePointCount(text) <= width) return text;
+  std::string out;
+  std::size_t points = 0;
+  for (char c : text) {
+    bool starts_point = (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+    if (starts_point && ++points > width - 1) break;
+    out.push_back(c);
+  }
+  return out + "\u2026";
+}
+
+class TextFiller {
+ public:
+  TextFiller(const rules::RuleSet& rule_set, const RuleOutcome& outcome, fhir::EpochSeconds now)
+      : rs_(rule_set), outcome_(outcome), now_(now) {}
+
+  // `summary` cuts each value to its maximum width (see rules::MaxFieldWidth).
+  std::string Fill(const std::string& text, bool summary) const {
+    auto parsed = rules::ParseTemplate(text);
+    if (!parsed) return text;  // cannot happen: templates are checked at load time
+    std::string out;
+    for (const rules::TemplateSegment& seg : *parsed) {
+      if (!seg.is_placeholder) {
+        out += seg.text;
+        continue;
+      }
+      std::string value = Value(seg);
+      out += summary ? Truncate(value, rules::MaxFieldWidth(seg.field)) : value;
+    }
+    return out;
+  }
+
+ private:
+  std::string Value(const rules::TemplateSegment& seg) const {
+    if (seg.text == "param") {
+      auto it = rs_.parameters.find(seg.field);
+      return it == rs_.parameters.end() ? "" : FormatNumber(it->second, 4);
+    }
+    auto it = outcome_.bound.find(seg.text);
+    if (it == outcome_.bound.end()) return "(not recorded)";
+    const Bound& b = it->second;
+    if (seg.field == "names") return b.names.empty() ? "(not recorded)" : JoinNames(b.names);
+    if (seg.field == "start") return b.earliest_start ? b.earliest_start->date_text : "(unknown)";
+    if (seg.field == "days" || seg.field == "years") {
+      if (!b.earliest_start) return "(unknown)";
+      double days = static_cast<double>(now_ - b.earliest_start->seconds) / fhir::kSecondsPerDay;
+      return seg.field == "days" ? FormatNumber(std::floor(days), 0) : FormatNumber(days / 365.25, 1);
+    }
+    if (!b.lab) return "(none)";
+    if (seg.field == "reported") return b.lab->reported;
+    if (seg.field == "value") return b.lab->comparator + FormatNumber(b.lab->value, 2);
+    if (seg.field == "unit") return b.analyte_unit;
+    if (seg.field == "date") return b.lab->effective.date_text;
+    return "";
+  }
+
+  const rules::RuleSet& rs_;
+  const RuleOutcome& outcome_;
+  fhir::EpochSeconds now_;
+};
+
+bool PartShown(const rules::TextPart& part, const RuleOutcome& outcome) {
+  auto matched = [&](const std::string& name) {
+    auto it = outcome.bound.find(name);
+    return it != outcome.bound.end() && it->second.matched();
+  };
+  if (!part.if_bound.empty() && !matched(part.if_bound)) return false;
+  if (!part.unless_bound.empty() && matched(part.unless_bound)) return false;
+  return true;
+}
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  std::size_t pos = 0;
+  while ((pos = text.find(from, pos)) != std::string::npos) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return text;
+}
+
+}  // namespace
+
+std::vector<Card> RenderCards(const rules::RuleSet& rule_set, const rules::Evaluation& evaluation,
+                              const RenderContext& context) {
+  std::vector<Card> cards;
+  for (const RuleOutcome& outcome : evaluation.outcomes) {
+    if (!outcome.fired) continue;
+    const rules::Rule& rule = rule_set.rules[static_cast<std::size_t>(outcome.rule)];
+    TextFiller filler(rule_set, outcome, context.now);
+    Card card;
+    card.uuid = context.ids->NewUuid();
+    card.summary = filler.Fill(rule.summary, true);
+    for (const rules::TextPart& part : rule.detail) {
+      if (!PartShown(part, outcome)) continue;
+      card.detail += filler.Fill(part.text, false) + "\n\n";
+    }
+    card.detail += "*" + rule_set.disclaimer + "*";
+    card.indicator = outcome.indicator;
+    card.source = {rule.source_label, rule.source_url, {rule_set.topic_system, rule.id, rule.title}};
+    for (std::size_t s = 0; s < rule.suggestions.size(); ++s) {
+      const rules::SuggestionTemplate& st = rule.suggestions[s];
+      Suggestion suggestion;
+      suggestion.label = st.label;
+      suggestion.is_recommended = st.recommended;
+      for (std::size_t a = 0; a < st.actions.size(); ++a) {
+        if (s < outcome.actions_shown.size() && a < outcome.actions_shown[s].size() &&
+            !outcome.actions_shown[s][a]) {
+          continue;
+        }
+        const rules::ActionTemplate& at = st.actions[a];
+        suggestion.actions.push_back(
+            {at.type, filler.Fill(at.description, false),
+             ReplaceAll(at.resource_json, "${patient.id}", context.patient_id)});
+      }
+      if (suggestion.actions.empty()) continue;
+      suggestion.uuid = context.ids->NewUuid();
+      card.suggestions.push_back(std::move(suggestion));
+    }
+    if (!card.suggestions.empty()) card.selection_behavior = "at-most-one";
+    card.rule_id = rule.id;
+    card.rule_version = rule.version;
+    card.ruleset_id = rule_set.id;
+    card.ruleset_version = rule_set.version;
+    cards.push_back(std::move(card));
+  }
+  std::stable_sort(cards.begin(), cards.end(),
+                   [](const Card& a, const Card& b) { return a.indicator > b.indicator; });
+  return cards;
+}
+
+}  // namespace cds::cards

@@ -1,0 +1,463 @@
+#include "rules/engine.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace cds::rules {
+namespace {
+
+using fhir::Availability;
+using fhir::EpochSeconds;
+using fhir::FactCategory;
+
+Truth And(Truth a, Truth b) {
+  if (a == Truth::kFalse || b == Truth::kFalse) return Truth::kFalse;
+  if (a == Truth::kUnknown || b == Truth::kUnknown) return Truth::kUnknown;
+  return Truth::kTrue;
+}
+Truth Or(Truth a, Truth b) {
+  if (a == Truth::kTrue || b == Truth::kTrue) return Truth::kTrue;
+  if (a == Truth::kUnknown || b == Truth::kUnknown) return Truth::kUnknown;
+  return Truth::kFalse;
+}
+Truth Not(Truth a) {
+  if (a == Truth::kUnknown) return a;
+  return a == Truth::kTrue ? Truth::kFalse : Truth::kTrue;
+}
+
+// "Not found" only counts as false when the category is complete.
+Truth Absent(const fhir::CategoryState& state) {
+  return state.complete() ? Truth::kFalse : Truth::kUnknown;
+}
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+const char* ComparisonText(Comparison c) {
+  switch (c) {
+    case Comparison::kBelow: return "<";
+    case Comparison::kAtOrBelow: return "<=";
+    case Comparison::kAbove: return ">";
+    case Comparison::kAtOrAbove: return ">=";
+    case Comparison::kBetween: return "between";
+    case Comparison::kNone: break;
+  }
+  return "";
+}
+
+// Whether every value a (possibly censored) result can stand for satisfies the
+// comparison: kTrue if all do, kFalse if none, kUnknown if some. A result "> 60"
+// is never "below 30"; "< 15" always is; "< 40" against "below 30" is unknown.
+Truth Compare(const fhir::LabValue& lab, const Predicate& p) {
+  double lo = lab.value, hi = lab.value;
+  bool lo_open = false, hi_open = false, lo_inf = false, hi_inf = false;
+  if (lab.comparator == "<") { lo_inf = true; hi_open = true; }
+  else if (lab.comparator == "<=") { lo_inf = true; }
+  else if (lab.comparator == ">") { hi_inf = true; lo_open = true; }
+  else if (lab.comparator == ">=") { hi_inf = true; }
+  // Is every value below t (value < t, or <= t when inclusive)? None? Some?
+  auto below = [&](double t, bool inclusive) {
+    bool all = !hi_inf && (hi < t || (hi == t && (inclusive || hi_open)));
+    bool none = !lo_inf && (lo > t || (lo == t && (!inclusive || lo_open)));
+    if (all) return Truth::kTrue;
+    return none ? Truth::kFalse : Truth::kUnknown;
+  };
+  switch (p.comparison) {
+    case Comparison::kNone: return Truth::kTrue;
+    case Comparison::kBelow: return below(p.threshold, false);
+    case Comparison::kAtOrBelow: return below(p.threshold, true);
+    case Comparison::kAbove: return Not(below(p.threshold, true));
+    case Comparison::kAtOrAbove: return Not(below(p.threshold, false));
+    case Comparison::kBetween:
+      return And(Not(below(p.threshold, false)), below(p.threshold_high, true));
+  }
+  return Truth::kUnknown;
+}
+
+class Evaluator {
+ public:
+  Evaluator(const RuleSet& rule_set, const fhir::PatientFacts& facts, EpochSeconds now, bool explain)
+      : rs_(rule_set), facts_(facts), now_(now), explain_(explain),
+        med_member_(rule_set.value_sets.size()), cond_member_(rule_set.value_sets.size()),
+        labs_(rule_set.analytes.size()), raw_(rule_set.rules.size(), Truth::kFalse) {}
+
+  Evaluation Run() {
+    Evaluation evaluation;
+    evaluation.outcomes.resize(rs_.rules.size());
+    for (int i : rs_.evaluation_order) {
+      auto u = static_cast<std::size_t>(i);
+      const Rule& rule = rs_.rules[u];
+      RuleOutcome& outcome = evaluation.outcomes[u];
+      outcome.rule = i;
+      if (!rule.enabled) {
+        raw_[u] = Truth::kFalse;
+        if (explain_) outcome.explain.push_back("disabled in the rule file");
+        continue;
+      }
+      std::vector<std::string>* trace = explain_ ? &outcome.explain : nullptr;
+      raw_[u] = outcome.truth = Eval(rule.when, &outcome.bound, trace, 0);
+    }
+    for (int i : rs_.precedence_order) {
+      auto u = static_cast<std::size_t>(i);
+      RuleOutcome& outcome = evaluation.outcomes[u];
+      outcome.fired = outcome.truth == Truth::kTrue;
+      if (!outcome.fired) continue;
+      for (int by : rs_.rules[u].replaced_by) {
+        if (evaluation.outcomes[static_cast<std::size_t>(by)].fired) {
+          outcome.fired = false;
+          outcome.replaced_by = by;
+          if (explain_) outcome.explain.push_back("replaced by " + rs_.rules[static_cast<std::size_t>(by)].id);
+          break;
+        }
+      }
+    }
+    for (std::size_t u = 0; u < rs_.rules.size(); ++u) {
+      RuleOutcome& outcome = evaluation.outcomes[u];
+      if (!outcome.fired) {
+        outcome.bound.clear();
+        continue;
+      }
+      Finish(rs_.rules[u], outcome);
+    }
+    return evaluation;
+  }
+
+ private:
+  void Finish(const Rule& rule, RuleOutcome& outcome) {
+    for (const auto& [name, predicate] : rule.bindings) {
+      Bound bound;
+      std::map<std::string, Bound> scratch;
+      if (Eval(predicate, &scratch, nullptr, 0) == Truth::kTrue) {
+        auto it = scratch.find(name);
+        if (it != scratch.end()) outcome.bound[name] = std::move(it->second);
+      }
+    }
+    outcome.indicator = rule.indicator;
+    for (const IndicatorCase& c : rule.indicator_cases) {
+      if (Eval(c.when, nullptr, nullptr, 0) == Truth::kTrue) {
+        outcome.indicator = std::max(outcome.indicator, c.indicator);
+      }
+    }
+    for (const SuggestionTemplate& s : rule.suggestions) {
+      std::vector<bool> shown;
+      for (const ActionTemplate& a : s.actions) {
+        shown.push_back(!a.when || Eval(*a.when, nullptr, nullptr, 0) == Truth::kTrue);
+      }
+      outcome.actions_shown.push_back(std::move(shown));
+    }
+  }
+
+  const fhir::CategoryState& State(FactCategory c) const { return facts_.state(c); }
+
+  bool MedInSet(int vs, std::size_t med) {
+    auto& cache = med_member_[static_cast<std::size_t>(vs)];
+    if (cache.empty()) cache.assign(facts_.medications.size(), -1);
+    if (cache[med] < 0) {
+      if (med_views_.empty()) {
+        for (const fhir::MedicationFact& m : facts_.medications) {
+          std::vector<const fhir::CodeableConcept*> concepts{&m.code};
+          for (const auto& ing : m.ingredients) concepts.push_back(&ing);
+          med_views_.push_back(MakeConceptView(concepts));
+        }
+      }
+      cache[med] = Matches(rs_.value_sets, vs, med_views_[med]) ? 1 : 0;
+    }
+    return cache[med] == 1;
+  }
+
+  bool CondInSet(int vs, std::size_t cond) {
+    auto& cache = cond_member_[static_cast<std::size_t>(vs)];
+    if (cache.empty()) cache.assign(facts_.conditions.size(), -1);
+    if (cache[cond] < 0) {
+      if (cond_views_.empty()) {
+        for (const fhir::ConditionFact& c : facts_.conditions) cond_views_.push_back(MakeConceptView({&c.code}));
+      }
+      cache[cond] = Matches(rs_.value_sets, vs, cond_views_[cond]) ? 1 : 0;
+    }
+    return cache[cond] == 1;
+  }
+
+  const fhir::LabSeries& Labs(int analyte) {
+    auto& slot = labs_[static_cast<std::size_t>(analyte)];
+    if (!slot) slot = fhir::SelectLabResults(rs_.analytes[static_cast<std::size_t>(analyte)].spec, facts_.observations);
+    return *slot;
+  }
+
+  static void AddName(Bound& bound, const std::string& name) {
+    if (std::find(bound.names.begin(), bound.names.end(), name) == bound.names.end()) {
+      bound.names.push_back(name);
+    }
+  }
+
+  std::string Describe(const Predicate& p) const {
+    std::string d;
+    switch (p.kind) {
+      case PredicateKind::kAll: d = "all of"; break;
+      case PredicateKind::kAny: d = "any of"; break;
+      case PredicateKind::kNot: d = "not"; break;
+      case PredicateKind::kMedication:
+        d = "current medication in '" + rs_.value_sets[static_cast<std::size_t>(p.value_set)].id + "'";
+        if (p.min_days) d += " for at least " + Number(*p.min_days) + " days";
+        if (p.start_unknown) d += " with no start date";
+        break;
+      case PredicateKind::kCondition:
+        d = "active condition in '" + rs_.value_sets[static_cast<std::size_t>(p.value_set)].id + "'";
+        if (p.include_unconfirmed) d += " (unconfirmed counts)";
+        break;
+      case PredicateKind::kLab:
+      case PredicateKind::kNoLab: {
+        const Analyte& a = rs_.analytes[static_cast<std::size_t>(p.analyte)];
+        d = (p.kind == PredicateKind::kNoLab ? "no usable " : "latest usable ") + a.title;
+        if (p.within_days > 0) d += " within " + Number(p.within_days) + " days";
+        if (p.comparison == Comparison::kBetween) {
+          d += " between " + Number(p.threshold) + " and " + Number(p.threshold_high) + " " + a.spec.canonical_unit;
+        } else if (p.comparison != Comparison::kNone) {
+          d += std::string(" ") + ComparisonText(p.comparison) + " " + Number(p.threshold) + " " + a.spec.canonical_unit;
+        }
+        break;
+      }
+      case PredicateKind::kRuleFires: {
+        d = "any of these rules fires:";
+        for (int r : p.rules) d += " " + rs_.rules[static_cast<std::size_t>(r)].id;
+        break;
+      }
+    }
+    if (!p.label.empty()) d += " [" + p.label + "]";
+    return d;
+  }
+
+  Truth Eval(const Predicate& p, std::map<std::string, Bound>* binds,
+             std::vector<std::string>* trace, int depth) {
+    std::vector<std::string> notes;
+    std::size_t line = 0;
+    if (trace != nullptr) {
+      line = trace->size();
+      trace->emplace_back();
+    }
+    Bound bound;
+    Truth t = EvalNode(p, binds, trace, depth, bound, trace != nullptr ? &notes : nullptr);
+    if (t == Truth::kTrue && binds != nullptr && !p.bind_as.empty()) {
+      Bound& into = (*binds)[p.bind_as];
+      for (const auto& n : bound.names) AddName(into, n);
+      if (bound.earliest_start && (!into.earliest_start || bound.earliest_start->seconds < into.earliest_start->seconds)) {
+        into.earliest_start = bound.earliest_start;
+      }
+      if (bound.lab && !into.lab) {
+        into.lab = bound.lab;
+        into.analyte_unit = bound.analyte_unit;
+      }
+    }
+    if (trace != nullptr) {
+      std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
+      (*trace)[line] = indent + Describe(p) + " -> " + TruthName(t);
+      std::vector<std::string> detail;
+      for (const auto& n : notes) detail.push_back(indent + "    " + n);
+      trace->insert(trace->begin() + static_cast<std::ptrdiff_t>(line) + 1, detail.begin(), detail.end());
+    }
+    return t;
+  }
+
+  Truth EvalNode(const Predicate& p, std::map<std::string, Bound>* binds,
+                 std::vector<std::string>* trace, int depth, Bound& bound,
+                 std::vector<std::string>* notes) {
+    switch (p.kind) {
+      case PredicateKind::kAll: {
+        Truth t = Truth::kTrue;
+        for (const Predicate& c : p.children) t = And(t, Eval(c, binds, trace, depth + 1));
+        return t;
+      }
+      case PredicateKind::kAny: {
+        Truth t = Truth::kFalse;
+        for (const Predicate& c : p.children) t = Or(t, Eval(c, binds, trace, depth + 1));
+        return t;
+      }
+      case PredicateKind::kNot:
+        return Not(Eval(p.children.front(), nullptr, trace, depth + 1));
+      case PredicateKind::kMedication: return EvalMedication(p, bound, notes);
+      case PredicateKind::kCondition: return EvalCondition(p, bound, notes);
+      case PredicateKind::kLab: return EvalLab(p, bound, notes);
+      case PredicateKind::kNoLab: return EvalNoLab(p, notes);
+      case PredicateKind::kRuleFires: {
+        Truth t = Truth::kFalse;
+        for (int r : p.rules) {
+          auto u = static_cast<std::size_t>(r);
+          t = Or(t, raw_[u]);
+          if (raw_[u] == Truth::kTrue) AddName(bound, rs_.rules[u].id + " (" + rs_.rules[u].title + ")");
+          if (notes != nullptr) notes->push_back(rs_.rules[u].id + ": " + TruthName(raw_[u]));
+        }
+        return t;
+      }
+    }
+    return Truth::kUnknown;
+  }
+
+  Truth EvalMedication(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
+    const fhir::CategoryState& state = State(FactCategory::kMedications);
+    if (!state.obtained()) {
+      if (notes != nullptr) notes->push_back("medications not obtained" + (state.note.empty() ? "" : ": " + state.note));
+      return Truth::kUnknown;
+    }
+    std::vector<std::size_t> matches;
+    for (std::size_t i = 0; i < facts_.medications.size(); ++i) {
+      const fhir::MedicationFact& m = facts_.medications[i];
+      if (!MedInSet(p.value_set, i)) continue;
+      if (!m.current) {
+        if (notes != nullptr) notes->push_back(m.ref + " '" + m.name + "' not counted: " + m.excluded_reason);
+        continue;
+      }
+      if (!p.routes.empty() && std::find(p.routes.begin(), p.routes.end(), m.route) == p.routes.end()) {
+        if (notes != nullptr) notes->push_back(m.ref + " '" + m.name + "' not counted: route " + fhir::RouteName(m.route));
+        continue;
+      }
+      matches.push_back(i);
+    }
+    std::optional<fhir::FhirInstant> earliest;
+    bool some_unknown_start = false;
+    for (std::size_t i : matches) {
+      const fhir::MedicationFact& m = facts_.medications[i];
+      if (m.start) {
+        if (!earliest || m.start->seconds < earliest->seconds) earliest = m.start;
+      } else {
+        some_unknown_start = true;
+      }
+      if (notes != nullptr) {
+        notes->push_back(m.ref + " '" + m.name + "' matches (start " +
+                         (m.start ? m.start->date_text : std::string("unknown")) + ", route " +
+                         fhir::RouteName(m.route) + ")");
+      }
+    }
+    Truth t;
+    if (p.min_days) {
+      bool long_enough = earliest && static_cast<double>(now_ - earliest->seconds) >=
+                                         *p.min_days * static_cast<double>(fhir::kSecondsPerDay);
+      t = long_enough ? Truth::kTrue : Absent(state);
+      if (!long_enough && !matches.empty() && notes != nullptr) {
+        notes->push_back(earliest ? "exposure since " + earliest->date_text + " is shorter"
+                                  : "no start date known: duration unknown");
+      }
+    } else if (p.start_unknown) {
+      t = some_unknown_start ? Truth::kTrue : Absent(state);
+    } else {
+      t = matches.empty() ? Absent(state) : Truth::kTrue;
+    }
+    if (matches.empty() && notes != nullptr) {
+      notes->push_back(state.complete() ? "no current match" : "no current match, but medications are incomplete: " + state.note);
+    }
+    for (std::size_t i : matches) AddName(bound, facts_.medications[i].name);
+    bound.earliest_start = earliest;
+    return t;
+  }
+
+  Truth EvalCondition(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
+    const fhir::CategoryState& state = State(FactCategory::kConditions);
+    if (!state.obtained()) {
+      if (notes != nullptr) notes->push_back("conditions not obtained" + (state.note.empty() ? "" : ": " + state.note));
+      return Truth::kUnknown;
+    }
+    bool any = false;
+    for (std::size_t i = 0; i < facts_.conditions.size(); ++i) {
+      const fhir::ConditionFact& c = facts_.conditions[i];
+      if (!CondInSet(p.value_set, i)) continue;
+      std::string why;
+      if (!c.current) why = c.excluded_reason;
+      else if (c.unconfirmed && !p.include_unconfirmed) why = "unconfirmed";
+      if (!why.empty()) {
+        if (notes != nullptr) notes->push_back(c.ref + " '" + c.name + "' not counted: " + why);
+        continue;
+      }
+      any = true;
+      AddName(bound, c.name);
+      if (notes != nullptr) notes->push_back(c.ref + " '" + c.name + "' matches");
+    }
+    if (!any && notes != nullptr) notes->push_back(state.complete() ? "no active match" : "no active match, but conditions are incomplete");
+    return any ? Truth::kTrue : Absent(state);
+  }
+
+  void NoteExclusions(const fhir::LabSeries& series, std::vector<std::string>* notes) {
+    if (notes == nullptr) return;
+    for (const auto& e : series.excluded) notes->push_back(e.ref + " excluded: " + e.reason);
+  }
+
+  Truth EvalLab(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
+    const fhir::CategoryState& state = State(FactCategory::kObservations);
+    if (!state.obtained()) {
+      if (notes != nullptr) notes->push_back("observations not obtained" + (state.note.empty() ? "" : ": " + state.note));
+      return Truth::kUnknown;
+    }
+    const fhir::LabSeries& series = Labs(p.analyte);
+    NoteExclusions(series, notes);
+    if (series.values.empty()) {
+      if (notes != nullptr) notes->push_back("no usable result");
+      return Absent(state);
+    }
+    const fhir::LabValue& latest = series.values.front();
+    if (notes != nullptr) {
+      notes->push_back("latest usable: " + latest.ref + " " + latest.reported + " = " + Number(latest.value) +
+                       " on " + latest.effective.date_text);
+    }
+    if (p.within_days > 0 && static_cast<double>(now_ - latest.effective.seconds) >
+                                 p.within_days * static_cast<double>(fhir::kSecondsPerDay)) {
+      if (notes != nullptr) notes->push_back("latest result is stale (older than " + Number(p.within_days) + " days)");
+      return Absent(state);
+    }
+    Truth t = Compare(latest, p);
+    if (t == Truth::kFalse && !state.complete()) t = Truth::kUnknown;
+    if (t == Truth::kTrue) {
+      bound.lab = latest;
+      bound.analyte_unit = rs_.analytes[static_cast<std::size_t>(p.analyte)].spec.canonical_unit;
+    }
+    return t;
+  }
+
+  Truth EvalNoLab(const Predicate& p, std::vector<std::string>* notes) {
+    const fhir::CategoryState& state = State(FactCategory::kObservations);
+    if (!state.obtained()) {
+      if (notes != nullptr) notes->push_back("observations not obtained" + (state.note.empty() ? "" : ": " + state.note) +
+                                             ": absence cannot be assumed");
+      return Truth::kUnknown;
+    }
+    const fhir::LabSeries& series = Labs(p.analyte);
+    NoteExclusions(series, notes);
+    auto cutoff = now_ - static_cast<EpochSeconds>(p.within_days * static_cast<double>(fhir::kSecondsPerDay));
+    for (const fhir::LabValue& v : series.values) {
+      if (v.effective.seconds >= cutoff) {
+        if (notes != nullptr) notes->push_back("recent usable result: " + v.ref + " on " + v.effective.date_text);
+        return Truth::kFalse;
+      }
+    }
+    if (!state.complete()) {
+      if (notes != nullptr) notes->push_back("observations incomplete: absence cannot be assumed");
+      return Truth::kUnknown;
+    }
+    if (notes != nullptr) notes->push_back("no usable result in the window");
+    return Truth::kTrue;
+  }
+
+  const RuleSet& rs_;
+  const fhir::PatientFacts& facts_;
+  EpochSeconds now_;
+  bool explain_;
+  std::vector<std::vector<std::int8_t>> med_member_;
+  std::vector<std::vector<std::int8_t>> cond_member_;
+  std::vector<ConceptView> med_views_;
+  std::vector<ConceptView> cond_views_;
+  std::vector<std::optional<fhir::LabSeries>> labs_;
+  std::vector<Truth> raw_;
+};
+
+}  // namespace
+
+Evaluation Evaluate(const RuleSet& rule_set, const fhir::PatientFacts& facts, fhir::EpochSeconds as_of,
+                    const EvaluateOptions& options) {
+  return Evaluator(rule_set, facts, as_of, options.explain).Run();
+}
+
+}  // namespace cds::rules

@@ -1,0 +1,54 @@
+#pragma once
+
+// The rule engine: a pure function of (ruleset, facts, now). It reads no clock,
+// file or environment. Outcomes are values: a rule whose facts were not
+// obtained is kUnknown, which is a result, not an error.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fhir/fhir_time.h"
+#include "fhir/lab_results.h"
+#include "fhir/patient_facts.h"
+#include "rules/ruleset.h"
+
+namespace cds::rules {
+
+// Facts a predicate matched, offered to the card text under its `as` name.
+struct Bound {
+  std::vector<std::string> names;  // medication / condition names, or rule titles
+  std::optional<fhir::FhirInstant> earliest_start;  // medications with a known start
+  std::optional<fhir::LabValue> lab;                // lab: the latest usable result
+  std::string analyte_unit;                         // lab: canonical unit
+  bool matched() const { return !names.empty() || lab.has_value(); }
+};
+
+struct RuleOutcome {
+  int rule = -1;                       // index into RuleSet::rules
+  Truth truth = Truth::kFalse;         // raw outcome of `when`
+  bool fired = false;                  // kTrue and not replaced by a rule that fired
+  int replaced_by = -1;                // the rule that suppressed it, if any
+  Indicator indicator = Indicator::kInfo;
+  std::map<std::string, Bound> bound;  // only filled for rules that fired
+  // For rules that fired: per suggestion, per action, whether its `when` holds.
+  std::vector<std::vector<bool>> actions_shown;
+  std::vector<std::string> explain;    // only with EvaluateOptions::explain
+};
+
+struct Evaluation {
+  std::vector<RuleOutcome> outcomes;  // one per rule, in RuleSet::rules order
+};
+
+struct EvaluateOptions {
+  // Record, per rule, each predicate's result and the facts that decided it
+  // (including excluded records and why). Contains PHI-adjacent detail: for the
+  // admin CLI only, never for production logs.
+  bool explain = false;
+};
+
+Evaluation Evaluate(const RuleSet& rule_set, const fhir::PatientFacts& facts,
+                    fhir::EpochSeconds as_of, const EvaluateOptions& options = {});
+
+}  // namespace cds::rules

@@ -1,0 +1,56 @@
+#pragma once
+
+// Example patients that prove a ruleset: each case is a FHIR Bundle, a fixed
+// "now", the fact categories to treat as not obtained or partial, and the rule
+// ids expected to fire and not to fire (optionally with their indicators).
+// Run by `magcds rules test` and by the test suite.
+//
+// Case file (JSON):
+//   {"name": "...", "now": "2026-11-22T12:00:00Z",
+//    "notObtained": ["observations"], "partial": [],
+//    "expect": {"fires": ["MG-01"], "notFires": ["MG-05"], "indicators": {"MG-01": "warning"}},
+//    "bundle": {"resourceType": "Bundle", ...}}
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fhir/fhir_time.h"
+#include "fhir/json_document.h"
+#include "fhir/patient_facts.h"
+#include "fhir/result.h"
+#include "rules/ruleset.h"
+
+namespace cds::rules {
+
+struct ExampleCase {
+  std::string file;
+  std::string name;
+  fhir::EpochSeconds now = 0;
+  std::vector<fhir::FactCategory> not_obtained;
+  std::vector<fhir::FactCategory> partial;
+  std::set<std::string> fires;
+  std::set<std::string> not_fires;
+  std::map<std::string, std::string> indicators;
+  std::shared_ptr<const fhir::JsonDocument> document;  // owns the bundle
+  fhir::JsonRef bundle;
+};
+
+Result<ExampleCase> LoadExampleCase(const std::string& path);
+// Every *.json file of a directory, sorted by name.
+std::vector<std::string> ListCaseFiles(const std::string& directory);
+
+// Facts for a case: every category complete, except those the case lists.
+fhir::PatientFacts FactsForCase(const ExampleCase& example_case);
+
+struct CaseResult {
+  bool passed = false;
+  std::set<std::string> fired;
+  std::vector<std::string> problems;  // "expected MG-01 to fire; it did not (false)"
+};
+
+CaseResult RunExampleCase(const RuleSet& rule_set, const ExampleCase& example_case);
+
+}  // namespace cds::rules

@@ -1,0 +1,27 @@
+#pragma once
+
+// Internal to rules/: a RapidJSON document that remembers, for every value,
+// the line it starts on, keyed by a path like "rules[2].when.all[0]". Lets the
+// loader name the line of a semantic error. Only *_json.cc files include this.
+
+#include <map>
+#include <string>
+
+#include <rapidjson/document.h>
+
+namespace cds::rules::internal {
+
+struct LinedDocument {
+  rapidjson::Document doc;
+  std::map<std::string, int> lines;  // path -> 1-based line
+  std::string parse_error;           // empty when parsing succeeded
+  int parse_error_line = 0;
+
+  // The line of `path`, or of its nearest parent that has one; 0 if none.
+  int LineOf(std::string path) const;
+};
+
+// Parses UTF-8 JSON text (encoding validated).
+void ParseWithLines(const std::string& text, LinedDocument& out);
+
+}  // namespace cds::rules::internal

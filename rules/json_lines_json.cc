@@ -1,0 +1,123 @@
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include "rules/json_lines.h"
+
+namespace cds::rules::internal {
+namespace {
+
+// Forwards SAX events to the Document while tracking the path of each value.
+class LineTracker {
+ public:
+  LineTracker(rapidjson::Document& doc, const rapidjson::StringStream& stream,
+              const std::vector<std::size_t>& line_starts, std::map<std::string, int>& lines)
+      : doc_(doc), stream_(stream), line_starts_(line_starts), lines_(lines) {}
+
+  bool Null() { Mark(); return doc_.Null() && Done(); }
+  bool Bool(bool b) { Mark(); return doc_.Bool(b) && Done(); }
+  bool Int(int i) { Mark(); return doc_.Int(i) && Done(); }
+  bool Uint(unsigned u) { Mark(); return doc_.Uint(u) && Done(); }
+  bool Int64(int64_t i) { Mark(); return doc_.Int64(i) && Done(); }
+  bool Uint64(uint64_t u) { Mark(); return doc_.Uint64(u) && Done(); }
+  bool Double(double d) { Mark(); return doc_.Double(d) && Done(); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    Mark(); return doc_.RawNumber(s, n, copy) && Done();
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    Mark(); return doc_.String(s, n, copy) && Done();
+  }
+  bool StartObject() {
+    Mark();
+    frames_.push_back({false, CurrentPath(), "", 0});
+    return doc_.StartObject();
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    frames_.back().key.assign(s, n);
+    return doc_.Key(s, n, copy);
+  }
+  bool EndObject(rapidjson::SizeType n) {
+    frames_.pop_back();
+    return doc_.EndObject(n) && Done();
+  }
+  bool StartArray() {
+    Mark();
+    frames_.push_back({true, CurrentPath(), "", 0});
+    return doc_.StartArray();
+  }
+  bool EndArray(rapidjson::SizeType n) {
+    frames_.pop_back();
+    return doc_.EndArray(n) && Done();
+  }
+
+ private:
+  struct Frame {
+    bool is_array;
+    std::string path;
+    std::string key;
+    std::size_t index;
+  };
+
+  std::string CurrentPath() const {
+    if (frames_.empty()) return "";
+    const Frame& f = frames_.back();
+    if (f.is_array) return f.path + "[" + std::to_string(f.index) + "]";
+    return f.path.empty() ? f.key : f.path + "." + f.key;
+  }
+  void Mark() {
+    std::size_t offset = stream_.Tell();
+    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+    lines_[CurrentPath()] = static_cast<int>(it - line_starts_.begin());
+  }
+  bool Done() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().index;
+    return true;
+  }
+
+  rapidjson::Document& doc_;
+  const rapidjson::StringStream& stream_;
+  const std::vector<std::size_t>& line_starts_;
+  std::map<std::string, int>& lines_;
+  std::vector<Frame> frames_;
+};
+
+}  // namespace
+
+int LinedDocument::LineOf(std::string path) const {
+  while (true) {
+    auto it = lines.find(path);
+    if (it != lines.end()) return it->second;
+    if (path.empty()) return 0;
+    std::size_t cut = path.find_last_of(".[");
+    path = cut == std::string::npos ? "" : path.substr(0, cut);
+  }
+}
+
+void ParseWithLines(const std::string& text, LinedDocument& out) {
+  std::vector<std::size_t> line_starts{0};
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') line_starts.push_back(i + 1);
+  }
+  rapidjson::StringStream stream(text.c_str());
+  rapidjson::Reader reader;
+  rapidjson::ParseResult result;
+  auto generator = [&](rapidjson::Document& doc) {
+    LineTracker tracker(doc, stream, line_starts, out.lines);
+    result = reader.Parse<rapidjson::kParseValidateEncodingFlag |
+                          rapidjson::kParseFullPrecisionFlag>(stream, tracker);
+    return !result.IsError();
+  };
+  out.doc.Populate(generator);
+  if (result.IsError()) {
+    out.parse_error = rapidjson::GetParseError_En(result.Code());
+    auto it = std::upper_bound(line_starts.begin(), line_starts.end(), result.Offset());
+    out.parse_error_line = static_cast<int>(it - line_starts.begin());
+  }
+}
+
+}  // namespace cds::rules::internal

@@ -1,0 +1,208 @@
+#pragma once
+
+// RuleSet: a versioned rule file, compiled. Loading (rules/loader.h) checks
+// everything once — value-set ids, parameter names, analytes, template
+// placeholders, summary length, precedence cycles — so evaluation
+// (rules/engine.h) never meets a configuration error (cel-cpp's
+// compile-then-evaluate). A RuleSet is immutable after loading and shared
+// between threads as std::shared_ptr<const RuleSet>; a reload builds a new one.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "fhir/lab_results.h"
+#include "fhir/patient_facts.h"
+#include "fhir/prefetch_spec.h"
+
+namespace cds::rules {
+
+enum class Indicator { kInfo = 0, kWarning = 1, kCritical = 2 };
+const char* IndicatorName(Indicator indicator);  // "info", "warning", "critical"
+
+// Three-valued (Kleene) logic: kUnknown when the facts a predicate needs were
+// not obtained (or, for absence, not complete). A rule fires only on kTrue.
+enum class Truth : std::uint8_t { kFalse, kTrue, kUnknown };
+const char* TruthName(Truth truth);  // "false", "true", "unknown"
+
+// A text pattern: consecutive whole tokens; the last may be a prefix ("omeprazol*").
+struct TextPattern {
+  std::vector<std::string> tokens;
+  bool last_is_prefix = false;
+  std::string written;  // as in the file, for explain and diff
+};
+
+// A compiled value set. A concept is a member when its own include matcher or
+// an included set matches, and neither its own exclude matcher nor an excluded
+// set does (included sets keep their own exclusions).
+class ValueSet {
+ public:
+  std::string id;
+  std::string title;
+  std::string version;
+  std::string description;
+
+  struct Matcher {
+    std::unordered_set<std::string> exact;     // "system|code" (ICD-10-CM without dots, upper case)
+    std::unordered_set<std::string> prefixes;  // "system|prefix" (ATC, ICD-10-CM)
+    std::vector<TextPattern> text;
+    bool empty() const { return exact.empty() && prefixes.empty() && text.empty(); }
+  };
+  Matcher include;
+  Matcher exclude;
+  std::vector<int> include_sets;  // indices into RuleSet::value_sets
+  std::vector<int> exclude_sets;
+
+  // For diff and documentation: every code as written, "system|code", and
+  // codes present in the file but left out of matching because unverified.
+  std::vector<std::string> listed_codes;
+  std::vector<std::string> unverified_codes;
+};
+
+// Something a concept can be matched on, tokenised once per evaluation.
+struct ConceptView {
+  std::vector<const fhir::Coding*> codings;
+  std::vector<std::vector<std::string>> token_lists;  // one per text/display
+};
+ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts);
+bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& concept_view);
+// Lower-case alphanumeric tokens of a text (separators: everything else).
+std::vector<std::string> Tokenize(std::string_view text);
+
+inline constexpr std::string_view kAtcSystem = "http://www.whocc.no/atc";
+inline constexpr std::string_view kIcd10CmSystem = "http://hl7.org/fhir/sid/icd-10-cm";
+inline constexpr std::string_view kRxNormSystem = "http://www.nlm.nih.gov/research/umls/rxnorm";
+inline constexpr std::string_view kSnomedSystem = "http://snomed.info/sct";
+inline constexpr std::string_view kLoincSystem = "http://loinc.org";
+// ATC and ICD-10-CM codes are hierarchical by prefix.
+bool IsHierarchicalSystem(std::string_view system);
+// ICD-10-CM: dots and spaces removed, upper case; ATC: upper case; others as sent.
+std::string NormaliseCode(std::string_view system, std::string_view code);
+// "system|normalised code": the key of ValueSet::Matcher::exact and ::prefixes.
+std::string CodeKey(std::string_view system, std::string_view code);
+
+struct Analyte {
+  std::string id;     // "serum-magnesium"
+  std::string title;  // "serum magnesium"
+  fhir::AnalyteSpec spec;
+};
+
+enum class PredicateKind { kAll, kAny, kNot, kMedication, kCondition, kLab, kNoLab, kRuleFires };
+enum class Comparison { kNone, kBelow, kAtOrBelow, kAbove, kAtOrAbove, kBetween };
+
+struct Predicate {
+  PredicateKind kind = PredicateKind::kAll;
+  std::string label;    // definition name if it came from one ("longTermPpi"), else ""
+  std::string bind_as;  // "as": name under which matched facts are offered to the card text
+  std::vector<Predicate> children;  // all / any / not
+
+  // medication / condition
+  int value_set = -1;                 // index into RuleSet::value_sets
+  std::vector<fhir::Route> routes;    // medication: allowed routes; empty = any
+  std::optional<double> min_days;     // medication: exposure at least this long
+  bool start_unknown = false;         // medication: some match has no start date
+  bool include_unconfirmed = false;   // condition: unconfirmed/differential count
+
+  // lab / noLab
+  int analyte = -1;                   // index into RuleSet::analytes
+  double within_days = 0;
+  Comparison comparison = Comparison::kNone;
+  double threshold = 0;
+  double threshold_high = 0;          // kBetween: [threshold, threshold_high]
+
+  // ruleFires: rule indices (raw outcome, before precedence)
+  std::vector<int> rules;
+};
+
+struct TextPart {
+  std::string text;        // template with ${...} placeholders
+  std::string if_bound;    // shown only when this binding matched something
+  std::string unless_bound;
+};
+
+struct ActionTemplate {
+  std::string type;           // create
+  std::string description;    // template
+  std::string resource_json;  // compact JSON with ${...} placeholders in string values
+  std::optional<Predicate> when;
+};
+
+struct SuggestionTemplate {
+  std::string label;
+  bool recommended = false;
+  std::vector<ActionTemplate> actions;
+};
+
+struct IndicatorCase {
+  Predicate when;
+  Indicator indicator = Indicator::kInfo;
+};
+
+struct Rule {
+  std::string id;       // "MG-01"
+  std::string version;  // "1.0.0"
+  std::string title;
+  bool enabled = true;
+  Predicate when;
+  std::vector<std::pair<std::string, Predicate>> bindings;  // extra facts for the text
+  Indicator indicator = Indicator::kInfo;                    // default
+  std::vector<IndicatorCase> indicator_cases;                // highest true case wins
+  std::string summary;                                       // template, < 140 chars rendered
+  std::vector<TextPart> detail;
+  std::vector<SuggestionTemplate> suggestions;
+  std::string source_label;
+  std::string source_url;
+  std::string evidence;
+  std::vector<int> replaced_by;  // rules that, when they fire, suppress this one
+  // Each top-level field as compact JSON, for `rules diff`.
+  std::map<std::string, std::string> source_fields;
+};
+
+struct ServiceDefinition {
+  std::string id;
+  std::string hook;
+  std::string title;
+  std::string description;
+  std::string usage_requirements;
+  std::vector<int> prefetch;  // indices into RuleSet::prefetch
+};
+
+struct PrecedenceEntry {
+  std::string rule;
+  std::vector<std::string> replaces;
+  std::string reason;
+};
+
+struct RuleSet {
+  std::string id;
+  std::string version;
+  std::string release_date;
+  std::string title;
+  std::string disclaimer;
+  std::string topic_system;  // Coding system for source.topic (rule ids)
+  std::string path;          // where it was loaded from
+
+  std::vector<ServiceDefinition> services;
+  std::vector<fhir::PrefetchSpec> prefetch;
+  std::unordered_map<std::string, double> parameters;
+  std::vector<ValueSet> value_sets;
+  std::vector<Analyte> analytes;
+  std::vector<Rule> rules;              // file order (card order among equals)
+  std::vector<int> evaluation_order;    // topological: ruleFires dependencies first
+  std::vector<int> precedence_order;    // topological: replacing rules first
+  std::vector<PrecedenceEntry> precedence;  // as written, for diff and docs
+  std::map<std::string, std::string> analyte_source;    // analyte id -> compact JSON
+  std::map<std::string, std::string> prefetch_source;   // key -> compact JSON
+
+  const ServiceDefinition* FindService(std::string_view service_id) const;
+  int FindRule(std::string_view rule_id) const;  // -1 if absent
+  std::string Label() const { return id + "@" + version; }
+};
+
+}  // namespace cds::rules

@@ -1,0 +1,73 @@
+#include "rules/text_template.h"
+
+#include <cctype>
+
+namespace cds::rules {
+namespace {
+
+bool IsNameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+}
+
+}  // namespace
+
+Result<std::vector<TemplateSegment>> ParseTemplate(std::string_view text) {
+  std::vector<TemplateSegment> segments;
+  std::string literal;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+      std::size_t close = text.find('}', i + 2);
+      if (close == std::string_view::npos) {
+        return Error{ErrorCode::kRuleConfig, "unterminated '${' in template"};
+      }
+      std::string_view inner = text.substr(i + 2, close - i - 2);
+      if (inner.empty()) return Error{ErrorCode::kRuleConfig, "empty placeholder '${}'"};
+      TemplateSegment segment;
+      segment.is_placeholder = true;
+      std::size_t dot = inner.find('.');
+      segment.text = std::string(inner.substr(0, dot));
+      if (dot != std::string_view::npos) segment.field = std::string(inner.substr(dot + 1));
+      for (char c : segment.text + segment.field) {
+        if (!IsNameChar(c)) {
+          return Error{ErrorCode::kRuleConfig,
+                       "invalid placeholder '${" + std::string(inner) +
+                           "}': expected ${name} or ${name.field} with letters, digits, '_' or '-'"};
+        }
+      }
+      if (segment.text.empty() || (dot != std::string_view::npos && segment.field.empty())) {
+        return Error{ErrorCode::kRuleConfig, "invalid placeholder '${" + std::string(inner) + "}'"};
+      }
+      if (!literal.empty()) segments.push_back({false, std::move(literal), ""});
+      literal.clear();
+      segments.push_back(std::move(segment));
+      i = close + 1;
+    } else {
+      literal.push_back(text[i]);
+      ++i;
+    }
+  }
+  if (!literal.empty()) segments.push_back({false, std::move(literal), ""});
+  return segments;
+}
+
+std::size_t MaxFieldWidth(std::string_view field) {
+  if (field == "names") return 40;
+  if (field == "start" || field == "date") return 10;
+  if (field == "days") return 6;
+  if (field == "years") return 4;
+  if (field == "reported") return 20;
+  if (field == "value") return 8;
+  if (field == "unit") return 16;
+  return 12;  // parameters
+}
+
+std::size_t CodePointCount(std::string_view utf8) {
+  std::size_t count = 0;
+  for (char c : utf8) {
+    if ((static_cast<unsigned char>(c) & 0xC0U) != 0x80U) ++count;
+  }
+  return count;
+}
+
+}  // namespace cds::rules

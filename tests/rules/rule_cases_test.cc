@@ -1,0 +1,41 @@
+// Runs every example case (per-rule fires / near-miss / unknown cases under
+// tests/data/rule-cases and the examples shipped with the ruleset) against the
+// shipped rules and checks the expected rule ids.
+
+#include <boost/test/unit_test.hpp>
+
+#include "rules/example_case.h"
+#include "tests/support/rule_fixtures.h"
+
+namespace cds {
+namespace {
+
+void RunAll(const std::string& dir, std::size_t minimum) {
+  auto rs = test::ShippedRules();
+  std::vector<std::string> files = rules::ListCaseFiles(dir);
+  BOOST_TEST(files.size() >= minimum, dir << " holds " << files.size() << " cases");
+  for (const std::string& file : files) {
+    BOOST_TEST_CONTEXT(file) {
+      auto loaded = rules::LoadExampleCase(file);
+      BOOST_TEST_REQUIRE(loaded.has_value(), (loaded ? "" : loaded.error().message));
+      rules::CaseResult result = rules::RunExampleCase(*rs, *loaded);
+      for (const auto& problem : result.problems) BOOST_ERROR(loaded->name << ": " << problem);
+      BOOST_TEST(result.passed);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE(RuleCases)
+
+BOOST_AUTO_TEST_CASE(per_rule_cases_give_the_expected_rules) {
+  RunAll(std::string(CDS_TEST_DATA_DIR) + "/rule-cases", 39);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_examples_give_the_expected_rules) {
+  RunAll(test::kShippedRules + "/examples", 3);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace cds
