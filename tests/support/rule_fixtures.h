@@ -4,6 +4,7 @@
 // PatientFacts from a FHIR Bundle text, evaluate and list fired rule ids.
 
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,6 +13,12 @@
 #include "fhir/patient_facts.h"
 #include "rules/engine.h"
 #include "rules/ruleset.h"
+
+namespace cds::rules {
+// Printable in test failure messages.
+inline std::ostream& operator<<(std::ostream& out, Truth truth) { return out << TruthName(truth); }
+inline std::ostream& operator<<(std::ostream& out, Indicator indicator) { return out << IndicatorName(indicator); }
+}  // namespace cds::rules
 
 namespace cds::test {
 

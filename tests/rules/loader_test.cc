@@ -1,0 +1,167 @@
+// Rule files are edited by admins: every mistake must be caught at load time
+// with file, line, rule and field; and a site change (threshold, code) must be
+// a rule-file edit only.
+
+#include <boost/test/unit_test.hpp>
+
+#include "rules/engine.h"
+#include "rules/loader.h"
+#include "rules/text_template.h"
+#include "tests/support/rule_fixtures.h"
+#include "tests/support/temp_ruleset.h"
+
+namespace cds {
+namespace {
+
+const fhir::EpochSeconds kNow = test::At("2026-11-22T12:00:00Z");
+
+const rules::RuleIssue* FindIssue(const rules::LoadReport& report, const std::string& needle) {
+  for (const auto& issue : report.errors) {
+    if (issue.ToString().find(needle) != std::string::npos) return &issue;
+  }
+  return nullptr;
+}
+
+std::string AllIssues(const rules::LoadReport& report) {
+  std::string out;
+  for (const auto& issue : report.errors) out += issue.ToString() + "\n";
+  return out;
+}
+
+BOOST_AUTO_TEST_SUITE(LoaderErrors)
+
+BOOST_AUTO_TEST_CASE(bad_json_names_file_and_line) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", "\"title\": \"Magnesium chelation interaction\",",
+               "\"title\": \"Magnesium chelation interaction\"");  // missing comma
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST_REQUIRE(report.errors.size() == 1u);
+  BOOST_TEST(report.rule_set == nullptr);
+  BOOST_TEST(report.errors[0].file == copy.dir() + "/ruleset.json");
+  BOOST_TEST(report.errors[0].line > 1);
+  BOOST_TEST(report.errors[0].message.find("invalid JSON") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_value_set_names_rule_field_and_line) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", R"({"medication": {"valueSet": "mg-wasting-therapy"}, "as": "therapy"})",
+               R"({"medication": {"valueSet": "mg-wasting-therapies"}, "as": "therapy"})");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  const rules::RuleIssue* issue = FindIssue(report, "unknown value set 'mg-wasting-therapies'");
+  BOOST_TEST_REQUIRE(issue != nullptr, AllIssues(report));
+  BOOST_TEST(issue->rule_id == "MG-13");
+  BOOST_TEST(issue->field == "rules[12].when.all[0].medication.valueSet");
+  BOOST_TEST(issue->line > 0);
+  std::string text = copy.Read("ruleset.json");
+  int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(text.find("mg-wasting-therapies")), '\n'));
+  BOOST_TEST(issue->line == line);
+}
+
+BOOST_AUTO_TEST_CASE(summary_too_long_with_longest_values_is_rejected) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", R"j("summary": "Magnesium reduces absorption of ${chelator.names}: separate doses (see label)")j",
+               R"j("summary": "Magnesium reduces absorption of ${chelator.names} and of ${mgProduct.names}: separate the doses by several hours, see the label")j");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  const rules::RuleIssue* issue = FindIssue(report, "fewer than 140");
+  BOOST_TEST_REQUIRE(issue != nullptr, AllIssues(report));
+  BOOST_TEST(issue->rule_id == "MG-07");
+  BOOST_TEST(issue->field == "rules[6].card.summary");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_rule_id_is_rejected) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", R"("id": "MG-13")", R"("id": "MG-12")");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  const rules::RuleIssue* issue = FindIssue(report, "duplicate rule id 'MG-12'");
+  BOOST_TEST_REQUIRE(issue != nullptr, AllIssues(report));
+  BOOST_TEST(issue->field == "rules[12].id");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types_and_values_are_rejected) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", R"("indicator": {"default": "critical"})", R"("indicator": {"default": "severe"})");
+  copy.Replace("ruleset.json", R"("minDays": "ppiLongTermDays")", R"("minDays": "ppiLongTerm")");
+  copy.Replace("ruleset.json", "${param.recentMgDays} days.", "${param.recentMagnesiumDays} days.");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST(FindIssue(report, "rule MG-10: rules[9].indicator.default: expected info, warning or critical") != nullptr, AllIssues(report));
+  BOOST_TEST(FindIssue(report, "unknown parameter 'ppiLongTerm'") != nullptr, AllIssues(report));
+  BOOST_TEST(FindIssue(report, "unknown parameter '${param.recentMagnesiumDays}'") != nullptr, AllIssues(report));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_binding_in_template_and_precedence_cycle) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", "**Therapy:** ${therapy.names}", "**Therapy:** ${drug.names}");
+  copy.Replace("ruleset.json", R"({"rule": "MG-10", "replaces": ["MG-03"])", R"({"rule": "MG-10", "replaces": ["MG-03", "MG-11"])");
+  copy.Replace("ruleset.json", R"({"rule": "MG-01", "replaces": ["MG-05", "MG-02"])", R"({"rule": "MG-01", "replaces": ["MG-05", "MG-02", "MG-10"])");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST(FindIssue(report, "unknown name '${drug.names}'") != nullptr, AllIssues(report));
+  BOOST_TEST(FindIssue(report, "precedence: cycle") != nullptr, AllIssues(report));
+}
+
+BOOST_AUTO_TEST_CASE(value_set_errors_name_the_value_set_file) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("valuesets.json", R"("id": "fibromyalgia")", R"("id": "migraine")");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  const rules::RuleIssue* issue = FindIssue(report, "duplicate value set id 'migraine'");
+  BOOST_TEST_REQUIRE(issue != nullptr, AllIssues(report));
+  BOOST_TEST(issue->file == copy.dir() + "/valuesets.json");
+}
+
+BOOST_AUTO_TEST_CASE(template_syntax_errors) {
+  BOOST_TEST(!rules::ParseTemplate("value ${mg.value").has_value());
+  BOOST_TEST(!rules::ParseTemplate("${}").has_value());
+  BOOST_TEST(!rules::ParseTemplate("${a b}").has_value());
+  auto ok = rules::ParseTemplate("Mg ${mg.value} mmol/L");
+  BOOST_TEST_REQUIRE(ok.has_value());
+  BOOST_TEST(ok->size() == 3u);
+  BOOST_TEST((*ok)[1].text == "mg");
+  BOOST_TEST((*ok)[1].field == "value");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(RuleFileEdits)
+
+const std::string kMgPoint75 = R"({"resourceType":"Bundle","type":"collection","entry":[
+  {"resource":{"resourceType":"Observation","id":"m","status":"final",
+   "code":{"coding":[{"system":"http://loinc.org","code":"2601-3"}]},
+   "effectiveDateTime":"2026-11-01","valueQuantity":{"value":0.75,"unit":"mmol/L","code":"mmol/L"}}}]})";
+
+BOOST_AUTO_TEST_CASE(changing_a_threshold_is_a_rule_file_edit) {
+  auto shipped = test::ShippedRules();
+  fhir::PatientFacts facts = test::FactsFromJson(kMgPoint75, kNow);
+  BOOST_TEST(!test::OutcomeOf(*shipped, rules::Evaluate(*shipped, facts, kNow), "MG-03").fired);
+
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", R"("mgLow":              {"value": 0.70,)", R"("mgLow":              {"value": 0.80,)");
+  auto edited = rules::LoadRuleSet(copy.dir());
+  BOOST_TEST_REQUIRE(edited.has_value(), (edited ? "" : edited.error().message));
+  BOOST_TEST(test::OutcomeOf(**edited, rules::Evaluate(**edited, facts, kNow), "MG-03").fired);
+}
+
+BOOST_AUTO_TEST_CASE(adding_a_code_to_a_value_set_is_a_rule_file_edit) {
+  // A site's local pharmacy code for a PPI, sent without RxNorm or ATC.
+  const std::string bundle = R"({"resourceType":"Bundle","type":"collection","entry":[
+    {"resource":{"resourceType":"MedicationRequest","id":"x","status":"active","intent":"order","authoredOn":"2021-05-01",
+     "medicationCodeableConcept":{"coding":[{"system":"urn:oid:2.16.840.1.113883.3.999.1","code":"LOC-4711"}]}}},
+    {"resource":{"resourceType":"Condition","id":"c","clinicalStatus":{"coding":[{"code":"active"}]},
+     "code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"R25.2"}]}}}]})";
+  auto shipped = test::ShippedRules();
+  fhir::PatientFacts facts = test::FactsFromJson(bundle, kNow);
+  BOOST_TEST(!test::OutcomeOf(*shipped, rules::Evaluate(*shipped, facts, kNow), "MG-01").fired);
+
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("valuesets.json", R"("id": "ppi",)", R"("id": "ppi",)");
+  std::string sets = copy.Read("valuesets.json");
+  std::size_t at = sets.find("\"include\": [", sets.find(R"("id": "ppi",)"));
+  sets.insert(at + 12, R"j({"system": "urn:oid:2.16.840.1.113883.3.999.1", "codes": [{"code": "LOC-4711", "display": "omeprazole 20 mg (local)", "verification": "site formulary 2026-11"}]},)j");
+  copy.Write("valuesets.json", sets);
+  auto edited = rules::LoadRuleSet(copy.dir());
+  BOOST_TEST_REQUIRE(edited.has_value(), (edited ? "" : edited.error().message));
+  BOOST_TEST(test::OutcomeOf(**edited, rules::Evaluate(**edited, facts, kNow), "MG-01").fired);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace cds
