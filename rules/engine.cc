@@ -110,11 +110,17 @@ class Evaluator {
       RuleOutcome& outcome = evaluation.outcomes[u];
       outcome.fired = outcome.truth == Truth::kTrue;
       if (!outcome.fired) continue;
-      for (int by : rs_.rules[u].replaced_by) {
-        if (evaluation.outcomes[static_cast<std::size_t>(by)].fired) {
+      for (const Rule::Replacement& r : rs_.rules[u].replaced_by) {
+        const RuleOutcome& by = evaluation.outcomes[static_cast<std::size_t>(r.by)];
+        bool unknown = r.when_unknown && by.truth == Truth::kUnknown;
+        if (by.fired || unknown) {
           outcome.fired = false;
-          outcome.replaced_by = by;
-          if (explain_) outcome.explain.push_back("replaced by " + rs_.rules[static_cast<std::size_t>(by)].id);
+          outcome.replaced_by = r.by;
+          if (explain_) {
+            const std::string& id = rs_.rules[static_cast<std::size_t>(r.by)].id;
+            outcome.explain.push_back(by.fired ? "replaced by " + id
+                                               : "withheld: " + id + " is unknown and withholds when unknown");
+          }
           break;
         }
       }

@@ -17,6 +17,7 @@
 
 #include "rules/json_lines.h"
 #include "rules/loader.h"
+#include "rules/schema_internal.h"
 #include "rules/text_template.h"
 
 namespace cds::rules {
@@ -1154,7 +1155,10 @@ class RuleSetBuilder {
       }
       std::string reason;
       GetString(p, "reason", path, r_, reason);
-      PrecedenceEntry entry{winner, {}, reason};
+      PrecedenceEntry entry{winner, {}, reason, false};
+      if (const Value* unknown = Member(p, "whenUnknown"); unknown != nullptr && unknown->IsString()) {
+        entry.when_unknown = std::string(unknown->GetString()) == "suppress";
+      }
       const Value* replaces = Member(p, "replaces");
       if (replaces == nullptr || !replaces->IsArray() || replaces->Empty()) {
         r_.Fail(Join(path, "replaces"), "expected a non-empty array of rule ids");
@@ -1167,7 +1171,7 @@ class RuleSetBuilder {
         } else if (l->second == w->second) {
           r_.Fail(Index(Join(path, "replaces"), k), "a rule cannot replace itself");
         } else if (static_cast<std::size_t>(l->second) < out_.rules.size()) {
-          out_.rules[static_cast<std::size_t>(l->second)].replaced_by.push_back(w->second);
+          out_.rules[static_cast<std::size_t>(l->second)].replaced_by.push_back({w->second, entry.when_unknown});
           entry.replaces.push_back(l->first);
         }
       }
@@ -1217,7 +1221,7 @@ class RuleSetBuilder {
           if (a.when) CollectRuleRefs(*a.when, deps[i]);
         }
       }
-      replacers[i].insert(rule.replaced_by.begin(), rule.replaced_by.end());
+      for (const Rule::Replacement& r : rule.replaced_by) replacers[i].insert(r.by);
     }
     TopoSort(deps, out_.evaluation_order, "rules (ruleFires)");
     TopoSort(replacers, out_.precedence_order, "precedence");
@@ -1268,6 +1272,29 @@ LoadReport LoadRuleSetReport(const std::string& path) {
   bool sets_ok = load(sets_file, sets_doc);
   bool rules_ok = load(rules_file, rules_doc);
   if (!sets_ok || !rules_ok) return report;
+
+  // Structure first, against the shipped JSON Schemas; semantics only once the
+  // shape is right, so one mistake gives one message.
+  auto schema = [&](internal::SchemaKind kind, const std::string& file, const LinedDocument& doc) {
+    auto violation = internal::CheckSchema(kind, doc.doc);
+    if (!violation) return true;
+    std::string rule_id;
+    if (kind == internal::SchemaKind::kRuleSet && violation->path.rfind("rules[", 0) == 0) {
+      std::size_t close = violation->path.find(']');
+      std::size_t index = std::stoul(violation->path.substr(6, close - 6));
+      const auto& rules = doc.doc["rules"];
+      if (index < rules.Size() && rules[static_cast<rapidjson::SizeType>(index)].IsObject() &&
+          rules[static_cast<rapidjson::SizeType>(index)].HasMember("id") &&
+          rules[static_cast<rapidjson::SizeType>(index)]["id"].IsString()) {
+        rule_id = rules[static_cast<rapidjson::SizeType>(index)]["id"].GetString();
+      }
+    }
+    report.errors.push_back({file, doc.LineOf(violation->path), rule_id, violation->path, violation->message});
+    return false;
+  };
+  bool sets_shape = schema(internal::SchemaKind::kValueSets, sets_file, sets_doc);
+  bool rules_shape = schema(internal::SchemaKind::kRuleSet, rules_file, rules_doc);
+  if (!sets_shape || !rules_shape) return report;
 
   auto rule_set = std::make_shared<RuleSet>();
   rule_set->path = dir;

@@ -159,7 +159,14 @@ struct Rule {
   std::string source_label;
   std::string source_url;
   std::string evidence;
-  std::vector<int> replaced_by;  // rules that, when they fire, suppress this one
+  // Rules that suppress this one when they fire. With `when_unknown`, an
+  // unknown outcome of the replacing rule suppresses it too (used where
+  // withholding is the safe direction: an unexcluded red flag).
+  struct Replacement {
+    int by = -1;
+    bool when_unknown = false;
+  };
+  std::vector<Replacement> replaced_by;
   // Each top-level field as compact JSON, for `rules diff`.
   std::map<std::string, std::string> source_fields;
 };
@@ -177,6 +184,7 @@ struct PrecedenceEntry {
   std::string rule;
   std::vector<std::string> replaces;
   std::string reason;
+  bool when_unknown = false;  // "whenUnknown": "suppress"
 };
 
 struct RuleSet {

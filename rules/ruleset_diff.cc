@@ -152,7 +152,7 @@ RuleSetDiff DiffRuleSets(const RuleSet& a, const RuleSet& b) {
   auto prec = [](const RuleSet& rs) {
     std::set<std::string> s;
     for (const auto& p : rs.precedence) {
-      for (const auto& r : p.replaces) s.insert(p.rule + " replaces " + r);
+      for (const auto& r : p.replaces) s.insert(p.rule + " replaces " + r + (p.when_unknown ? " (also when unknown)" : ""));
     }
     return s;
   };

@@ -77,13 +77,33 @@ BOOST_AUTO_TEST_CASE(duplicate_rule_id_is_rejected) {
   BOOST_TEST(issue->field == "rules[12].id");
 }
 
-BOOST_AUTO_TEST_CASE(wrong_types_and_values_are_rejected) {
+BOOST_AUTO_TEST_CASE(schema_violation_names_rule_field_and_expectation) {
   test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json", R"("indicator": {"default": "critical"})", R"("indicator": {"default": "severe"})");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST_REQUIRE(report.errors.size() == 1u, AllIssues(report));
+  BOOST_TEST(report.errors[0].rule_id == "MG-10");
+  BOOST_TEST(report.errors[0].field == "rules[9].indicator.default");
+  BOOST_TEST(report.errors[0].message == R"(schema: expected one of ["info","warning","critical"])");
+  BOOST_TEST(report.errors[0].line > 0);
+}
+
+BOOST_AUTO_TEST_CASE(schema_reports_missing_and_unknown_fields) {
+  test::TempRuleSet missing(test::kShippedRules);
+  missing.Replace("ruleset.json", R"("evidence": "Strong (labelled interaction).")", R"("enabled": true)");
+  rules::LoadReport report = rules::LoadRuleSetReport(missing.dir());
+  BOOST_TEST(FindIssue(report, "rule MG-10: rules[9]: schema: missing required field 'evidence'") != nullptr, AllIssues(report));
+  test::TempRuleSet unknown(test::kShippedRules);
+  unknown.Replace("valuesets.json", R"("id": "fibromyalgia",)", R"("id": "fibromyalgia", "owner": "x",)");
+  report = rules::LoadRuleSetReport(unknown.dir());
+  BOOST_TEST(FindIssue(report, "schema: unknown field 'owner'") != nullptr, AllIssues(report));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_parameters_are_rejected) {
+  test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json", R"("minDays": "ppiLongTermDays")", R"("minDays": "ppiLongTerm")");
   copy.Replace("ruleset.json", "${param.recentMgDays} days.", "${param.recentMagnesiumDays} days.");
   rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
-  BOOST_TEST(FindIssue(report, "rule MG-10: rules[9].indicator.default: expected info, warning or critical") != nullptr, AllIssues(report));
   BOOST_TEST(FindIssue(report, "unknown parameter 'ppiLongTerm'") != nullptr, AllIssues(report));
   BOOST_TEST(FindIssue(report, "unknown parameter '${param.recentMagnesiumDays}'") != nullptr, AllIssues(report));
 }
