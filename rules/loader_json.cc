@@ -406,8 +406,14 @@ class RuleSetBuilder {
     ParseServices();
     ParseResourceTemplates();
     if (const Value* defs = Member(root_, "definitions")) {
-      if (!defs->IsObject()) r_.Fail("definitions", "expected an object of named predicates");
-      else definitions_ = defs;
+      if (!defs->IsObject()) {
+        r_.Fail("definitions", "expected an object of named predicates");
+      } else {
+        definitions_ = defs;
+        for (auto it = defs->MemberBegin(); it != defs->MemberEnd(); ++it) {
+          out_.other_source[std::string("definition ") + it->name.GetString()] = CompactJson(it->value);
+        }
+      }
     }
     ParseRules();
     ParsePrecedence();
@@ -596,6 +602,7 @@ class RuleSetBuilder {
       const Value& s = (*services)[i];
       ServiceDefinition def;
       if (!GetString(s, "id", path, r_, def.id)) continue;
+      out_.other_source["service " + def.id] = CompactJson(s);
       if (!IsId(def.id)) r_.Fail(Join(path, "id"), "expected a URL-safe id");
       GetString(s, "hook", path, r_, def.hook);
       GetString(s, "title", path, r_, def.title);
@@ -636,6 +643,7 @@ class RuleSetBuilder {
         continue;
       }
       std::string json = CompactJson(it->value);
+      out_.other_source[std::string("resourceTemplate ") + it->name.GetString()] = json;
       CheckTemplate(json, path, nullptr, /*resource=*/true);
       resource_templates_[it->name.GetString()] = json;
     }

@@ -207,6 +207,8 @@ struct RuleSet {
   std::vector<PrecedenceEntry> precedence;  // as written, for diff and docs
   std::map<std::string, std::string> analyte_source;    // analyte id -> compact JSON
   std::map<std::string, std::string> prefetch_source;   // key -> compact JSON
+  // "definition NAME", "resourceTemplate NAME", "service ID" -> compact JSON
+  std::map<std::string, std::string> other_source;
 
   const ServiceDefinition* FindService(std::string_view service_id) const;
   int FindRule(std::string_view rule_id) const;  // -1 if absent

@@ -18,11 +18,11 @@ template <class Map, class OnChange>
 void DiffMaps(const Map& a, const Map& b, const std::string& what, OnChange on_change, RuleSetDiff& out) {
   for (const auto& [key, value] : a) {
     auto it = b.find(key);
-    if (it == b.end()) out.lines.push_back("- " + what + " " + key);
+    if (it == b.end()) out.lines.push_back("- " + (what.empty() ? "" : what + " ") + key);
     else if (!(it->second == value)) on_change(key, value, it->second);
   }
   for (const auto& [key, value] : b) {
-    if (a.find(key) == a.end()) out.lines.push_back("+ " + what + " " + key);
+    if (a.find(key) == a.end()) out.lines.push_back("+ " + (what.empty() ? "" : what + " ") + key);
   }
 }
 
@@ -146,6 +146,10 @@ RuleSetDiff DiffRuleSets(const RuleSet& a, const RuleSet& b) {
   DiffMaps(a.prefetch_source, b.prefetch_source, "prefetch",
            [&](const std::string& k, const std::string&, const std::string&) {
              out.lines.push_back("~ prefetch " + k + " changed");
+           }, out);
+  DiffMaps(a.other_source, b.other_source, "",
+           [&](const std::string& k, const std::string&, const std::string&) {
+             out.lines.push_back("~ " + k + " changed");
            }, out);
   DiffValueSets(a, b, out);
   DiffRules(a, b, out);
