@@ -30,4 +30,11 @@ std::string NormalizedName(std::string_view name);
 // Medications that are not current are returned unchanged.
 std::vector<MedicationFact> MergeCurrentMedications(std::vector<MedicationFact> medications);
 
+// §2.2: exposure runs back through completed predecessors in an unbroken chain
+// — one the current order names as priorPrescription (at any depth), or a
+// completed order/statement of the same drug that ended no more than
+// `gap_days` before the current start. Moves each current fact's start back
+// and records the predecessors in chained_refs.
+void ExtendThroughCompletedChains(std::vector<MedicationFact>& medications, int gap_days);
+
 }  // namespace cds::fhir::internal

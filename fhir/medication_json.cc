@@ -208,6 +208,12 @@ bool ReadMedicationRequest(const rapidjson::Value& resource, const std::string& 
   FillCommon(ref, std::move(med), route, out);
   // §2.2: exposure starts at the earliest of authoredOn and the validity start.
   out.start = Earliest(authored, validity_start);
+  out.status = status;
+  if (validity != nullptr) out.end = ReadDateTimeLatest(*validity, "end");
+  if (const rapidjson::Value* prior = ReadObject(resource, "priorPrescription", "priorPrescription", problems)) {
+    std::string prior_ref = ReadString(*prior, "reference", "priorPrescription.reference", problems);
+    if (!prior_ref.empty()) out.prior_refs.push_back(std::move(prior_ref));
+  }
 
   if (status.empty()) {
     out.excluded_reason = "no status";
@@ -255,6 +261,8 @@ bool ReadMedicationStatement(const rapidjson::Value& resource, const std::string
   FillCommon(ref, std::move(med), route, out);
   // dateAsserted is when it was recorded, not when the patient started.
   out.start = period_start ? period_start : effective_at;
+  out.status = status;
+  if (period != nullptr) out.end = ReadDateTimeLatest(*period, "end");
 
   const bool counts = status == "active" ||
                       (status == "intended" && options.count_intended_statements) ||

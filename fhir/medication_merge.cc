@@ -73,8 +73,40 @@ std::vector<MedicationFact> MergeCurrentMedications(std::vector<MedicationFact> 
     if (into.route == Route::kUnknown) into.route = from.route;
     if (into.name.empty()) into.name = from.name;
     if (into.ingredients.empty()) into.ingredients = std::move(from.ingredients);
+    for (std::string& p : from.prior_refs) into.prior_refs.push_back(std::move(p));
   }
   return out;
+}
+
+void ExtendThroughCompletedChains(std::vector<MedicationFact>& medications, int gap_days) {
+  const EpochSeconds gap = static_cast<EpochSeconds>(gap_days) * kSecondsPerDay;
+  for (MedicationFact& current : medications) {
+    if (!current.current) continue;
+    const std::string name = NormalizedName(current.name);
+    std::vector<bool> used(medications.size(), false);
+    bool extended = true;
+    while (extended) {
+      extended = false;
+      for (std::size_t i = 0; i < medications.size(); ++i) {
+        const MedicationFact& earlier = medications[i];
+        if (used[i] || earlier.current || earlier.status != "completed") continue;
+        const bool named = std::find(current.prior_refs.begin(), current.prior_refs.end(), earlier.ref) !=
+                           current.prior_refs.end();
+        const bool adjacent = current.start && earlier.end && earlier.start &&
+                              earlier.start->seconds <= current.start->seconds &&
+                              *earlier.end + gap >= current.start->seconds &&
+                              SameDrug(current, name, earlier, NormalizedName(earlier.name));
+        if (!named && !adjacent) continue;
+        used[i] = true;
+        extended = true;
+        current.chained_refs.push_back(earlier.ref);
+        current.prior_refs.insert(current.prior_refs.end(), earlier.prior_refs.begin(), earlier.prior_refs.end());
+        if (earlier.start && (!current.start || earlier.start->seconds < current.start->seconds)) {
+          current.start = earlier.start;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace cds::fhir::internal

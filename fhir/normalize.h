@@ -19,6 +19,9 @@ struct NormalizeOptions {
   bool count_proposal_intent = false;       // MedicationRequest intent=proposal counts
   bool count_intended_statements = false;   // MedicationStatement status=intended counts
   bool count_on_hold_statements = false;    // MedicationStatement status=on-hold counts
+  // A completed order or statement of the same drug that ended at most this
+  // many days before a current one started continues its exposure (renewals).
+  int chain_gap_days = 30;
 };
 
 // One piece of input: a Bundle (searchset/collection/...) or a single resource,

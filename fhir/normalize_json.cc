@@ -89,6 +89,7 @@ class Normalizer {
     }
     for (const Located& r : resources) Read(r);
     facts_.medications = internal::MergeCurrentMedications(std::move(facts_.medications));
+    internal::ExtendThroughCompletedChains(facts_.medications, options_.chain_gap_days);
   }
 
  private:

@@ -75,6 +75,14 @@ struct MedicationFact {
   std::optional<FhirInstant> start;      // exposure start (earliest of the merged sources)
   bool current = false;                  // counts as an active medication (§5.2)
   std::string excluded_reason;           // why not current, e.g. "status stopped"
+  // For exposure chains (§2.2: "earliest active-or-completed order in an
+  // unbroken chain"): status as sent, the latest end of the validity/effective
+  // period, the priorPrescription references of every source, and the
+  // completed predecessors whose start now counts.
+  std::string status;
+  std::optional<EpochSeconds> end;
+  std::vector<std::string> prior_refs;
+  std::vector<std::string> chained_refs;
 };
 
 // One condition. §5.3. `current` conditions are clinically active and not

@@ -335,8 +335,10 @@ class Evaluator {
         some_unknown_start = true;
       }
       if (notes != nullptr) {
+        std::string chain;
+        for (const auto& r : m.chained_refs) chain += (chain.empty() ? ", continues " : " and ") + r;
         notes->push_back(m.ref + " '" + m.name + "' matches (start " +
-                         (m.start ? m.start->date_text : std::string("unknown")) + ", route " +
+                         (m.start ? m.start->date_text : std::string("unknown")) + chain + ", route " +
                          fhir::RouteName(m.route) + ")");
       }
     }
