@@ -1,11 +1,18 @@
 #include "fhir/data_gatherer.h"
 
+#include <cctype>
+#include <mutex>
 #include <utility>
 
+#include "fhir/fetched_page.h"
+#include "fhir/fhir_client.h"
+#include "fhir/prefetch_template.h"
 #include "fhir/prefetch_value.h"
 
 namespace cds::fhir {
 namespace {
+
+constexpr std::string_view kMedicationPrefix = "Medication/";
 
 // What became of one prefetch key.
 enum class KeyOutcome { kComplete, kPartial, kMissing };
@@ -16,12 +23,16 @@ struct KeyResult {
   std::string note;
 };
 
+// A category is complete when all its keys are; not obtained when a required
+// key, or every one of its keys, is missing; partial otherwise.
 void Aggregate(const std::vector<KeyResult>& keys, GatherResult& result) {
   bool seen[kFactCategoryCount] = {};
+  bool any_had[kFactCategoryCount] = {};
   for (auto& state : result.states) state.availability = Availability::kComplete;
   for (const KeyResult& key : keys) {
     auto c = static_cast<std::size_t>(key.spec->category);
     seen[c] = true;
+    if (key.outcome != KeyOutcome::kMissing) any_had[c] = true;
     CategoryState& state = result.states[c];
     if (!key.note.empty()) {
       result.notes.push_back(key.spec->key + ": " + key.note);
@@ -35,50 +46,342 @@ void Aggregate(const std::vector<KeyResult>& keys, GatherResult& result) {
     }
   }
   for (std::size_t c = 0; c < static_cast<std::size_t>(kFactCategoryCount); ++c) {
-    if (!seen[c]) result.states[c].availability = Availability::kNotObtained;
+    if (!seen[c] || !any_had[c]) result.states[c].availability = Availability::kNotObtained;
   }
 }
+
+bool IsFhirId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (const char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+  }
+  return id.find_first_not_of('.') != std::string_view::npos;
+}
+
+std::string TrimTrailingSlashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// One request's gathering: shared by the FhirClient callbacks. Everything
+// mutable is guarded by `mutex`; callbacks and `done` run outside it.
+class Run : public std::enable_shared_from_this<Run> {
+ public:
+  Run(GatherInput input, FhirClient* client, GatherOptions options, bool can_fetch,
+      std::string no_fetch_reason, DataGatherer::Done done)
+      : input_(std::move(input)),
+        client_(client),
+        options_(std::move(options)),
+        can_fetch_(can_fetch),
+        no_fetch_reason_(std::move(no_fetch_reason)),
+        base_(TrimTrailingSlashes(input_.fhir_server)),
+        deadline_(std::chrono::steady_clock::now() + options_.deadline),
+        done_(std::move(done)) {}
+
+  void Start() {
+    keys_.resize(input_.specs.size());
+    std::vector<std::pair<std::size_t, FhirGet>> queries;
+    for (std::size_t k = 0; k < input_.specs.size(); ++k) {
+      const PrefetchSpec& spec = input_.specs[k];
+      Key& key = keys_[k];
+      auto it = input_.prefetch.find(spec.key);
+      PrefetchVerdict verdict;
+      if (it == input_.prefetch.end()) {
+        verdict.reason = "absent from prefetch";
+      } else if (it->second.is_null) {
+        verdict.use = PrefetchUse::kNoData;
+      } else {
+        verdict = ClassifyPrefetch(spec, it->second.value);
+      }
+      switch (verdict.use) {
+        case PrefetchUse::kNoData:
+          break;
+        case PrefetchUse::kUsable:
+          key.inputs.push_back(it->second.value);
+          break;
+        case PrefetchUse::kPaged:
+          key.inputs.push_back(it->second.value);
+          key.pages = 1;
+          key.entries = CountBundleEntries(it->second.value);
+          if (!can_fetch_) {
+            // Checklist P-17 (LOCAL): without a way to page, the data is partial.
+            key.outcome = KeyOutcome::kPartial;
+            key.note = "prefetch has more pages; not fetched (" + no_fetch_reason_ + ")";
+          } else if (std::string why = NextLinkProblem(key, verdict.next_url); !why.empty()) {
+            Fail(key, why);
+          } else {
+            queries.emplace_back(k, Query(verdict.next_url, spec.resource_type + " next page"));
+          }
+          break;
+        case PrefetchUse::kNotGiven: {
+          const std::string given = "prefetch " + verdict.reason;
+          if (!can_fetch_) {
+            key.outcome = KeyOutcome::kMissing;
+            key.note = given + "; " + no_fetch_reason_;
+            break;
+          }
+          Result<std::string> rendered = RenderPrefetchTemplate(spec.query, input_.tokens);
+          if (!rendered) {
+            key.outcome = KeyOutcome::kMissing;
+            key.note = given + "; cannot fetch: " + rendered.error().message;
+            break;
+          }
+          key.fetched_because = given;
+          queries.emplace_back(k, Query(base_ + "/" + *rendered, spec.query));
+          break;
+        }
+      }
+    }
+    pending_ = 1 + queries.size();
+    for (auto& [k, query] : queries) Issue(k, std::move(query));
+    Release();
+  }
+
+ private:
+  struct Key {
+    KeyOutcome outcome = KeyOutcome::kComplete;
+    std::string note;
+    std::string fetched_because;  // why the key was fetched ("prefetch absent from prefetch")
+    std::vector<JsonRef> inputs;  // prefetched value and/or fetched pages
+    std::size_t pages = 0;
+    std::size_t entries = 0;
+  };
+
+  FhirGet Query(std::string url, std::string log_path) const {
+    FhirGet get;
+    get.url = std::move(url);
+    get.bearer_token = input_.access_token;
+    get.deadline = deadline_;
+    get.log_path = std::move(log_path);
+    return get;
+  }
+
+  // "" when `next_url` may be followed for `key` now; else why not.
+  std::string NextLinkProblem(const Key& key, const std::string& next_url) const {
+    if (key.pages >= options_.max_pages) {
+      return "page cap (" + std::to_string(options_.max_pages) + ") reached";
+    }
+    if (key.entries >= options_.max_entries) {
+      return "entry cap (" + std::to_string(options_.max_entries) + ") reached";
+    }
+    if (!SameOrigin(next_url, base_) || !options_.servers.AllowsUrl(next_url)) {
+      return "next link points away from fhirServer; not followed";
+    }
+    return "";
+  }
+
+  static void Fail(Key& key, const std::string& why) {
+    key.outcome = KeyOutcome::kMissing;
+    key.note = (key.fetched_because.empty() ? std::string() : key.fetched_because + "; ") +
+               "fetch failed: " + why;
+    key.inputs.clear();
+  }
+
+  void Issue(std::size_t k, FhirGet query) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++queries_;
+    }
+    auto self = shared_from_this();
+    client_->Get(std::move(query),
+                 [self, k](FhirResponse response) { self->OnPage(k, std::move(response)); });
+  }
+
+  void OnPage(std::size_t k, FhirResponse response) {
+    const PrefetchSpec& spec = input_.specs[k];
+    FetchedPage page = ReadFetchedPage(spec, response);
+    std::optional<FhirGet> next;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      Key& key = keys_[k];
+      if (page.use == PrefetchUse::kNotGiven) {
+        Fail(key, page.reason);
+      } else {
+        ++key.pages;
+        key.entries += page.entries;
+        key.inputs.push_back(page.document->root());
+        documents_.push_back(page.document);
+        if (page.use == PrefetchUse::kPaged) {
+          if (std::string why = NextLinkProblem(key, page.next_url); !why.empty()) {
+            Fail(key, why);
+          } else {
+            next = Query(page.next_url, spec.resource_type + " next page");
+            ++pending_;
+          }
+        } else if (key.entries > options_.max_entries) {
+          Fail(key, "entry cap (" + std::to_string(options_.max_entries) + ") reached");
+        }
+      }
+    }
+    if (next) Issue(k, std::move(*next));
+    Release();
+  }
+
+  void OnMedication(FhirResponse response) {
+    PrefetchSpec spec;
+    spec.query = "Medication/{id}";
+    spec.resource_type = "Medication";
+    spec.category = FactCategory::kMedications;
+    FetchedPage page = ReadFetchedPage(spec, response);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (page.use == PrefetchUse::kUsable) {
+        medication_inputs_.push_back(page.document->root());
+        documents_.push_back(page.document);
+      } else {
+        medication_problems_.push_back("a Medication read failed: " +
+                                       (page.reason.empty() ? "no resource" : page.reason));
+      }
+    }
+    Release();
+  }
+
+  void Release() {
+    enum { kNothing, kMedications, kFinish } next = kNothing;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ > 0) return;
+      if (phase_ == Phase::kKeys) {
+        phase_ = Phase::kMedications;
+        next = kMedications;
+      } else if (phase_ == Phase::kMedications) {
+        phase_ = Phase::kDone;
+        next = kFinish;
+      }
+    }
+    if (next == kMedications) StartMedications();
+    if (next == kFinish) Finish();
+  }
+
+  // All keys are settled (no callback can touch keys_ any more).
+  void StartMedications() {
+    std::vector<FhirGet> reads;
+    if (can_fetch_) {
+      std::vector<FhirInput> inputs = Inputs();
+      for (const std::string& reference : UnresolvedMedicationReferences(inputs)) {
+        std::string id;
+        if (reference.rfind(kMedicationPrefix, 0) == 0) {
+          id = reference.substr(kMedicationPrefix.size());
+        } else if (reference.rfind(base_ + "/" + std::string(kMedicationPrefix), 0) == 0) {
+          id = reference.substr(base_.size() + 1 + kMedicationPrefix.size());
+        }
+        if (const std::size_t history = id.find("/_history/"); history != std::string::npos) {
+          id.resize(history);
+        }
+        if (!IsFhirId(id)) {
+          medication_problems_.push_back(
+              "a medicationReference points outside fhirServer; not followed");
+        } else if (reads.size() >= options_.max_medication_reads) {
+          medication_problems_.push_back("Medication read cap (" +
+                                         std::to_string(options_.max_medication_reads) +
+                                         ") reached");
+        } else {
+          reads.push_back(Query(base_ + "/" + std::string(kMedicationPrefix) + PercentEncode(id),
+                                "Medication/{id}"));
+        }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_ = 1 + reads.size();
+    }
+    for (FhirGet& read : reads) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++queries_;
+      }
+      auto self = shared_from_this();
+      client_->Get(std::move(read),
+                   [self](FhirResponse response) { self->OnMedication(std::move(response)); });
+    }
+    Release();
+  }
+
+  std::vector<FhirInput> Inputs() const {
+    std::vector<FhirInput> inputs;
+    for (std::size_t k = 0; k < keys_.size(); ++k) {
+      for (const JsonRef& value : keys_[k].inputs) {
+        inputs.push_back({input_.specs[k].category, value});
+      }
+    }
+    return inputs;
+  }
+
+  void Finish() {
+    GatherResult result;
+    if (input_.request_document) result.documents.push_back(input_.request_document);
+    for (auto& document : documents_) result.documents.push_back(std::move(document));
+    result.inputs = Inputs();
+    for (const JsonRef& value : medication_inputs_) {
+      result.inputs.push_back({FactCategory::kMedications, value});
+    }
+    std::vector<KeyResult> keys;
+    for (std::size_t k = 0; k < keys_.size(); ++k) {
+      keys.push_back({&input_.specs[k], keys_[k].outcome, keys_[k].note});
+    }
+    Aggregate(keys, result);
+    if (!medication_problems_.empty()) {
+      // §5.2 falls back to the reference's display text; "no such drug" can
+      // then no longer be trusted.
+      CategoryState& state = result.states[static_cast<int>(FactCategory::kMedications)];
+      if (state.availability == Availability::kComplete) state.availability = Availability::kPartial;
+      for (const std::string& problem : medication_problems_) {
+        result.notes.push_back("medications: " + problem);
+        state.note += (state.note.empty() ? "" : "; ") + problem;
+      }
+    }
+    result.queries = queries_;
+    DataGatherer::Done done = std::move(done_);
+    done(std::move(result));
+  }
+
+  enum class Phase { kKeys, kMedications, kDone };
+
+  const GatherInput input_;
+  FhirClient* const client_;
+  const GatherOptions options_;
+  const bool can_fetch_;
+  const std::string no_fetch_reason_;
+  const std::string base_;
+  const std::chrono::steady_clock::time_point deadline_;
+  DataGatherer::Done done_;
+
+  std::mutex mutex_;
+  Phase phase_ = Phase::kKeys;
+  std::size_t pending_ = 0;
+  std::size_t queries_ = 0;
+  std::vector<Key> keys_;
+  std::vector<std::shared_ptr<const JsonDocument>> documents_;
+  std::vector<JsonRef> medication_inputs_;
+  std::vector<std::string> medication_problems_;
+};
 
 }  // namespace
 
 void DataGatherer::Gather(GatherInput input, Done done) const {
-  GatherResult result;
-  if (input.request_document) result.documents.push_back(input.request_document);
-  std::vector<KeyResult> keys;
-  for (const PrefetchSpec& spec : input.specs) {
-    auto it = input.prefetch.find(spec.key);
-    PrefetchVerdict verdict;
-    if (it == input.prefetch.end()) {
-      verdict.reason = "absent from prefetch";
-    } else if (it->second.is_null) {
-      verdict.use = PrefetchUse::kNoData;
-    } else {
-      verdict = ClassifyPrefetch(spec, it->second.value);
-    }
-    switch (verdict.use) {
-      case PrefetchUse::kNoData:
-        keys.push_back({&spec, KeyOutcome::kComplete, ""});
-        break;
-      case PrefetchUse::kUsable:
-        result.inputs.push_back({spec.category, it->second.value});
-        keys.push_back({&spec, KeyOutcome::kComplete, ""});
-        break;
-      case PrefetchUse::kPaged:
-        // TODO(#4): follow `next` against fhirServer; until then the data is partial.
-        result.inputs.push_back({spec.category, it->second.value});
-        keys.push_back({&spec, KeyOutcome::kPartial, "more pages not fetched"});
-        break;
-      case PrefetchUse::kNotGiven:
-        // TODO(#4): fetch from fhirServer when a client and server are available.
-        keys.push_back({&spec, KeyOutcome::kMissing,
-                        verdict.reason + (input.fhir_server.empty() ? "; no fhirServer to fetch from"
-                                                                    : "; not fetched")});
-        break;
-    }
+  if (!input.fhir_server.empty() && !options_.servers.empty() &&
+      !options_.servers.AllowsServer(input.fhir_server)) {
+    // Issue #6: only configured FHIR bases are ever contacted; the token is
+    // never sent anywhere else. Refused outright (400) so that a misconfigured
+    // EHR is caught at once, not only on the day its prefetch fails.
+    GatherResult result;
+    result.error = Error{ErrorCode::kInvalidRequest,
+                         "fhirServer is not a FHIR server this service is configured to use"};
+    done(std::move(result));
+    return;
   }
-  (void)client_;
-  Aggregate(keys, result);
-  done(std::move(result));
+  std::string reason;
+  if (input.fhir_server.empty()) {
+    reason = "no fhirServer to fetch from";
+  } else if (input.access_token.empty()) {
+    reason = "no fhirAuthorization token to fetch with";  // checklist F-1
+  } else if (client_ == nullptr || options_.servers.empty()) {
+    reason = "FHIR fetching is not configured";
+  }
+  const bool can_fetch = reason.empty();
+  auto run = std::make_shared<Run>(std::move(input), client_, options_, can_fetch,
+                                   std::move(reason), std::move(done));
+  run->Start();
 }
 
 }  // namespace cds::fhir

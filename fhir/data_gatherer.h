@@ -7,19 +7,49 @@
 // from fhirServer when a client and a token are available; `null` and an empty
 // searchset Bundle mean "no data" and are never re-queried.
 //
+// Fetching (issue #4; checklist P-14…P-17, F-1):
+// - only when the request carries both fhirServer and an access token, a
+//   FhirClient is configured, and fhirServer is one of GatherOptions::servers;
+// - every missing key's template is rendered (fhir/prefetch_template.h) and all
+//   queries run in parallel under one total deadline (GatherOptions::deadline,
+//   counted from the call to Gather);
+// - Bundle `next` links are followed, also for prefetched Bundles, but only to
+//   fhirServer's own origin, up to max_pages pages and max_entries entries per
+//   key. Reaching either cap fails the key (its data would be incomplete);
+// - afterwards, medicationReference targets that are neither contained nor in
+//   any Bundle are read as Medication/<id> from fhirServer (same deadline); one
+//   that cannot be had leaves the medications category partial;
+// - any failure of a key's query (no answer, timeout, non-200, non-FHIR or
+//   malformed body, OperationOutcome, wrong type, cap reached, next link to
+//   another origin) makes that key not obtained: a required key is named in
+//   unavailable_required (the handler's 412), an optional one leaves its
+//   category partial. Pages already read for a failed key are not used.
+//
+// A fhirServer that is not on the allowlist (while one is configured) is a bad
+// request: `error` is kInvalidRequest (400) and no connection is made, whether
+// or not the prefetch is complete. Without an allowlist the service is
+// prefetch-only and ignores fhirServer.
+//
 // Gather never blocks: it completes through `done`, possibly on another thread
-// (FHIR I/O), and always exactly once, by the deadline at the latest.
+// (FHIR I/O), and always exactly once, by the deadline at the latest (the
+// FhirClient contract bounds every query by the same deadline).
+// Thread-safety: a DataGatherer is immutable; Gather may run concurrently.
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "fhir/fhir_url.h"
 #include "fhir/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/patient_facts.h"
 #include "fhir/prefetch_spec.h"
+#include "fhir/result.h"
 
 namespace cds::fhir {
 
@@ -40,12 +70,24 @@ struct GatherInput {
   std::string access_token;  // "" if the request carried no fhirAuthorization
 };
 
+struct GatherOptions {
+  FhirServerPolicy servers;                   // FHIR bases we may contact; empty: none
+  std::chrono::milliseconds deadline{300};    // for all queries of one request together
+  std::size_t max_pages = 10;                 // per key, the first page included
+  std::size_t max_entries = 5000;             // per key, all pages together
+  std::size_t max_medication_reads = 50;      // Medication/<id> reads per request
+};
+
 struct GatherResult {
+  // Set when the request is refused as it stands (kInvalidRequest: fhirServer
+  // off the allowlist); nothing else is filled in then.
+  std::optional<Error> error;
   CategoryState states[kFactCategoryCount];
   std::vector<FhirInput> inputs;                            // what to normalise
   std::vector<std::shared_ptr<const JsonDocument>> documents;  // keeps inputs alive
   std::vector<std::string> unavailable_required;  // required keys that could not be had
   std::vector<std::string> notes;                 // per key: why not used (no PHI)
+  std::size_t queries = 0;                        // FHIR GETs issued
 
   const CategoryState& state(FactCategory c) const { return states[static_cast<int>(c)]; }
 };
@@ -53,11 +95,13 @@ struct GatherResult {
 class DataGatherer {
  public:
   using Done = std::function<void(GatherResult)>;
-  explicit DataGatherer(FhirClient* client = nullptr) : client_(client) {}
+  explicit DataGatherer(FhirClient* client = nullptr, GatherOptions options = {})
+      : client_(client), options_(std::move(options)) {}
   void Gather(GatherInput input, Done done) const;
 
  private:
   FhirClient* client_;
+  GatherOptions options_;
 };
 
 }  // namespace cds::fhir

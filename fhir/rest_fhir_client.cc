@@ -1,0 +1,333 @@
+// RestFhirClient on cpprestsdk's http_client: see rest_fhir_client.h.
+// Every cpprestsdk call is chained with .then(); nothing here ever waits on a
+// pplx task (stack notes §2: a blocked pool thread can starve the listener).
+
+#include "fhir/rest_fhir_client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+
+namespace cds::fhir {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+namespace http = web::http;
+namespace http_client = web::http::client;
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+// A retry is only worth starting with at least this much time left.
+constexpr std::chrono::milliseconds kMinRetryBudget{20};
+
+long long MsSince(SteadyClock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
+}
+
+// A failure that a fresh connection may not have: the server closed an idle
+// keep-alive connection just as the request went out on it.
+bool IsStaleConnection(const http::http_exception& e) {
+  const int code = e.error_code().value();
+  if (code == ECONNRESET || code == EPIPE || code == ECONNABORTED) return true;
+  const std::string what = e.what();
+  return what.find("end of file") != std::string::npos ||
+         what.find("End of file") != std::string::npos ||
+         what.find("reset by peer") != std::string::npos ||
+         what.find("Broken pipe") != std::string::npos;
+}
+
+}  // namespace
+
+// One Get in flight.
+struct Call {
+  FhirClient::Done done;
+  std::atomic<bool> finished{false};
+  pplx::cancellation_token_source cancel;
+  SteadyClock::time_point start = SteadyClock::now();
+  SteadyClock::time_point deadline;
+  std::string log_path;
+  std::string origin;
+  std::string path_and_query;
+  std::string bearer_token;
+  int attempts = 0;
+};
+
+struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::State> {
+  explicit State(RestFhirClientOptions opts) : options(std::move(opts)) {}
+
+  RestFhirClientOptions options;
+
+  std::mutex clients_mutex;
+  std::map<std::string, std::shared_ptr<http_client::http_client>> clients;  // by origin
+
+  // The deadline timer: one thread for all requests.
+  std::mutex timer_mutex;
+  std::condition_variable timer_wakeup;
+  std::multimap<SteadyClock::time_point, std::weak_ptr<Call>> timers;
+  bool stopping = false;
+  std::thread timer_thread;
+
+  std::shared_ptr<http_client::http_client> ClientFor(const HttpUrl& url) {
+    const std::string origin = url.Origin();
+    std::lock_guard<std::mutex> lock(clients_mutex);
+    auto it = clients.find(origin);
+    if (it != clients.end()) return it->second;
+    http_client::http_client_config config;
+    config.set_timeout(options.phase_timeout);
+    config.set_validate_certificates(true);
+    config.set_proxy(web::web_proxy(web::web_proxy::disabled));
+    if (url.scheme == "https") {
+      const std::string ca_file = options.ca_file;
+      config.set_ssl_context_callback([ca_file](boost::asio::ssl::context& context) {
+        context.set_options(boost::asio::ssl::context::no_sslv2 |
+                            boost::asio::ssl::context::no_sslv3 |
+                            boost::asio::ssl::context::no_tlsv1 |
+                            boost::asio::ssl::context::no_tlsv1_1);
+        if (!ca_file.empty()) context.load_verify_file(ca_file);
+      });
+    }
+    const std::string base = url.scheme + "://" + url.host + ":" + std::to_string(url.port);
+    auto client = std::make_shared<http_client::http_client>(base, config);
+    clients.emplace(origin, client);
+    return client;
+  }
+
+  // Answers the call once; later answers are dropped.
+  void Complete(const std::shared_ptr<Call>& call, FhirResponse response) {
+    if (call->finished.exchange(true)) return;
+    if (options.log) {
+      FhirGetLog entry;
+      entry.log_path = call->log_path;
+      entry.origin = call->origin;
+      entry.status = response.status;
+      entry.elapsed_ms = MsSince(call->start);
+      entry.attempts = call->attempts;
+      entry.timed_out = response.timed_out;
+      entry.error = response.error;
+      try {
+        options.log(entry);
+      } catch (...) {
+        // Logging must never break the one-answer guarantee.
+      }
+    }
+    FhirClient::Done done = std::move(call->done);
+    call->bearer_token.clear();
+    done(std::move(response));
+  }
+
+  static FhirResponse Failure(std::string error, bool timed_out = false) {
+    FhirResponse response;
+    response.error = std::move(error);
+    response.timed_out = timed_out;
+    return response;
+  }
+
+  void Expire(const std::shared_ptr<Call>& call) {
+    call->cancel.cancel();
+    if (call->finished.load()) return;
+    // Answer on a pool thread, not on the timer thread, so that the caller's
+    // continuation (normalise, evaluate, reply) never delays other deadlines.
+    auto self = shared_from_this();
+    pplx::create_task([self, call] {
+      self->Complete(call, Failure("deadline reached before the FHIR server answered", true));
+    });
+  }
+
+  void TimerLoop() {
+    std::unique_lock<std::mutex> lock(timer_mutex);
+    while (!stopping) {
+      if (timers.empty()) {
+        timer_wakeup.wait(lock);
+        continue;
+      }
+      const auto next = timers.begin()->first;
+      if (SteadyClock::now() < next) {
+        timer_wakeup.wait_until(lock, next);
+        continue;
+      }
+      std::vector<std::shared_ptr<Call>> due;
+      while (!timers.empty() && timers.begin()->first <= SteadyClock::now()) {
+        if (auto call = timers.begin()->second.lock()) due.push_back(std::move(call));
+        timers.erase(timers.begin());
+      }
+      lock.unlock();
+      for (const auto& call : due) Expire(call);
+      lock.lock();
+    }
+  }
+
+  void Arm(const std::shared_ptr<Call>& call) {
+    {
+      std::lock_guard<std::mutex> lock(timer_mutex);
+      timers.emplace(call->deadline, call);
+    }
+    timer_wakeup.notify_one();
+  }
+
+  void Send(const std::shared_ptr<Call>& call,
+            const std::shared_ptr<http_client::http_client>& client) {
+    ++call->attempts;
+    http::http_request request(http::methods::GET);
+    request.set_request_uri(web::uri(call->path_and_query));
+    request.headers().add("Accept", "application/fhir+json");
+    if (!call->bearer_token.empty()) {
+      request.headers().add("Authorization", "Bearer " + call->bearer_token);
+    }
+    auto self = shared_from_this();
+    client->request(request, call->cancel.get_token())
+        .then([self, call, client](pplx::task<http::http_response> task) {
+          self->OnResponse(call, client, std::move(task));
+        });
+  }
+
+  void OnResponse(const std::shared_ptr<Call>& call,
+                  const std::shared_ptr<http_client::http_client>& client,
+                  pplx::task<http::http_response> task) {
+    http::http_response response;
+    try {
+      response = task.get();  // the task is done: get() does not wait
+    } catch (const http::http_exception& e) {
+      if (call->finished.load()) return;
+      if (call->attempts == 1 && IsStaleConnection(e) &&
+          call->deadline - SteadyClock::now() > kMinRetryBudget) {
+        Send(call, client);
+        return;
+      }
+      Complete(call, Failure(std::string("connection failed: ") + e.what()));
+      return;
+    } catch (const pplx::task_canceled&) {
+      Complete(call, Failure("deadline reached before the FHIR server answered", true));
+      return;
+    } catch (const std::exception&) {
+      Complete(call, Failure("request failed"));
+      return;
+    }
+    if (call->finished.load()) return;
+    const std::size_t declared = response.headers().content_length();
+    if (declared > options.max_body_bytes) {
+      call->cancel.cancel();
+      Complete(call, Failure("response body over the size limit"));
+      return;
+    }
+    auto buffer = std::make_shared<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>();
+    ReadBody(call, response, buffer, 0);
+  }
+
+  void ReadBody(const std::shared_ptr<Call>& call, http::http_response response,
+                const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>& buffer,
+                std::size_t total) {
+    auto self = shared_from_this();
+    // container_buffer grows by whole chunks; `total` counts the bytes read.
+    response.body()
+        .read(*buffer, kReadChunk)
+        .then([self, call, response, buffer, total](pplx::task<std::size_t> task) {
+          std::size_t n = 0;
+          try {
+            n = task.get();
+          } catch (const pplx::task_canceled&) {
+            self->Complete(call, Failure("deadline reached while reading the body", true));
+            return;
+          } catch (const std::exception& e) {
+            self->Complete(call, Failure(std::string("reading the body failed: ") + e.what()));
+            return;
+          }
+          if (call->finished.load()) return;
+          const std::size_t read = total + n;
+          if (read > self->options.max_body_bytes) {
+            call->cancel.cancel();
+            self->Complete(call, Failure("response body over the size limit"));
+            return;
+          }
+          if (n == 0) {
+            FhirResponse answer;
+            answer.status = response.status_code();
+            const std::vector<std::uint8_t>& bytes = buffer->collection();
+            answer.body.assign(bytes.begin(),
+                               bytes.begin() + static_cast<std::ptrdiff_t>(std::min(read, bytes.size())));
+            const auto type = response.headers().find("Content-Type");
+            if (type != response.headers().end()) answer.content_type = type->second;
+            self->Complete(call, std::move(answer));
+            return;
+          }
+          self->ReadBody(call, response, buffer, read);
+        });
+  }
+};
+
+Result<std::unique_ptr<RestFhirClient>> RestFhirClient::Create(RestFhirClientOptions options) {
+  if (!options.ca_file.empty()) {
+    try {
+      boost::asio::ssl::context probe(boost::asio::ssl::context::tls_client);
+      probe.load_verify_file(options.ca_file);
+    } catch (const std::exception& e) {
+      return Error{ErrorCode::kRuleConfig,
+                   "cannot load the FHIR CA file '" + options.ca_file + "': " + e.what()};
+    }
+  }
+  auto state = std::make_shared<State>(std::move(options));
+  state->timer_thread = std::thread([raw = state.get()] { raw->TimerLoop(); });
+  return std::unique_ptr<RestFhirClient>(new RestFhirClient(std::move(state)));
+}
+
+RestFhirClient::RestFhirClient(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+RestFhirClient::~RestFhirClient() {
+  std::vector<std::shared_ptr<Call>> in_flight;
+  {
+    std::lock_guard<std::mutex> lock(state_->timer_mutex);
+    state_->stopping = true;
+    for (auto& [when, weak] : state_->timers) {
+      if (auto call = weak.lock()) in_flight.push_back(std::move(call));
+    }
+    state_->timers.clear();
+  }
+  state_->timer_wakeup.notify_one();
+  if (state_->timer_thread.joinable()) state_->timer_thread.join();
+  for (const auto& call : in_flight) {
+    call->cancel.cancel();
+    state_->Complete(call, State::Failure("FHIR client shut down"));
+  }
+}
+
+void RestFhirClient::Get(FhirGet request, Done done) {
+  auto call = std::make_shared<Call>();
+  call->done = std::move(done);
+  call->deadline = request.deadline;
+  call->log_path = std::move(request.log_path);
+  const std::optional<HttpUrl> url = ParseHttpUrl(request.url);
+  if (!url || !state_->options.policy.AllowsUrl(request.url)) {
+    // No connection is ever made to a URL the policy does not allow.
+    state_->Complete(call, State::Failure("URL not allowed by the FHIR server policy"));
+    return;
+  }
+  call->origin = url->Origin();
+  call->path_and_query = (url->path.empty() ? "/" : url->path) +
+                         (url->query.empty() ? std::string() : "?" + url->query);
+  call->bearer_token = std::move(request.bearer_token);
+  if (SteadyClock::now() >= call->deadline) {
+    state_->Complete(call, State::Failure("deadline reached before the request was sent", true));
+    return;
+  }
+  try {
+    std::shared_ptr<http_client::http_client> client = state_->ClientFor(*url);
+    state_->Arm(call);
+    state_->Send(call, client);
+  } catch (const std::exception&) {
+    // Not e.what(): cpprestsdk's uri errors quote the URL, query values included.
+    call->cancel.cancel();
+    state_->Complete(call, State::Failure("request not sent (invalid URL or client error)"));
+  }
+}
+
+}  // namespace cds::fhir

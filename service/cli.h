@@ -1,0 +1,20 @@
+#pragma once
+
+// The magcds subcommands. main.cc dispatches `magcds <name> args...` to the
+// matching Run function; each lives in its own cli_<name>.cc. A Run function
+// gets the arguments after the subcommand name and returns the exit code.
+// To add one (e.g. `rules validate`): write cli_<name>.cc, declare it here,
+// add a row to the table in main.cc.
+
+#include <string>
+#include <vector>
+
+namespace cds::service {
+
+using CliArgs = std::vector<std::string>;
+
+int RunServe(const CliArgs& args);
+int RunEvaluate(const CliArgs& args);
+int RunRules(const CliArgs& args);
+
+}  // namespace cds::service

@@ -1,0 +1,46 @@
+#pragma once
+
+// ServiceConfig: what `magcds serve --config FILE` reads. A JSON object:
+//   {"listen": "127.0.0.1:8080", "rules": "rules/sets/magnesium/1.0.0",
+//    "threads": 4, "limits": {"maxBodyBytes": 1048576},
+//    "fhir": {"allowedServers": ["https://ehr.example/fhir"], "allowHttpLoopback": false,
+//             "deadlineMs": 300, "maxPages": 10, "maxEntries": 5000,
+//             "maxResponseBytes": 16777216, "caFile": "/etc/magcds/fhir-ca.pem"}}
+// Every member is optional; command-line flags override the file. Unknown
+// members and bad values are errors (a typo must not silently weaken a limit).
+// TODO(#6): publicBaseUrl, tls, auth, cors.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/result.h"
+
+namespace cds::service {
+
+// FHIR fetching for keys missing from prefetch (fhir/data_gatherer.h). No
+// allowedServers: prefetch only, fhirServer is never contacted. Entries must be
+// https base URLs, or http on a loopback host with allowHttpLoopback (dev only).
+struct FhirConfig {
+  std::vector<std::string> allowed_servers;
+  bool allow_http_loopback = false;
+  std::size_t deadline_ms = 300;  // total per hook request (checklist F-5: ~500 ms budget)
+  std::size_t max_pages = 10;     // per prefetch key
+  std::size_t max_entries = 5000;  // per prefetch key
+  std::size_t max_response_bytes = 16 * 1024 * 1024;
+  std::string ca_file;  // extra CA (PEM) for the FHIR servers' TLS; "" = system roots
+};
+
+struct ServiceConfig {
+  std::string listen;  // "HOST:PORT"; "" = default
+  std::string rules;   // rule set directory; "" = default
+  std::size_t threads = 4;
+  std::size_t max_body_bytes = 1024 * 1024;
+  FhirConfig fhir;
+};
+
+// kRuleConfig with a message naming the member when the text is not a valid config.
+Result<ServiceConfig> ParseServiceConfig(std::string_view json);
+
+}  // namespace cds::service

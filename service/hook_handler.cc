@@ -1,0 +1,294 @@
+#include "service/hook_handler.h"
+
+#include <cassert>
+#include <cctype>
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include "cards/render.h"
+#include "fhir/data_gatherer.h"
+#include "fhir/patient_facts.h"
+#include "service/feedback_request.h"
+#include "service/hook_request.h"
+#include "service/http_status.h"
+#include "service/log.h"
+#include "service/response_json.h"
+
+namespace cds::service {
+namespace {
+
+constexpr const char* kServicesPath = "/cds-services";
+constexpr const char* kServicesPrefix = "/cds-services/";
+
+HttpResponseView Json(int status, std::string body) {
+  HttpResponseView response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponseView ErrorResponse(const Error& error) {
+  return Json(HttpStatusFor(error.code), WriteErrorBody(error));
+}
+
+HttpResponseView NoStore(HttpResponseView response) {
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
+HttpResponseView MethodNotAllowed(const char* allow) {
+  HttpResponseView response = ErrorResponse(
+      Error{ErrorCode::kMethodNotAllowed,
+            std::string("method not allowed on this endpoint; allowed: ") + allow});
+  response.headers.emplace_back("Allow", allow);
+  return response;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// Service ids are URL-safe (checklist D-4); anything else is not named back.
+bool IsPrintableId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (const char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Quoted(std::string_view id) {
+  return IsPrintableId(id) ? "'" + std::string(id) + "'" : std::string("(unprintable id)");
+}
+
+// A POST body must be JSON when the client says what it is (415 otherwise).
+bool ContentTypeAcceptable(const HttpRequestView& request) {
+  const auto it = request.headers.find("content-type");
+  if (it == request.headers.end() || Trim(it->second).empty()) return true;
+  return IsJsonContentType(it->second);
+}
+
+Error UnsupportedMedia() {
+  return Error{ErrorCode::kUnsupportedMedia,
+               "Content-Type must be application/json (or application/*+json)"};
+}
+
+std::vector<const rules::ServiceDefinition*> ServicesWithId(const rules::RuleSet& rule_set,
+                                                            std::string_view id) {
+  std::vector<const rules::ServiceDefinition*> found;
+  for (const rules::ServiceDefinition& service : rule_set.services) {
+    if (service.id == id) found.push_back(&service);
+  }
+  return found;
+}
+
+std::string JoinKeys(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const std::string& key : keys) {
+    if (!out.empty()) out += ", ";
+    out += key;
+  }
+  return out;
+}
+
+// The part of a service call after the data is in: normalise, evaluate,
+// render, encode. Runs on whichever thread completes the gather.
+struct ServiceCall {
+  std::shared_ptr<const rules::RuleSet> rule_set;
+  HookRequest request;
+  fhir::EpochSeconds as_of = 0;
+  const HookHandlerOptions* options = nullptr;
+  Respond respond;
+
+  void Finish(fhir::GatherResult gathered) {
+    if (gathered.error) {
+      // E.g. a fhirServer off the allowlist (400; no connection was made).
+      respond(NoStore(ErrorResponse(*gathered.error)));
+      return;
+    }
+    if (!gathered.unavailable_required.empty()) {
+      // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
+      respond(NoStore(ErrorResponse(Error{
+          ErrorCode::kPrefetchUnavailable,
+          "required prefetch data was not provided and could not be fetched: " +
+              JoinKeys(gathered.unavailable_required)})));
+      return;
+    }
+    fhir::PatientFacts facts;
+    for (int c = 0; c < fhir::kFactCategoryCount; ++c) facts.categories[c] = gathered.states[c];
+    facts.patient_id = request.patient_id;
+    fhir::Normalize(gathered.inputs, as_of, options->normalize, facts);
+
+    rules::EvaluateOptions evaluate_options;
+    evaluate_options.explain = options->explain;
+    const rules::Evaluation evaluation = rules::Evaluate(*rule_set, facts, as_of, evaluate_options);
+    if (options->on_evaluation) options->on_evaluation(*rule_set, evaluation);
+
+    std::unique_ptr<cards::IdSource> ids = options->ids();
+    cards::RenderContext context;
+    context.patient_id = request.patient_id;
+    context.ids = ids.get();
+    context.now = as_of;
+    const std::vector<cards::Card> cards = cards::RenderCards(*rule_set, evaluation, context);
+    respond(NoStore(Json(200, WriteCardsResponse(cards))));
+  }
+};
+
+}  // namespace
+
+bool IsJsonContentType(std::string_view content_type) {
+  const std::size_t semicolon = content_type.find(';');
+  const std::string type = Lower(Trim(content_type.substr(0, semicolon)));
+  if (type == "application/json") return true;
+  const std::string_view suffix = "+json";
+  return type.rfind("application/", 0) == 0 && type.size() > 12 + suffix.size() &&
+         type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+HookHandler::HookHandler(const RuleSetHolder& rule_sets, HookHandlerOptions options)
+    : rule_sets_(rule_sets), options_(std::move(options)) {
+  assert(options_.clock && options_.ids && "HookHandlerOptions needs a clock and an id source");
+}
+
+void HookHandler::Handle(const HttpRequestView& request, Respond respond) const {
+  std::string_view path = request.path;
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const bool get = request.method == "GET";
+  const bool post = request.method == "POST";
+
+  if (path == kServicesPath) {
+    if (!get) return respond(MethodNotAllowed("GET"));
+    return Discovery(respond);
+  }
+  if (path == "/healthz") {
+    if (!get) return respond(MethodNotAllowed("GET"));
+    return respond(Json(200, WriteStringObject({{"status", "ok"}})));
+  }
+  if (path == "/readyz") {
+    if (!get) return respond(MethodNotAllowed("GET"));
+    return Ready(respond);
+  }
+  if (path.rfind(kServicesPrefix, 0) == 0) {
+    std::string_view rest = path.substr(std::string_view(kServicesPrefix).size());
+    const std::size_t slash = rest.find('/');
+    const std::string_view id = rest.substr(0, slash);
+    const std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash);
+    if (!id.empty() && (tail.empty() || tail == "/feedback")) {
+      if (!post) return respond(NoStore(MethodNotAllowed("POST")));
+      if (!ContentTypeAcceptable(request)) return respond(NoStore(ErrorResponse(UnsupportedMedia())));
+      if (tail.empty()) return CallService(std::string(id), request, std::move(respond));
+      return Feedback(std::string(id), request, respond);
+    }
+  }
+  respond(ErrorResponse(Error{ErrorCode::kUnknownService,
+                              "no endpoint at this path; endpoints are /cds-services, "
+                              "/cds-services/{id} and /cds-services/{id}/feedback"}));
+}
+
+void HookHandler::Discovery(Respond& respond) const {
+  const std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
+  if (!rule_set) {
+    return respond(ErrorResponse(Error{ErrorCode::kInternal, "no rule set is loaded"}));
+  }
+  respond(Json(200, WriteDiscovery(*rule_set)));
+}
+
+void HookHandler::Ready(Respond& respond) const {
+  const std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
+  if (!rule_set) return respond(Json(503, WriteStringObject({{"status", "not_ready"}})));
+  // TODO(#8): last reload status, FHIR allowlist configured.
+  respond(Json(200, WriteStringObject({{"status", "ready"}, {"ruleset", rule_set->Label()}})));
+}
+
+void HookHandler::CallService(const std::string& service_id, const HttpRequestView& http,
+                              Respond respond) const {
+  std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
+  if (!rule_set) {
+    return respond(NoStore(ErrorResponse(Error{ErrorCode::kInternal, "no rule set is loaded"})));
+  }
+  const std::vector<const rules::ServiceDefinition*> candidates =
+      ServicesWithId(*rule_set, service_id);
+  if (candidates.empty()) {
+    return respond(NoStore(
+        ErrorResponse(Error{ErrorCode::kUnknownService, "unknown service " + Quoted(service_id)})));
+  }
+
+  Result<HookRequest> parsed = ParseHookRequest(http.body);
+  if (!parsed) return respond(NoStore(ErrorResponse(parsed.error())));
+
+  // One id may be registered for several hooks (checklist D-5): pick by hook.
+  const rules::ServiceDefinition* service = nullptr;
+  for (const rules::ServiceDefinition* candidate : candidates) {
+    if (candidate->hook == parsed->hook) service = candidate;
+  }
+  if (service == nullptr) {
+    return respond(NoStore(ErrorResponse(
+        Error{ErrorCode::kInvalidRequest,
+              "hook " + Quoted(parsed->hook) + " is not served by " + Quoted(service_id)})));
+  }
+
+  fhir::GatherInput input;
+  for (const int index : service->prefetch) {
+    if (index >= 0 && static_cast<std::size_t>(index) < rule_set->prefetch.size()) {
+      input.specs.push_back(rule_set->prefetch[static_cast<std::size_t>(index)]);
+    }
+  }
+  input.prefetch = parsed->prefetch;
+  input.request_document = parsed->document;
+  input.tokens = parsed->tokens;
+  input.fhir_server = parsed->fhir_server;
+  if (parsed->fhir_authorization) input.access_token = parsed->fhir_authorization->access_token;
+
+  auto call = std::make_shared<ServiceCall>();
+  call->rule_set = std::move(rule_set);
+  call->request = std::move(parsed).value();
+  call->as_of = options_.clock();
+  call->options = &options_;
+  call->respond = std::move(respond);
+
+  const fhir::DataGatherer gatherer(options_.fhir_client, options_.gather);
+  gatherer.Gather(std::move(input), [call](fhir::GatherResult gathered) {
+    // This may run on a FHIR client thread, beyond the adapter's catch: keep
+    // the one-response guarantee here too.
+    try {
+      call->Finish(std::move(gathered));
+    } catch (const std::exception& e) {
+      const std::string correlation = NewCorrelationId();
+      LogEvent("error", "service_call_failed",
+               {{"correlationId", correlation}, {"exception", e.what()}});
+      call->respond(NoStore(ErrorResponse(
+          Error{ErrorCode::kInternal, "internal error; correlation id " + correlation})));
+    } catch (...) {
+      const std::string correlation = NewCorrelationId();
+      LogEvent("error", "service_call_failed", {{"correlationId", correlation}});
+      call->respond(NoStore(ErrorResponse(
+          Error{ErrorCode::kInternal, "internal error; correlation id " + correlation})));
+    }
+  });
+}
+
+void HookHandler::Feedback(const std::string& service_id, const HttpRequestView& http,
+                           Respond& respond) const {
+  const std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
+  if (!rule_set || ServicesWithId(*rule_set, service_id).empty()) {
+    return respond(NoStore(
+        ErrorResponse(Error{ErrorCode::kUnknownService, "unknown service " + Quoted(service_id)})));
+  }
+  Result<FeedbackRequest> feedback = ParseFeedbackRequest(http.body);
+  if (!feedback) return respond(NoStore(ErrorResponse(feedback.error())));
+  // TODO(#8): count feedback by outcome; de-duplicate if it is ever stored (FB-3).
+  respond(NoStore(Json(200, "{}")));
+}
+
+}  // namespace cds::service

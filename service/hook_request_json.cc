@@ -1,0 +1,236 @@
+// Parsing of CDS Hooks service requests (service/hook_request.h).
+#include "service/hook_request.h"
+
+#include <cctype>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "fhir/json_internal.h"
+
+namespace cds::service {
+namespace {
+
+using fhir::internal::AsValue;
+using fhir::internal::MakeRef;
+
+Error Invalid(std::string message) { return Error{ErrorCode::kInvalidRequest, std::move(message)}; }
+
+Error Missing(std::string_view name) {
+  return Invalid("missing required field '" + std::string(name) + "'");
+}
+
+Error NotNonEmptyString(std::string_view name) {
+  return Invalid("'" + std::string(name) + "' must be a non-empty string");
+}
+
+const rapidjson::Value* Member(const rapidjson::Value& object, const char* name) {
+  const auto it = object.FindMember(name);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+// A required non-empty string member; `path` is its name in messages.
+Result<std::string> RequiredString(const rapidjson::Value& object, const char* name,
+                                   std::string_view path) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) return Missing(path);
+  if (!value->IsString() || value->GetStringLength() == 0) return NotNonEmptyString(path);
+  return std::string(value->GetString(), value->GetStringLength());
+}
+
+// An optional string member: absent or null -> "", wrong type or empty -> error.
+Result<std::string> OptionalString(const rapidjson::Value& object, const char* name,
+                                   std::string_view path) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) return std::string();
+  if (!value->IsString() || value->GetStringLength() == 0) return NotNonEmptyString(path);
+  return std::string(value->GetString(), value->GetStringLength());
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// An absolute http(s) URL with a non-empty authority.
+bool IsHttpUrl(std::string_view text) {
+  std::string_view rest;
+  if (StartsWith(text, "https://")) {
+    rest = text.substr(8);
+  } else if (StartsWith(text, "http://")) {
+    rest = text.substr(7);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == '/') return false;
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+Result<FhirAuthorization> ParseFhirAuthorization(const rapidjson::Value& value) {
+  if (!value.IsObject()) return Invalid("'fhirAuthorization' must be an object");
+  FhirAuthorization auth;
+  auto token = RequiredString(value, "access_token", "fhirAuthorization.access_token");
+  if (!token) return token.error();
+  auth.access_token = std::move(token).value();
+  auto type = RequiredString(value, "token_type", "fhirAuthorization.token_type");
+  if (!type) return type.error();
+  if (!EqualsIgnoreCase(*type, "Bearer")) {
+    return Invalid("'fhirAuthorization.token_type' must be \"Bearer\"");
+  }
+  auth.token_type = std::move(type).value();
+  if (const rapidjson::Value* expires = Member(value, "expires_in");
+      expires != nullptr && !expires->IsNull()) {
+    // Tolerated when missing (checklist G-12); must be a whole number when sent.
+    if (!expires->IsInt64()) {
+      return Invalid("'fhirAuthorization.expires_in' must be an integer number of seconds");
+    }
+    auth.expires_in = expires->GetInt64();
+  }
+  for (auto [name, path, out] :
+       {std::tuple{"scope", "fhirAuthorization.scope", &auth.scope},
+        std::tuple{"subject", "fhirAuthorization.subject", &auth.subject},
+        std::tuple{"patient", "fhirAuthorization.patient", &auth.patient}}) {
+    auto text = OptionalString(value, name, path);
+    if (!text) return text.error();
+    *out = std::move(text).value();
+  }
+  return auth;
+}
+
+// CDS Hooks 2.0 §Prefetch tokens: the user tokens hold the bare id of the
+// current user's resource. A bare userId is taken as a Practitioner id
+// (checklist §11 item 18).
+void AddUserTokens(const std::string& user_id, std::map<std::string, std::string>& tokens) {
+  static const std::pair<std::string_view, const char*> kUserTypes[] = {
+      {"Practitioner/", "userPractitionerId"},
+      {"PractitionerRole/", "userPractitionerRoleId"},
+      {"Patient/", "userPatientId"},
+      {"RelatedPerson/", "userRelatedPersonId"},
+  };
+  for (const auto& [prefix, token] : kUserTypes) {
+    if (StartsWith(user_id, prefix)) {
+      const std::string id = user_id.substr(prefix.size());
+      if (!id.empty()) tokens[token] = id;
+      return;
+    }
+  }
+  if (user_id.find('/') == std::string::npos) tokens["userPractitionerId"] = user_id;
+}
+
+Status ParseContext(const rapidjson::Value& root, HookRequest& request) {
+  const rapidjson::Value* context = Member(root, "context");
+  if (context == nullptr || context->IsNull()) return Missing("context");
+  if (!context->IsObject()) return Invalid("'context' must be an object");
+
+  auto patient = RequiredString(*context, "patientId", "context.patientId");
+  if (!patient) return patient.error();
+  if (!IsFhirId(*patient)) {
+    return Invalid("'context.patientId' must be a FHIR id (1-64 of A-Z a-z 0-9 - .)");
+  }
+  request.patient_id = std::move(patient).value();
+
+  auto user = RequiredString(*context, "userId", "context.userId");
+  if (!user) return user.error();
+  request.user_id = std::move(user).value();
+
+  auto encounter = OptionalString(*context, "encounterId", "context.encounterId");
+  if (!encounter) return encounter.error();
+  request.encounter_id = std::move(encounter).value();
+
+  request.tokens["context.patientId"] = request.patient_id;
+  request.tokens["context.userId"] = request.user_id;
+  if (!request.encounter_id.empty()) request.tokens["context.encounterId"] = request.encounter_id;
+  AddUserTokens(request.user_id, request.tokens);
+  return OkStatus();
+}
+
+Status ParsePrefetch(const rapidjson::Value& root, HookRequest& request) {
+  const rapidjson::Value* prefetch = Member(root, "prefetch");
+  if (prefetch == nullptr || prefetch->IsNull()) return OkStatus();
+  if (!prefetch->IsObject()) return Invalid("'prefetch' must be an object");
+  for (const auto& member : prefetch->GetObject()) {
+    std::string key(member.name.GetString(), member.name.GetStringLength());
+    fhir::PrefetchValue value;
+    if (member.value.IsNull()) {
+      value.is_null = true;
+    } else if (member.value.IsObject()) {
+      value.value = MakeRef(member.value);
+    } else {
+      return Invalid("'prefetch." + key + "' must be a FHIR resource (object) or null");
+    }
+    request.prefetch.insert_or_assign(std::move(key), value);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+bool IsFhirId(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  for (const char c : text) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<HookRequest> ParseHookRequest(std::string_view body) {
+  auto document = fhir::JsonDocument::Parse(body);
+  if (!document) return document.error();
+  const rapidjson::Value& root = AsValue((*document)->root());
+  if (!root.IsObject()) return Invalid("request body must be a JSON object");
+
+  HookRequest request;
+  request.document = std::move(document).value();
+
+  auto hook = RequiredString(root, "hook", "hook");
+  if (!hook) return hook.error();
+  request.hook = std::move(hook).value();
+
+  auto instance = RequiredString(root, "hookInstance", "hookInstance");
+  if (!instance) return instance.error();
+  request.hook_instance = std::move(instance).value();
+
+  if (Status context = ParseContext(root, request); !context) return context.error();
+
+  auto server = OptionalString(root, "fhirServer", "fhirServer");
+  if (!server) return server.error();
+  if (!server->empty() && !IsHttpUrl(*server)) {
+    return Invalid("'fhirServer' must be an absolute http or https URL");
+  }
+  request.fhir_server = std::move(server).value();
+
+  if (const rapidjson::Value* auth = Member(root, "fhirAuthorization");
+      auth != nullptr && !auth->IsNull()) {
+    // CDS Hooks 2.0 §Passing the Access Token: fhirServer is required with a token.
+    if (request.fhir_server.empty()) {
+      return Invalid("'fhirServer' is required when 'fhirAuthorization' is present");
+    }
+    auto parsed = ParseFhirAuthorization(*auth);
+    if (!parsed) return parsed.error();
+    // Checklist §6.3 (LOCAL): a patient-scoped token must be for the context patient.
+    if (!parsed->patient.empty() && parsed->patient != request.patient_id) {
+      return Invalid("'fhirAuthorization.patient' does not match 'context.patientId'");
+    }
+    request.fhir_authorization = std::move(parsed).value();
+  }
+
+  if (Status prefetch = ParsePrefetch(root, request); !prefetch) return prefetch.error();
+  return request;
+}
+
+}  // namespace cds::service

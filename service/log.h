@@ -1,0 +1,24 @@
+#pragma once
+
+// Logging policy (style §4.2): one JSON object per line on stdout, with time,
+// level and event. Log ids, codes and counts only: never patient data (names,
+// dates of birth, values, patient ids) and never tokens.
+//
+// Thread-safety: LogEvent may be called from any thread; lines never interleave.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cds::service {
+
+using LogFields = std::vector<std::pair<std::string, std::string>>;
+
+// {"time":"2026-11-22T15:04:05Z","level":"info","event":"listening",<fields>}
+void LogEvent(std::string_view level, std::string_view event, const LogFields& fields = {});
+
+// A short id that ties an error response to its log line, e.g. "c-5f3a9e01-000007".
+std::string NewCorrelationId();
+
+}  // namespace cds::service

@@ -1,0 +1,61 @@
+// JSON log lines (service/log.h).
+#include "service/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "fhir/fhir_time.h"
+
+namespace cds::service {
+namespace {
+
+void String(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view text) {
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+}  // namespace
+
+void LogEvent(std::string_view level, std::string_view event, const LogFields& fields) {
+  const auto now = std::chrono::system_clock::now();
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("time");
+  String(w, fhir::FormatIsoUtc(static_cast<fhir::EpochSeconds>(seconds)));
+  w.Key("level");
+  String(w, level);
+  w.Key("event");
+  String(w, event);
+  for (const auto& [name, value] : fields) {
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    String(w, value);
+  }
+  w.EndObject();
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::fwrite(buffer.GetString(), 1, buffer.GetSize(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+std::string NewCorrelationId() {
+  static const unsigned long prefix =
+      (static_cast<unsigned long>(::getpid()) << 16) ^
+      static_cast<unsigned long>(
+          std::chrono::steady_clock::now().time_since_epoch().count() & 0xffffffff);
+  static std::atomic<unsigned long> counter{0};
+  char text[40];
+  std::snprintf(text, sizeof(text), "c-%08lx-%06lu", prefix & 0xffffffffUL, ++counter);
+  return text;
+}
+
+}  // namespace cds::service

@@ -1,0 +1,52 @@
+#include "service/feedback_request.h"
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace cds::service {
+namespace {
+
+struct FeedbackCase {
+  const char* name;
+  const char* body;
+  const char* message_part;  // nullptr: valid
+};
+std::ostream& operator<<(std::ostream& out, const FeedbackCase& c) { return out << c.name; }
+
+const FeedbackCase kCases[] = {
+    {"accepted", R"({"feedback":[{"card":"c1","outcome":"accepted","acceptedSuggestions":[{"id":"s1"}],"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", nullptr},
+    {"overridden_without_reason", R"({"feedback":[{"card":"c1","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", nullptr},
+    {"overridden_reason_without_display", R"({"feedback":[{"card":"c1","outcome":"overridden","overrideReason":{"reason":{"system":"s","code":"c"},"userComment":"x"},"outcomeTimestamp":"2021-12-11T10:05:31Z","extension":{}}]})", nullptr},
+    {"empty_list", R"({"feedback":[]})", nullptr},
+    {"not_json", "{", "invalid JSON"},
+    {"array_root", "[]", "must be a JSON object"},
+    {"missing_feedback", "{}", "missing required field 'feedback'"},
+    {"feedback_object", R"({"feedback":{}})", "'feedback' must be an array"},
+    {"item_string", R"({"feedback":["x"]})", "'feedback[0]' must be an object"},
+    {"missing_card", R"({"feedback":[{"outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].card'"},
+    {"bad_outcome", R"({"feedback":[{"card":"c","outcome":"ignored","outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "must be \"accepted\" or \"overridden\""},
+    {"accepted_without_suggestions", R"({"feedback":[{"card":"c","outcome":"accepted","outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].acceptedSuggestions' is required"},
+    {"accepted_suggestion_without_id", R"({"feedback":[{"card":"c","outcome":"accepted","acceptedSuggestions":[{}],"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "acceptedSuggestions[]"},
+    {"missing_timestamp", R"({"feedback":[{"card":"c","outcome":"overridden"}]})", "'feedback[0].outcomeTimestamp'"},
+    {"date_only_timestamp", R"({"feedback":[{"card":"c","outcome":"overridden","outcomeTimestamp":"2021-12-11"}]})", "RFC 3339"},
+    {"reason_string", R"({"feedback":[{"card":"c","outcome":"overridden","overrideReason":"x","outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].overrideReason' must be an object"},
+};
+
+BOOST_AUTO_TEST_SUITE(FeedbackRequestParsing)
+
+BOOST_DATA_TEST_CASE(feedback_shape_is_checked, boost::unit_test::data::make(kCases), c) {
+  const Result<FeedbackRequest> parsed = ParseFeedbackRequest(c.body);
+  if (c.message_part == nullptr) {
+    BOOST_TEST(parsed.has_value(), (parsed ? "" : parsed.error().message));
+  } else {
+    BOOST_REQUIRE(!parsed);
+    BOOST_TEST(static_cast<int>(parsed.error().code) == static_cast<int>(ErrorCode::kInvalidRequest));
+    BOOST_TEST(parsed.error().message.find(c.message_part) != std::string::npos,
+               "message: " << parsed.error().message);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace cds::service
