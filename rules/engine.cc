@@ -174,7 +174,7 @@ class Evaluator {
           med_views_.push_back(MakeConceptView(concepts));
         }
       }
-      cache[med] = Matches(rs_.value_sets, vs, med_views_[med]) ? 1 : 0;
+      cache[med] = Matches(rs_.value_sets, vs, med_views_[med], [&](int sub) { return MedInSet(sub, med); }) ? 1 : 0;
     }
     return cache[med] == 1;
   }
@@ -186,7 +186,7 @@ class Evaluator {
       if (cond_views_.empty()) {
         for (const fhir::ConditionFact& c : facts_.conditions) cond_views_.push_back(MakeConceptView({&c.code}));
       }
-      cache[cond] = Matches(rs_.value_sets, vs, cond_views_[cond]) ? 1 : 0;
+      cache[cond] = Matches(rs_.value_sets, vs, cond_views_[cond], [&](int sub) { return CondInSet(sub, cond); }) ? 1 : 0;
     }
     return cache[cond] == 1;
   }

@@ -8,6 +8,7 @@
 // between threads as std::shared_ptr<const RuleSet>; a reload builds a new one.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,10 @@ struct ConceptView {
 };
 ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts);
 bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& concept_view);
+// The same, asking `member_of(i)` for included/excluded sets (lets a caller
+// answer from a per-request cache instead of matching a shared set again).
+bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& concept_view,
+             const std::function<bool(int)>& member_of);
 // Lower-case alphanumeric tokens of a text (separators: everything else).
 std::vector<std::string> Tokenize(std::string_view text);
 

@@ -115,15 +115,19 @@ ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& con
   return view;
 }
 
-bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& view) {
+bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& view,
+             const std::function<bool(int)>& member_of) {
   const ValueSet& set = value_sets[static_cast<std::size_t>(index)];
   bool in = MatcherMatches(set.include, view) ||
-            std::any_of(set.include_sets.begin(), set.include_sets.end(),
-                        [&](int i) { return Matches(value_sets, i, view); });
+            std::any_of(set.include_sets.begin(), set.include_sets.end(), member_of);
   if (!in) return false;
   if (!set.exclude.empty() && MatcherMatches(set.exclude, view)) return false;
-  return std::none_of(set.exclude_sets.begin(), set.exclude_sets.end(),
-                      [&](int i) { return Matches(value_sets, i, view); });
+  return std::none_of(set.exclude_sets.begin(), set.exclude_sets.end(), member_of);
+}
+
+bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& view) {
+  std::function<bool(int)> member_of = [&](int i) { return Matches(value_sets, i, view, member_of); };
+  return Matches(value_sets, index, view, member_of);
 }
 
 }  // namespace cds::rules
