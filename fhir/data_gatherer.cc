@@ -4,6 +4,7 @@
 #include <mutex>
 #include <utility>
 
+#include "fhir/demo_fhir_client.h"
 #include "fhir/fetched_page.h"
 #include "fhir/fhir_client.h"
 #include "fhir/prefetch_template.h"
@@ -41,7 +42,8 @@ void Aggregate(const std::vector<KeyResult>& keys, GatherResult& result) {
     if (key.outcome == KeyOutcome::kMissing && key.spec->required) {
       state.availability = Availability::kNotObtained;
       result.unavailable_required.push_back(key.spec->key);
-    } else if (key.outcome != KeyOutcome::kComplete && state.availability == Availability::kComplete) {
+    } else if (key.outcome != KeyOutcome::kComplete &&
+               state.availability == Availability::kComplete) {
       state.availability = Availability::kPartial;
     }
   }
@@ -114,7 +116,8 @@ class Run : public std::enable_shared_from_this<Run> {
           }
           break;
         case PrefetchUse::kNotGiven: {
-          const std::string given = "prefetch " + verdict.reason;
+          const std::string given =
+              it == input_.prefetch.end() ? verdict.reason : "prefetch value is " + verdict.reason;
           if (!can_fetch_) {
             key.outcome = KeyOutcome::kMissing;
             key.note = given + "; " + no_fetch_reason_;
@@ -141,7 +144,7 @@ class Run : public std::enable_shared_from_this<Run> {
   struct Key {
     KeyOutcome outcome = KeyOutcome::kComplete;
     std::string note;
-    std::string fetched_because;  // why the key was fetched ("prefetch absent from prefetch")
+    std::string fetched_because;  // why the key was fetched ("absent from prefetch")
     std::vector<JsonRef> inputs;  // prefetched value and/or fetched pages
     std::size_t pages = 0;
     std::size_t entries = 0;
@@ -324,7 +327,8 @@ class Run : public std::enable_shared_from_this<Run> {
       // §5.2 falls back to the reference's display text; "no such drug" can
       // then no longer be trusted.
       CategoryState& state = result.states[static_cast<int>(FactCategory::kMedications)];
-      if (state.availability == Availability::kComplete) state.availability = Availability::kPartial;
+      if (state.availability == Availability::kComplete)
+        state.availability = Availability::kPartial;
       for (const std::string& problem : medication_problems_) {
         result.notes.push_back("medications: " + problem);
         state.note += (state.note.empty() ? "" : "; ") + problem;
@@ -370,8 +374,15 @@ void DataGatherer::Gather(GatherInput input, Done done) const {
     done(std::move(result));
     return;
   }
+  FhirClient* client = client_;
+  if (input.fhir_server.empty() && options_.demo_client != nullptr) {
+    input.fhir_server = kDemoFhirBase;
+    client = options_.demo_client;
+  }
   std::string reason;
-  if (input.fhir_server.empty()) {
+  if (client != client_) {
+    // demo data: no token, no allowlist
+  } else if (input.fhir_server.empty()) {
     reason = "no fhirServer to fetch from";
   } else if (input.access_token.empty()) {
     reason = "no fhirAuthorization token to fetch with";  // checklist F-1
@@ -379,7 +390,7 @@ void DataGatherer::Gather(GatherInput input, Done done) const {
     reason = "FHIR fetching is not configured";
   }
   const bool can_fetch = reason.empty();
-  auto run = std::make_shared<Run>(std::move(input), client_, options_, can_fetch,
+  auto run = std::make_shared<Run>(std::move(input), client, options_, can_fetch,
                                    std::move(reason), std::move(done));
   run->Start();
 }

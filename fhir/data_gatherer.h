@@ -61,8 +61,8 @@ struct PrefetchValue {
 };
 
 struct GatherInput {
-  std::vector<PrefetchSpec> specs;                  // the called service's keys
-  std::map<std::string, PrefetchValue> prefetch;    // keys present in the request
+  std::vector<PrefetchSpec> specs;                       // the called service's keys
+  std::map<std::string, PrefetchValue> prefetch;         // keys present in the request
   std::shared_ptr<const JsonDocument> request_document;  // owns `prefetch` values
   // Prefetch token values: "context.patientId" -> "123", "userPractitionerId" -> "abc".
   std::map<std::string, std::string> tokens;
@@ -71,11 +71,15 @@ struct GatherInput {
 };
 
 struct GatherOptions {
-  FhirServerPolicy servers;                   // FHIR bases we may contact; empty: none
-  std::chrono::milliseconds deadline{300};    // for all queries of one request together
-  std::size_t max_pages = 10;                 // per key, the first page included
-  std::size_t max_entries = 5000;             // per key, all pages together
-  std::size_t max_medication_reads = 50;      // Medication/<id> reads per request
+  FhirServerPolicy servers;                 // FHIR bases we may contact; empty: none
+  std::chrono::milliseconds deadline{300};  // for all queries of one request together
+  std::size_t max_pages = 10;               // per key, the first page included
+  std::size_t max_entries = 5000;           // per key, all pages together
+  std::size_t max_medication_reads = 50;    // Medication/<id> reads per request
+  // Embedded-defaults demo only (fhir/demo_fhir_client.h): when a request names
+  // no fhirServer, its missing keys are read from this client instead. Null in
+  // any configured deployment.
+  FhirClient* demo_client = nullptr;
 };
 
 struct GatherResult {
@@ -83,7 +87,7 @@ struct GatherResult {
   // off the allowlist); nothing else is filled in then.
   std::optional<Error> error;
   CategoryState states[kFactCategoryCount];
-  std::vector<FhirInput> inputs;                            // what to normalise
+  std::vector<FhirInput> inputs;                               // what to normalise
   std::vector<std::shared_ptr<const JsonDocument>> documents;  // keeps inputs alive
   std::vector<std::string> unavailable_required;  // required keys that could not be had
   std::vector<std::string> notes;                 // per key: why not used (no PHI)

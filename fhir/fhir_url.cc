@@ -49,7 +49,8 @@ std::optional<HttpUrl> ParseHttpUrl(std::string_view url) {
       port = after.substr(1);
     }
     for (const char c : host.substr(1, host.size() - 2)) {
-      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return std::nullopt;
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.')
+        return std::nullopt;
     }
     if (host.size() < 3) return std::nullopt;
   } else {

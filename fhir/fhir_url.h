@@ -18,11 +18,11 @@
 namespace cds::fhir {
 
 struct HttpUrl {
-  std::string scheme;  // "http" or "https" (lower case)
-  std::string host;    // lower case; IPv6 literals keep their brackets: "[::1]"
+  std::string scheme;      // "http" or "https" (lower case)
+  std::string host;        // lower case; IPv6 literals keep their brackets: "[::1]"
   std::uint16_t port = 0;  // explicit or the scheme's default
-  std::string path;    // "/fhir/R4" ("" when the URL has none); no query
-  std::string query;   // after '?', without it; "" when none
+  std::string path;        // "/fhir/R4" ("" when the URL has none); no query
+  std::string query;       // after '?', without it; "" when none
 
   std::string Origin() const;  // "https://ehr.example:443"
 };

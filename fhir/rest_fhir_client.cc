@@ -4,11 +4,14 @@
 
 #include "fhir/rest_fhir_client.h"
 
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+
 #include <algorithm>
 #include <atomic>
-#include <cstddef>
 #include <cerrno>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <map>
@@ -16,9 +19,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <cpprest/containerstream.h>
-#include <cpprest/http_client.h>
 
 namespace cds::fhir {
 namespace {
@@ -53,6 +53,7 @@ bool IsStaleConnection(const http::http_exception& e) {
 struct Call {
   FhirClient::Done done;
   std::atomic<bool> finished{false};
+  std::atomic<bool> expired{false};  // the deadline passed (set before cancelling)
   pplx::cancellation_token_source cancel;
   SteadyClock::time_point start = SteadyClock::now();
   SteadyClock::time_point deadline;
@@ -60,7 +61,7 @@ struct Call {
   std::string origin;
   std::string path_and_query;
   std::string bearer_token;
-  int attempts = 0;
+  std::atomic<int> attempts{0};
 };
 
 struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::State> {
@@ -90,10 +91,9 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     if (url.scheme == "https") {
       const std::string ca_file = options.ca_file;
       config.set_ssl_context_callback([ca_file](boost::asio::ssl::context& context) {
-        context.set_options(boost::asio::ssl::context::no_sslv2 |
-                            boost::asio::ssl::context::no_sslv3 |
-                            boost::asio::ssl::context::no_tlsv1 |
-                            boost::asio::ssl::context::no_tlsv1_1);
+        context.set_options(
+            boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
+            boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1);
         if (!ca_file.empty()) context.load_verify_file(ca_file);
       });
     }
@@ -112,7 +112,7 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
       entry.origin = call->origin;
       entry.status = response.status;
       entry.elapsed_ms = MsSince(call->start);
-      entry.attempts = call->attempts;
+      entry.attempts = call->attempts.load();
       entry.timed_out = response.timed_out;
       entry.error = response.error;
       try {
@@ -122,7 +122,6 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
       }
     }
     FhirClient::Done done = std::move(call->done);
-    call->bearer_token.clear();
     done(std::move(response));
   }
 
@@ -134,13 +133,17 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
   }
 
   void Expire(const std::shared_ptr<Call>& call) {
-    call->cancel.cancel();
+    // Any failure cpprestsdk reports from now on is our cancellation: a timeout.
+    call->expired.store(true);
     if (call->finished.load()) return;
-    // Answer on a pool thread, not on the timer thread, so that the caller's
-    // continuation (normalise, evaluate, reply) never delays other deadlines.
+    // Answer, then cancel (which runs cpprestsdk's cancellation callbacks), on
+    // a pool thread: the timer thread never waits on cpprestsdk or on the
+    // caller's continuation (normalise, evaluate, reply), so one request can
+    // never delay another's deadline.
     auto self = shared_from_this();
     pplx::create_task([self, call] {
       self->Complete(call, Failure("deadline reached before the FHIR server answered", true));
+      call->cancel.cancel();
     });
   }
 
@@ -199,6 +202,10 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
       response = task.get();  // the task is done: get() does not wait
     } catch (const http::http_exception& e) {
       if (call->finished.load()) return;
+      if (call->expired.load()) {
+        Complete(call, Failure("deadline reached before the FHIR server answered", true));
+        return;
+      }
       if (call->attempts == 1 && IsStaleConnection(e) &&
           call->deadline - SteadyClock::now() > kMinRetryBudget) {
         Send(call, client);
@@ -216,17 +223,20 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     if (call->finished.load()) return;
     const std::size_t declared = response.headers().content_length();
     if (declared > options.max_body_bytes) {
-      call->cancel.cancel();
       Complete(call, Failure("response body over the size limit"));
+      call->cancel.cancel();  // drops the connection
       return;
     }
-    auto buffer = std::make_shared<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>();
+    auto buffer =
+        std::make_shared<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>();
     ReadBody(call, response, buffer, 0);
   }
 
-  void ReadBody(const std::shared_ptr<Call>& call, http::http_response response,
-                const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>& buffer,
-                std::size_t total) {
+  void ReadBody(
+      const std::shared_ptr<Call>& call, http::http_response response,
+      const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>&
+          buffer,
+      std::size_t total) {
     auto self = shared_from_this();
     // container_buffer grows by whole chunks; `total` counts the bytes read.
     response.body()
@@ -239,22 +249,25 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
             self->Complete(call, Failure("deadline reached while reading the body", true));
             return;
           } catch (const std::exception& e) {
-            self->Complete(call, Failure(std::string("reading the body failed: ") + e.what()));
+            self->Complete(call,
+                           call->expired.load()
+                               ? Failure("deadline reached while reading the body", true)
+                               : Failure(std::string("reading the body failed: ") + e.what()));
             return;
           }
           if (call->finished.load()) return;
           const std::size_t read = total + n;
           if (read > self->options.max_body_bytes) {
-            call->cancel.cancel();
             self->Complete(call, Failure("response body over the size limit"));
+            call->cancel.cancel();  // drops the connection
             return;
           }
           if (n == 0) {
             FhirResponse answer;
             answer.status = response.status_code();
             const std::vector<std::uint8_t>& bytes = buffer->collection();
-            answer.body.assign(bytes.begin(),
-                               bytes.begin() + static_cast<std::ptrdiff_t>(std::min(read, bytes.size())));
+            answer.body.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(
+                                                                  std::min(read, bytes.size())));
             const auto type = response.headers().find("Content-Type");
             if (type != response.headers().end()) answer.content_type = type->second;
             self->Complete(call, std::move(answer));
@@ -295,8 +308,8 @@ RestFhirClient::~RestFhirClient() {
   state_->timer_wakeup.notify_one();
   if (state_->timer_thread.joinable()) state_->timer_thread.join();
   for (const auto& call : in_flight) {
-    call->cancel.cancel();
     state_->Complete(call, State::Failure("FHIR client shut down"));
+    call->cancel.cancel();
   }
 }
 

@@ -8,7 +8,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir="${BUILD_DIR:-build}"
 
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --test
+# The test FHIR servers (issue #4): exact versions from the committed
+# package-lock.json, into tests/fhir_server/node_modules (gitignored). They need
+# Node.js >= 20.19 (@medplum 4.5.2), which the machine image provides.
+npm ci --prefix tests/fhir_server --no-audit --no-fund
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCDS_WARNINGS_AS_ERRORS=ON
 cmake --build "$build_dir" -j2
 # --timeout: no single test may hold CI hostage.

@@ -1,10 +1,10 @@
-#include "fhir/fetched_page.h"
-
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
+
+#include "fhir/fetched_page.h"
 
 namespace cds::fhir {
 namespace {

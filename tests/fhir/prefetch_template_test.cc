@@ -33,16 +33,16 @@ BOOST_AUTO_TEST_SUITE(PrefetchTemplate)
 
 BOOST_AUTO_TEST_CASE(percent_encode_keeps_only_unreserved_characters) {
   BOOST_TEST(PercentEncode("AZaz09-._~") == "AZaz09-._~");
-  BOOST_TEST(PercentEncode("a b&c=d,e|f/g?h#i%j+k") ==
-             "a%20b%26c%3Dd%2Ce%7Cf%2Fg%3Fh%23i%25j%2Bk");
+  BOOST_TEST(PercentEncode("a b&c=d,e|f/g?h#i%j+k") == "a%20b%26c%3Dd%2Ce%7Cf%2Fg%3Fh%23i%25j%2Bk");
   BOOST_TEST(PercentEncode("\xC3\xA9") == "%C3%A9");  // UTF-8 bytes, upper-case hex
 }
 
 BOOST_AUTO_TEST_CASE(read_and_search_templates_render) {
   BOOST_TEST(Render("Patient/{{context.patientId}}") == "Patient/p-1.a");
   BOOST_TEST(Render("Condition?patient={{context.patientId}}") == "Condition?patient=p-1.a");
-  BOOST_TEST(Render("PractitionerRole?practitioner={{userPractitionerId}}&x={{userPractitionerId}}") ==
-             "PractitionerRole?practitioner=doc-7&x=doc-7");
+  BOOST_TEST(
+      Render("PractitionerRole?practitioner={{userPractitionerId}}&x={{userPractitionerId}}") ==
+      "PractitionerRole?practitioner=doc-7&x=doc-7");
 }
 
 BOOST_AUTO_TEST_CASE(static_parts_are_not_encoded_again) {
@@ -78,9 +78,7 @@ BOOST_AUTO_TEST_CASE(dot_segments_are_refused) {
   RenderError("{{context.userId}}", {{"context.userId", "Practitioner/.."}});
 }
 
-BOOST_AUTO_TEST_CASE(unclosed_token_is_an_error) {
-  RenderError("Patient/{{context.patientId");
-}
+BOOST_AUTO_TEST_CASE(unclosed_token_is_an_error) { RenderError("Patient/{{context.patientId"); }
 
 BOOST_AUTO_TEST_CASE(error_messages_never_carry_token_values) {
   const std::string message =

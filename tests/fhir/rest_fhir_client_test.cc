@@ -3,6 +3,8 @@
 
 #include "fhir/rest_fhir_client.h"
 
+#include <rapidjson/document.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <future>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
-#include <rapidjson/document.h>
 
 #include "tests/support/http_test_client.h"
 #include "tests/support/node_server.h"
@@ -35,8 +36,8 @@ NodeServer& Faults() {
 
 rapidjson::Document Stats(const NodeServer& server, bool reset = false) {
   const auto answer = cds::testing::SendRaw(
-      server.port(), cds::testing::FormatRequest(reset ? "POST" : "GET",
-                                                 reset ? "/_test/reset" : "/_test/stats"));
+      server.port(),
+      cds::testing::FormatRequest(reset ? "POST" : "GET", reset ? "/_test/reset" : "/_test/stats"));
   rapidjson::Document doc;
   doc.Parse(answer.body.c_str());
   BOOST_REQUIRE_MESSAGE(doc.IsObject(), "no stats: " << answer.body << answer.error);
@@ -127,7 +128,7 @@ BOOST_AUTO_TEST_CASE(never_answering_server_times_out_at_the_deadline) {
   const long long elapsed = Ms(Clock::now() - start);
   BOOST_TEST_MESSAGE("never-answering server: answered after " << elapsed << " ms (deadline 200)");
   BOOST_TEST(response.status == 0);
-  BOOST_TEST(response.timed_out);
+  BOOST_TEST(response.timed_out, response.error);
   BOOST_TEST(elapsed >= 190);
   BOOST_TEST(elapsed < 400);
 }
@@ -137,6 +138,8 @@ BOOST_AUTO_TEST_CASE(drip_fed_body_times_out_at_the_deadline) {
   const Clock::time_point start = Clock::now();
   const FhirResponse response = c.Fetch(Faults().Url("/drip/Condition?patient=1"), 250ms);
   const long long elapsed = Ms(Clock::now() - start);
+  BOOST_TEST_MESSAGE("drip-fed body: answered after " << elapsed
+                                                      << " ms (deadline 250): " << response.error);
   BOOST_TEST(response.status == 0);
   BOOST_TEST(response.timed_out);
   BOOST_TEST(elapsed < 450);
@@ -145,7 +148,7 @@ BOOST_AUTO_TEST_CASE(drip_fed_body_times_out_at_the_deadline) {
 BOOST_AUTO_TEST_CASE(slow_answer_within_the_deadline_arrives) {
   Client c({Faults().Url()});
   const FhirResponse response = c.Fetch(Faults().Url("/delay-50/Condition?patient=1"), 500ms);
-  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.status == 200, response.error);
 }
 
 BOOST_AUTO_TEST_CASE(connection_reset_is_an_error_after_one_retry) {
@@ -184,7 +187,8 @@ BOOST_AUTO_TEST_CASE(parallel_requests_overlap_and_connections_are_reused) {
   const Clock::time_point start = Clock::now();
   std::vector<std::future<FhirResponse>> futures;
   for (int i = 0; i < 3; ++i) {
-    futures.push_back(c.Start(Faults().Url("/delay-100/Condition?patient=" + std::to_string(i)), 1s));
+    futures.push_back(
+        c.Start(Faults().Url("/delay-100/Condition?patient=" + std::to_string(i)), 1s));
   }
   for (auto& f : futures) {
     BOOST_REQUIRE(f.wait_for(3s) == std::future_status::ready);
@@ -192,7 +196,7 @@ BOOST_AUTO_TEST_CASE(parallel_requests_overlap_and_connections_are_reused) {
   }
   const long long elapsed = Ms(Clock::now() - start);
   BOOST_TEST_MESSAGE("3 parallel 100 ms GETs took " << elapsed << " ms");
-  BOOST_TEST(elapsed < 250);
+  BOOST_TEST(elapsed < 300);  // one after the other: >= 300 ms
   BOOST_TEST(Stats(Faults())["inflightMax"].GetInt() == 3);
 
   Stats(Faults(), true);
@@ -257,7 +261,8 @@ BOOST_AUTO_TEST_CASE(tls_verifies_certificates_with_optional_private_ca) {
   const std::string command =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
       "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost "
-      "-keyout " + dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+      "-keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
   BOOST_REQUIRE_MESSAGE(std::system(command.c_str()) == 0, "openssl could not make a certificate");
   {
     NodeServer tls("fault_server.mjs",

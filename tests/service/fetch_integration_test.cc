@@ -3,6 +3,10 @@
 // fault-injecting server, through HookHandler, DataGatherer and the real
 // RestFhirClient. No mocks; every wait is bounded.
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -12,9 +16,6 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "fhir/fhir_time.h"
 #include "rules/example_case.h"
@@ -84,8 +85,8 @@ std::string KeyForType(const std::string& type) {
   return "";
 }
 
-const std::vector<std::string> kKeys{"patient", "medications", "medicationStatements",
-                                     "conditions", "observations"};
+const std::vector<std::string> kKeys{"patient", "medications", "medicationStatements", "conditions",
+                                     "observations"};
 
 std::string PercentDecode(const std::string& text) {
   std::string out;
@@ -123,8 +124,9 @@ bool MatchesTemplate(const rapidjson::Value& resource, const std::string& query)
     const std::string name = param.substr(0, equals);
     const std::vector<std::string> values = Split(PercentDecode(param.substr(equals + 1)), ',');
     if (name == "status") {
-      const std::string status =
-          resource.HasMember("status") && resource["status"].IsString() ? resource["status"].GetString() : "";
+      const std::string status = resource.HasMember("status") && resource["status"].IsString()
+                                     ? resource["status"].GetString()
+                                     : "";
       if (std::find(values.begin(), values.end(), status) == values.end()) return false;
     } else if (name == "code") {
       bool any = false;
@@ -208,9 +210,7 @@ std::string PatientIdOf(const rapidjson::Value& bundle) {
   return "";
 }
 
-void ResetMedplum() {
-  BOOST_REQUIRE_EQUAL(SendTo(Medplum(), "POST", "/_test/clear").status, 200);
-}
+void ResetMedplum() { BOOST_REQUIRE_EQUAL(SendTo(Medplum(), "POST", "/_test/clear").status, 200); }
 
 void Seed(const std::string& transaction) {
   const auto answer = SendTo(Medplum(), "POST", "/", transaction);
@@ -221,11 +221,10 @@ void Seed(const std::string& transaction) {
 }
 
 void InjectFault(const std::string& type, const std::string& fault_json_members) {
-  BOOST_REQUIRE_EQUAL(
-      SendTo(Medplum(), "POST", "/_test/fault",
-             R"({"type":")" + type + "\"," + fault_json_members + "}")
-          .status,
-      200);
+  BOOST_REQUIRE_EQUAL(SendTo(Medplum(), "POST", "/_test/fault",
+                             R"({"type":")" + type + "\"," + fault_json_members + "}")
+                          .status,
+                      200);
 }
 
 std::vector<std::string> MedplumRequestUrls() {
@@ -411,8 +410,10 @@ BOOST_AUTO_TEST_CASE(rule_cases_give_the_same_cards_prefetched_or_fetched) {
                                       << skipped.size() << " skipped:" << skipped_names);
   std::string differing;
   for (const std::string& s : differs_from_fixture) differing += " " + s;
-  BOOST_TEST_MESSAGE("acceptance 1: cards differ from the fixture's expectation (identically on "
-                     "both paths) for " << differs_from_fixture.size() << " case(s):" << differing);
+  BOOST_TEST_MESSAGE(
+      "acceptance 1: cards differ from the fixture's expectation (identically on "
+      "both paths) for "
+      << differs_from_fixture.size() << " case(s):" << differing);
   BOOST_TEST(compared >= 1);
 }
 
@@ -440,8 +441,8 @@ BOOST_AUTO_TEST_CASE(fetches_send_bearer_token_and_fhir_accept) {
   }
   // The static query parts arrive encoded exactly once (checklist P-6).
   const std::vector<std::string> urls = MedplumRequestUrls();
-  BOOST_TEST(AnyStartsWith(urls, "/Observation?patient=" + c.patient_id +
-                                     "&code=http://loinc.org%7C19123-9,"));
+  BOOST_TEST(AnyStartsWith(
+      urls, "/Observation?patient=" + c.patient_id + "&code=http://loinc.org%7C19123-9,"));
 }
 
 BOOST_AUTO_TEST_CASE(wrong_token_is_not_obtained_and_412) {
@@ -482,9 +483,13 @@ BOOST_AUTO_TEST_CASE(three_slow_queries_run_in_parallel) {
   BOOST_TEST_MESSAGE("acceptance 2: request with 3 queries of 100 ms each took "
                      << runs.front() << " / " << runs[runs.size() / 2] << " / " << runs.back()
                      << " ms (min / median / max of " << runs.size() << " runs)");
+  // Sequential queries would take >= 300 ms; the median must show the overlap
+  // (~100 ms), with room for a loaded machine; inflightMax == 3 above shows it
+  // directly.
+  BOOST_TEST(runs[runs.size() / 2] < 250);
   for (const long long ms : runs) {
     BOOST_TEST(ms >= 100);
-    BOOST_TEST(ms < 250);
+    BOOST_TEST(ms < 300);
   }
 }
 
@@ -593,14 +598,14 @@ BOOST_AUTO_TEST_CASE(p17_paged_prefetch_follows_next_links) {
   // The paging server holds an unrelated condition first, the cramp second.
   const std::string data =
       R"({"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Condition","id":"c-htn",)"
-      R"("subject":{"reference":"Patient/)" + c.patient_id + R"("},)"
+      R"("subject":{"reference":"Patient/)" +
+      c.patient_id +
+      R"("},)"
       R"("clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},)"
       R"("code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"I10"}]}}},)" +
-      std::string(R"({"resource":)") +
-      Write(c.doc["bundle"]["entry"][2]["resource"]) + "}]}";
+      std::string(R"({"resource":)") + Write(c.doc["bundle"]["entry"][2]["resource"]) + "}]}";
   BOOST_REQUIRE_EQUAL(SendTo(Paging(), "POST", "/_test/data", data).status, 200);
-  const auto first_page =
-      SendTo(Paging(), "GET", "/pages/Condition?patient=" + c.patient_id);
+  const auto first_page = SendTo(Paging(), "GET", "/pages/Condition?patient=" + c.patient_id);
   BOOST_REQUIRE_EQUAL(first_page.status, 200);
   BOOST_REQUIRE(first_page.body.find("\"next\"") != std::string::npos);
   BOOST_REQUIRE_EQUAL(SendTo(Paging(), "POST", "/_test/reset").status, 200);
@@ -733,7 +738,8 @@ BOOST_AUTO_TEST_CASE(unresolved_medication_reference_is_read_from_the_server) {
   rapidjson::Value kept(rapidjson::kArrayType);
   for (auto& entry : medications["entry"].GetArray()) {
     if (TypeOf(entry["resource"]) != "Medication") {
-      kept.PushBack(rapidjson::Value(entry, medications.GetAllocator()), medications.GetAllocator());
+      kept.PushBack(rapidjson::Value(entry, medications.GetAllocator()),
+                    medications.GetAllocator());
     }
   }
   medications["entry"] = kept;
@@ -773,9 +779,8 @@ BOOST_AUTO_TEST_CASE(failed_observation_query_never_gives_absence_based_cards) {
   BOOST_TEST_REQUIRE(control.status == 200);
   BOOST_TEST_REQUIRE(CardRules(control.body).count("MG-01") == 1u);
 
-  for (const std::string fault :
-       {R"("status":500)", R"("status":404)", R"("status":401)", R"("mode":"garbage")",
-        R"("mode":"oo")", R"("mode":"never")"}) {
+  for (const std::string fault : {R"("status":500)", R"("status":404)", R"("status":401)",
+                                  R"("mode":"garbage")", R"("mode":"oo")", R"("mode":"never")"}) {
     BOOST_TEST_CONTEXT("Observation fault " << fault) {
       SeedPpiCrampPatient();
       InjectFault("Observation", fault);

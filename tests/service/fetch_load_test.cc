@@ -95,17 +95,17 @@ BOOST_AUTO_TEST_CASE(sixty_four_stuck_fetches_do_not_starve_the_listener) {
       {"conditions", "null"},
       {"observations", "null"}};
   const Clock::time_point call_start = Clock::now();
-  const auto call = SendRaw(port,
-                            FormatRequest("POST", "/cds-services/magnesium-advisor",
-                                          testing::HookRequestJson(prefetched),
-                                          {{"Content-Type", "application/json"}}),
-                            5s);
+  const auto call = SendRaw(
+      port,
+      FormatRequest("POST", "/cds-services/magnesium-advisor", testing::HookRequestJson(prefetched),
+                    {{"Content-Type", "application/json"}}),
+      5s);
   const long long call_ms = Ms(Clock::now() - call_start);
   const long long answered_at = Ms(Clock::now() - start);
 
-  BOOST_TEST_MESSAGE("with " << kInFlight << " stuck requests in flight (all held after "
-                             << held_at << " ms): discovery " << discovery_ms
-                             << " ms, prefetch-complete call " << call_ms << " ms");
+  BOOST_TEST_MESSAGE("with " << kInFlight << " stuck requests in flight (all held after " << held_at
+                             << " ms): discovery " << discovery_ms << " ms, prefetch-complete call "
+                             << call_ms << " ms");
   BOOST_TEST(discovery.status == 200);
   BOOST_TEST(call.status == 200, call.body);
   BOOST_TEST(discovery_ms < 250);

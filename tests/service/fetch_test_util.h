@@ -113,12 +113,14 @@ struct HookRequestSpec {
 };
 
 inline std::string HookRequestJson(const HookRequestSpec& spec) {
-  std::string json = R"({"hook":"patient-view","hookInstance":"7e1d1c57-1a53-4f6c-9d2f-3f1f0c9a7b11",)";
+  std::string json =
+      R"({"hook":"patient-view","hookInstance":"7e1d1c57-1a53-4f6c-9d2f-3f1f0c9a7b11",)";
   json += R"("context":{"patientId":")" + spec.patient_id + R"(","userId":"Practitioner/u1"})";
   if (!spec.fhir_server.empty()) {
     json += R"(,"fhirServer":")" + spec.fhir_server + "\"";
-    json += R"(,"fhirAuthorization":{"access_token":")" + spec.access_token +
-            R"(","token_type":"Bearer","expires_in":300,"scope":"patient/*.read","subject":"magcds")";
+    json +=
+        R"(,"fhirAuthorization":{"access_token":")" + spec.access_token +
+        R"(","token_type":"Bearer","expires_in":300,"scope":"patient/*.read","subject":"magcds")";
     if (!spec.token_patient.empty()) json += R"(,"patient":")" + spec.token_patient + "\"";
     json += "}";
   }
@@ -137,8 +139,8 @@ inline std::string HookRequestJson(const HookRequestSpec& spec) {
 inline std::set<std::string> CardRules(const std::string& body) {
   static const std::regex kRule("\"rule\"\\s*:\\s*\"(MG-[0-9]+)@");
   std::set<std::string> rules;
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), kRule); it != std::sregex_iterator();
-       ++it) {
+  for (auto it = std::sregex_iterator(body.begin(), body.end(), kRule);
+       it != std::sregex_iterator(); ++it) {
     rules.insert((*it)[1].str());
   }
   return rules;

@@ -35,9 +35,14 @@ NodeServer::NodeServer(const std::string& script, const std::vector<std::string>
   BOOST_REQUIRE_MESSAGE(std::filesystem::exists(dir + "/node_modules/@medplum/fhir-router"),
                         "test FHIR server dependencies are missing: run "
                         "`npm ci --prefix tests/fhir_server` (tests/run-all.sh does)");
-  std::vector<std::string> argv_text{CDS_NODE_EXECUTABLE, "--experimental-websocket",
-                                     "--no-warnings", dir + "/" + script, "--port", "0",
-                                     "--max-seconds", "240"};
+  std::vector<std::string> argv_text{CDS_NODE_EXECUTABLE,
+                                     "--experimental-websocket",
+                                     "--no-warnings",
+                                     dir + "/" + script,
+                                     "--port",
+                                     "0",
+                                     "--max-seconds",
+                                     "240"};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
 
   std::vector<char*> argv;  // built before fork: the child may not allocate

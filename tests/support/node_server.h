@@ -12,12 +12,12 @@
 // SilentListener is a loopback socket that listens but never accepts: a test
 // can ask whether anyone tried to connect to it.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace cds::testing {
 
