@@ -35,7 +35,9 @@ struct FhirInput {
 
 // Reads all inputs into facts. `as_of` is the evaluation "now" (end dates and
 // abatement dates in the past make a record not current). The category states
-// are left as the caller set them in `facts`; only the records are filled in.
+// are left as the caller set them in `facts`, with one exception: a current
+// medication that cannot be identified at all (unresolvable reference, no
+// display) turns a complete medications category into a partial one.
 void Normalize(const std::vector<FhirInput>& inputs, EpochSeconds as_of,
                const NormalizeOptions& options, PatientFacts& facts);
 

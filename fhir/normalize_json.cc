@@ -90,6 +90,17 @@ class Normalizer {
     for (const Located& r : resources) Read(r);
     facts_.medications = internal::MergeCurrentMedications(std::move(facts_.medications));
     internal::ExtendThroughCompletedChains(facts_.medications, options_.chain_gap_days);
+    // A current medication that cannot be identified at all (a reference that
+    // resolves to nothing and has no display) could be any drug: "not on X"
+    // can no longer be trusted, so the category is only partial.
+    for (const MedicationFact& m : facts_.medications) {
+      if (!m.current || !m.code.codings.empty() || !m.code.text.empty() || !m.ingredients.empty()) continue;
+      CategoryState& state = facts_.state(FactCategory::kMedications);
+      if (state.availability == Availability::kComplete) {
+        state.availability = Availability::kPartial;
+        state.note += std::string(state.note.empty() ? "" : "; ") + m.ref + ": medication not identifiable";
+      }
+    }
   }
 
  private:
