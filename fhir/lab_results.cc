@@ -17,10 +17,12 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// ASCII case folding: UCUM codes are ASCII, and the locale is not wanted here.
+char FoldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return FoldAscii(x) == FoldAscii(y);
          });
 }
 
@@ -28,7 +30,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 std::optional<std::size_t> MatchingCode(const AnalyteSpec& spec, const ObservationFact& obs) {
   for (std::size_t i = 0; i < spec.codes.size(); ++i) {
     for (const Coding& c : obs.code.codings) {
-      if (c.system == spec.codes[i].system && c.code == spec.codes[i].code) return i;
+      if (c.code == spec.codes[i].code && c.system == spec.codes[i].system) return i;
     }
   }
   return std::nullopt;
@@ -124,34 +126,46 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
   }
 
   // Results of the same code at the same time: keep one, say why for the rest.
-  std::vector<bool> decided(candidates.size(), false);
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (decided[i]) continue;
-    std::vector<std::size_t> group{i};
-    for (std::size_t j = i + 1; j < candidates.size(); ++j) {
-      if (!decided[j] && candidates[j].code_index == candidates[i].code_index &&
-          candidates[j].value.effective.seconds == candidates[i].value.effective.seconds) {
-        group.push_back(j);
-      }
+  // Sorting by (code, time) makes each such group adjacent: O(n log n).
+  std::vector<std::size_t> order(candidates.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const Candidate& x = candidates[a];
+    const Candidate& y = candidates[b];
+    if (x.code_index != y.code_index) return x.code_index < y.code_index;
+    return x.value.effective.seconds < y.value.effective.seconds;
+  });
+  for (std::size_t start = 0; start < order.size();) {
+    std::size_t end = start + 1;
+    const Candidate& first = candidates[order[start]];
+    while (end < order.size() && candidates[order[end]].code_index == first.code_index &&
+           candidates[order[end]].value.effective.seconds == first.value.effective.seconds) {
+      ++end;
     }
-    std::size_t best = i;
-    for (std::size_t k : group) {
-      if (Preferred(candidates[k], candidates[best])) best = k;
+    std::size_t best = order[start];
+    for (std::size_t k = start; k < end; ++k) {
+      if (Preferred(candidates[order[k]], candidates[best])) best = order[k];
     }
-    for (std::size_t k : group) {
-      decided[k] = true;
-      if (k == best) continue;
+    for (std::size_t k = start; k < end; ++k) {
+      if (order[k] == best) continue;
       const LabValue& kept = candidates[best].value;
-      const LabValue& lost = candidates[k].value;
+      const LabValue& lost = candidates[order[k]].value;
       series.excluded.push_back(
           {lost.ref, (SameValue(kept, lost) ? "duplicate of " : "superseded by ") + kept.ref});
     }
     series.values.push_back(std::move(candidates[best].value));
+    start = end;
   }
-  std::stable_sort(series.values.begin(), series.values.end(),
-                   [](const LabValue& a, const LabValue& b) {
-                     return a.effective.seconds > b.effective.seconds;
-                   });
+  // Latest first; sort positions rather than moving the values around.
+  std::vector<std::size_t> by_time(series.values.size());
+  for (std::size_t i = 0; i < by_time.size(); ++i) by_time[i] = i;
+  std::stable_sort(by_time.begin(), by_time.end(), [&](std::size_t a, std::size_t b) {
+    return series.values[a].effective.seconds > series.values[b].effective.seconds;
+  });
+  std::vector<LabValue> sorted;
+  sorted.reserve(by_time.size());
+  for (std::size_t i : by_time) sorted.push_back(std::move(series.values[i]));
+  series.values = std::move(sorted);
   return series;
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace cds::rules {
@@ -87,7 +88,8 @@ class Evaluator {
   Evaluator(const RuleSet& rule_set, const fhir::PatientFacts& facts, EpochSeconds now, bool explain)
       : rs_(rule_set), facts_(facts), now_(now), explain_(explain),
         med_member_(rule_set.value_sets.size()), cond_member_(rule_set.value_sets.size()),
-        labs_(rule_set.analytes.size()), raw_(rule_set.rules.size(), Truth::kFalse) {}
+        labs_(rule_set.analytes.size()), raw_(rule_set.rules.size(), Truth::kFalse),
+        leaves_(static_cast<std::size_t>(rule_set.leaf_count)) {}
 
   Evaluation Run() {
     Evaluation evaluation;
@@ -163,29 +165,97 @@ class Evaluator {
 
   const fhir::CategoryState& State(FactCategory c) const { return facts_.state(c); }
 
+  // Concept views are built once per request; records that carry the same
+  // concept (the same drug ordered many times) share one membership answer.
+  using Concepts = std::vector<const fhir::CodeableConcept*>;
+
+  static std::size_t HashConcepts(const Concepts& concepts) {
+    std::hash<std::string> h;
+    std::size_t seed = concepts.size();
+    auto mix = [&seed](std::size_t v) { seed ^= v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2); };
+    // Text and codes tell concepts apart well enough for a bucket; the long
+    // system URIs and displays are left to SameConcepts.
+    for (const fhir::CodeableConcept* c : concepts) {
+      mix(h(c->text));
+      for (const fhir::Coding& coding : c->codings) mix(h(coding.code));
+    }
+    return seed;
+  }
+
+  static bool SameConcepts(const Concepts& a, const Concepts& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i]->text != b[i]->text || a[i]->codings.size() != b[i]->codings.size()) return false;
+      for (std::size_t k = 0; k < a[i]->codings.size(); ++k) {
+        const fhir::Coding& x = a[i]->codings[k];
+        const fhir::Coding& y = b[i]->codings[k];
+        if (x.code != y.code || x.system != y.system || x.display != y.display) return false;
+      }
+    }
+    return true;
+  }
+
+  // Only the first record of each distinct concept gets a (tokenised) view;
+  // the others answer from its membership cache.
+  static void BuildViews(const std::vector<Concepts>& concepts, std::vector<ConceptView>& views,
+                         std::vector<std::size_t>& canonical) {
+    // hash -> first index with that hash; `next` chains further distinct
+    // concepts with the same hash (no per-bucket allocation).
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+    std::unordered_map<std::size_t, std::size_t> head;
+    head.reserve(concepts.size());
+    std::vector<std::size_t> next(concepts.size(), kNone);
+    views.resize(concepts.size());
+    canonical.resize(concepts.size());
+    for (std::size_t i = 0; i < concepts.size(); ++i) {
+      auto [it, inserted] = head.emplace(HashConcepts(concepts[i]), i);
+      std::size_t found = kNone;
+      if (!inserted) {
+        for (std::size_t j = it->second;; j = next[j]) {
+          if (SameConcepts(concepts[i], concepts[j])) {
+            found = j;
+            break;
+          }
+          if (next[j] == kNone) {
+            next[j] = i;  // a new distinct concept with the same hash
+            break;
+          }
+        }
+      }
+      canonical[i] = found == kNone ? i : found;
+      if (found == kNone) views[i] = MakeConceptView(concepts[i]);
+    }
+  }
+
   bool MedInSet(int vs, std::size_t med) {
+    if (med_views_.empty() && !facts_.medications.empty()) {
+      std::vector<Concepts> concepts;
+      for (const fhir::MedicationFact& m : facts_.medications) {
+        std::vector<const fhir::CodeableConcept*> c{&m.code};
+        for (const auto& ing : m.ingredients) c.push_back(&ing);
+        concepts.push_back(std::move(c));
+      }
+      BuildViews(concepts, med_views_, med_canonical_);
+    }
+    med = med_canonical_[med];
     auto& cache = med_member_[static_cast<std::size_t>(vs)];
     if (cache.empty()) cache.assign(facts_.medications.size(), -1);
     if (cache[med] < 0) {
-      if (med_views_.empty()) {
-        for (const fhir::MedicationFact& m : facts_.medications) {
-          std::vector<const fhir::CodeableConcept*> concepts{&m.code};
-          for (const auto& ing : m.ingredients) concepts.push_back(&ing);
-          med_views_.push_back(MakeConceptView(concepts));
-        }
-      }
       cache[med] = Matches(rs_.value_sets, vs, med_views_[med], [&](int sub) { return MedInSet(sub, med); }) ? 1 : 0;
     }
     return cache[med] == 1;
   }
 
   bool CondInSet(int vs, std::size_t cond) {
+    if (cond_views_.empty() && !facts_.conditions.empty()) {
+      std::vector<Concepts> concepts;
+      for (const fhir::ConditionFact& c : facts_.conditions) concepts.push_back({&c.code});
+      BuildViews(concepts, cond_views_, cond_canonical_);
+    }
+    cond = cond_canonical_[cond];
     auto& cache = cond_member_[static_cast<std::size_t>(vs)];
     if (cache.empty()) cache.assign(facts_.conditions.size(), -1);
     if (cache[cond] < 0) {
-      if (cond_views_.empty()) {
-        for (const fhir::ConditionFact& c : facts_.conditions) cond_views_.push_back(MakeConceptView({&c.code}));
-      }
       cache[cond] = Matches(rs_.value_sets, vs, cond_views_[cond], [&](int sub) { return CondInSet(sub, cond); }) ? 1 : 0;
     }
     return cache[cond] == 1;
@@ -249,7 +319,20 @@ class Evaluator {
       trace->emplace_back();
     }
     Bound bound;
-    Truth t = EvalNode(p, binds, trace, depth, bound, trace != nullptr ? &notes : nullptr);
+    Truth t;
+    // Without explain, a leaf shared by several rules is evaluated once.
+    if (trace == nullptr && p.leaf_id >= 0) {
+      auto& slot = leaves_[static_cast<std::size_t>(p.leaf_id)];
+      if (!slot) {
+        Bound fresh;
+        Truth truth = EvalNode(p, nullptr, nullptr, depth, fresh, nullptr);
+        slot.emplace(truth, std::move(fresh));
+      }
+      t = slot->first;
+      if (t == Truth::kTrue && binds != nullptr && !p.bind_as.empty()) bound = slot->second;
+    } else {
+      t = EvalNode(p, binds, trace, depth, bound, trace != nullptr ? &notes : nullptr);
+    }
     if (t == Truth::kTrue && binds != nullptr && !p.bind_as.empty()) {
       Bound& into = (*binds)[p.bind_as];
       for (const auto& n : bound.names) AddName(into, n);
@@ -457,8 +540,11 @@ class Evaluator {
   std::vector<std::vector<std::int8_t>> cond_member_;
   std::vector<ConceptView> med_views_;
   std::vector<ConceptView> cond_views_;
+  std::vector<std::size_t> med_canonical_;
+  std::vector<std::size_t> cond_canonical_;
   std::vector<std::optional<fhir::LabSeries>> labs_;
   std::vector<Truth> raw_;
+  std::vector<std::optional<std::pair<Truth, Bound>>> leaves_;
 };
 
 }  // namespace

@@ -303,6 +303,8 @@ class ValueSetCompiler {
       ReadComponents(*exclude, Join(raw.path, "exclude"), raw.set, raw.set.exclude,
                      raw.exclude_refs, false);
     }
+    raw.set.include.IndexText();
+    raw.set.exclude.IndexText();
     auto resolve = [&](const std::vector<std::string>& refs, std::vector<int>& into,
                        const char* what) {
       for (const std::string& ref : refs) {
@@ -1216,7 +1218,36 @@ class RuleSetBuilder {
     return ok;
   }
 
+  // Gives every medication/condition/lab/noLab leaf an id shared by the
+  // structurally identical ones (definitions are inlined per use).
+  void AssignLeafIds(Predicate& p, std::map<std::string, int>& ids) {
+    for (Predicate& c : p.children) AssignLeafIds(c, ids);
+    if (p.kind != PredicateKind::kMedication && p.kind != PredicateKind::kCondition &&
+        p.kind != PredicateKind::kLab && p.kind != PredicateKind::kNoLab) {
+      return;
+    }
+    std::ostringstream key;
+    key.precision(17);
+    key << static_cast<int>(p.kind) << '|' << p.value_set << '|' << p.analyte << '|' << p.within_days << '|'
+        << static_cast<int>(p.comparison) << '|' << p.threshold << '|' << p.threshold_high << '|'
+        << (p.min_days ? *p.min_days : -1.0) << '|' << p.start_unknown << '|' << p.include_unconfirmed << '|';
+    for (fhir::Route r : p.routes) key << static_cast<int>(r) << ',';
+    p.leaf_id = ids.emplace(key.str(), static_cast<int>(ids.size())).first->second;
+  }
+
   void OrderRules() {
+    std::map<std::string, int> leaf_ids;
+    for (Rule& rule : out_.rules) {
+      AssignLeafIds(rule.when, leaf_ids);
+      for (auto& b : rule.bindings) AssignLeafIds(b.second, leaf_ids);
+      for (auto& c : rule.indicator_cases) AssignLeafIds(c.when, leaf_ids);
+      for (auto& sg : rule.suggestions) {
+        for (auto& a : sg.actions) {
+          if (a.when) AssignLeafIds(*a.when, leaf_ids);
+        }
+      }
+    }
+    out_.leaf_count = static_cast<int>(leaf_ids.size());
     std::size_t n = out_.rules.size();
     std::vector<std::set<int>> deps(n), replacers(n);
     for (std::size_t i = 0; i < n; ++i) {

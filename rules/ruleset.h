@@ -39,6 +39,13 @@ struct TextPattern {
   std::string written;  // as in the file, for explain and diff
 };
 
+// Heterogeneous lookup, so hot paths can probe with string_views.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
 // A compiled value set. A concept is a member when its own include matcher or
 // an included set matches, and neither its own exclude matcher nor an excluded
 // set does (included sets keep their own exclusions).
@@ -50,10 +57,15 @@ class ValueSet {
   std::string description;
 
   struct Matcher {
-    std::unordered_set<std::string> exact;     // "system|code" (ICD-10-CM without dots, upper case)
-    std::unordered_set<std::string> prefixes;  // "system|prefix" (ATC, ICD-10-CM)
+    StringSet exact;     // "system|code" (ICD-10-CM without dots, upper case)
+    StringSet prefixes;  // "system|prefix" (ATC, ICD-10-CM)
     std::vector<TextPattern> text;
+    // Index of `text`: patterns by their first token, and one-word prefix
+    // patterns by their first three letters (prefixes have at least three).
+    std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> by_first_token;
+    std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> by_prefix3;
     bool empty() const { return exact.empty() && prefixes.empty() && text.empty(); }
+    void IndexText();  // (re)builds the index after `text` changed
   };
   Matcher include;
   Matcher exclude;
@@ -68,7 +80,8 @@ class ValueSet {
 
 // Something a concept can be matched on, tokenised once per evaluation.
 struct ConceptView {
-  std::vector<const fhir::Coding*> codings;
+  std::vector<std::string> code_keys;                 // CodeKey of each coding
+  std::vector<std::size_t> code_system_lengths;       // for prefix probes; 0 = not hierarchical
   std::vector<std::vector<std::string>> token_lists;  // one per text/display
 };
 ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts);
@@ -123,6 +136,10 @@ struct Predicate {
 
   // ruleFires: rule indices (raw outcome, before precedence)
   std::vector<int> rules;
+
+  // Structurally identical medication/condition/lab leaves share an id (set
+  // at load), so one request evaluates each distinct leaf once. -1: none.
+  int leaf_id = -1;
 };
 
 struct TextPart {
@@ -210,6 +227,7 @@ struct RuleSet {
   std::vector<int> evaluation_order;    // topological: ruleFires dependencies first
   std::vector<int> precedence_order;    // topological: replacing rules first
   std::vector<PrecedenceEntry> precedence;  // as written, for diff and docs
+  int leaf_count = 0;                       // distinct Predicate::leaf_id values
   std::map<std::string, std::string> analyte_source;    // analyte id -> compact JSON
   std::map<std::string, std::string> prefetch_source;   // key -> compact JSON
   // "definition NAME", "resourceTemplate NAME", "service ID" -> compact JSON

@@ -29,11 +29,21 @@ bool PatternMatchesAt(const TextPattern& pattern, const std::vector<std::string>
   return true;
 }
 
-bool TextMatches(const std::vector<TextPattern>& patterns, const ConceptView& view) {
+bool TextMatches(const ValueSet::Matcher& matcher, const ConceptView& view) {
   for (const auto& tokens : view.token_lists) {
-    for (const TextPattern& pattern : patterns) {
-      for (std::size_t start = 0; start < tokens.size(); ++start) {
-        if (PatternMatchesAt(pattern, tokens, start)) return true;
+    for (std::size_t start = 0; start < tokens.size(); ++start) {
+      const std::string& token = tokens[start];
+      if (auto it = matcher.by_first_token.find(token); it != matcher.by_first_token.end()) {
+        for (std::uint32_t p : it->second) {
+          if (PatternMatchesAt(matcher.text[p], tokens, start)) return true;
+        }
+      }
+      if (token.size() >= 3) {
+        if (auto it = matcher.by_prefix3.find(std::string_view(token).substr(0, 3)); it != matcher.by_prefix3.end()) {
+          for (std::uint32_t p : it->second) {
+            if (PatternMatchesAt(matcher.text[p], tokens, start)) return true;
+          }
+        }
       }
     }
   }
@@ -41,22 +51,21 @@ bool TextMatches(const std::vector<TextPattern>& patterns, const ConceptView& vi
 }
 
 bool CodeMatches(const ValueSet::Matcher& matcher, const ConceptView& view) {
-  std::string key;
-  for (const fhir::Coding* coding : view.codings) {
-    key = CodeKey(coding->system, coding->code);
-    if (matcher.exact.count(key) != 0) return true;
-    if (matcher.prefixes.empty() || !IsHierarchicalSystem(coding->system)) continue;
+  for (std::size_t i = 0; i < view.code_keys.size(); ++i) {
+    std::string_view key = view.code_keys[i];
+    if (matcher.exact.find(key) != matcher.exact.end()) return true;
+    std::size_t system_part = view.code_system_lengths[i];
+    if (matcher.prefixes.empty() || system_part == 0) continue;
     // Every proper prefix of the (normalised) code: "G43909" -> "G4390", "G439", ...
-    std::size_t system_part = coding->system.size() + 1;
-    for (std::size_t len = key.size(); len > system_part; --len) {
-      if (matcher.prefixes.count(key.substr(0, len)) != 0) return true;
+    for (std::size_t len = key.size(); len > system_part + 1; --len) {
+      if (matcher.prefixes.find(key.substr(0, len)) != matcher.prefixes.end()) return true;
     }
   }
   return false;
 }
 
 bool MatcherMatches(const ValueSet::Matcher& matcher, const ConceptView& view) {
-  return CodeMatches(matcher, view) || (!matcher.text.empty() && TextMatches(matcher.text, view));
+  return CodeMatches(matcher, view) || (!matcher.text.empty() && TextMatches(matcher, view));
 }
 
 }  // namespace
@@ -87,12 +96,17 @@ std::string CodeKey(std::string_view system, std::string_view code) {
 }
 
 std::vector<std::string> Tokenize(std::string_view text) {
+  // ASCII letters and digits are folded without the locale (hot path); bytes
+  // of UTF-8 sequences (ä, ö, ü) stay inside tokens unchanged.
   std::vector<std::string> tokens;
   std::string current;
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || u >= 0x80) {  // keep UTF-8 letters (ä, ö, ü) inside tokens
-      current.push_back(static_cast<char>(std::tolower(u)));
+    bool alnum = (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u >= 0x80;
+    if (u >= 'A' && u <= 'Z') {
+      current.push_back(static_cast<char>(u + ('a' - 'A')));
+    } else if (alnum) {
+      current.push_back(c);
     } else if (!current.empty()) {
       tokens.push_back(std::move(current));
       current.clear();
@@ -102,13 +116,28 @@ std::vector<std::string> Tokenize(std::string_view text) {
   return tokens;
 }
 
+void ValueSet::Matcher::IndexText() {
+  by_first_token.clear();
+  by_prefix3.clear();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const TextPattern& p = text[i];
+    auto index = static_cast<std::uint32_t>(i);
+    if (p.tokens.size() == 1 && p.last_is_prefix) {
+      by_prefix3[p.tokens[0].substr(0, 3)].push_back(index);
+    } else {
+      by_first_token[p.tokens[0]].push_back(index);
+    }
+  }
+}
+
 ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts) {
   ConceptView view;
   for (const fhir::CodeableConcept* concept_ptr : concepts) {
     if (concept_ptr == nullptr) continue;
     if (!concept_ptr->text.empty()) view.token_lists.push_back(Tokenize(concept_ptr->text));
     for (const fhir::Coding& coding : concept_ptr->codings) {
-      view.codings.push_back(&coding);
+      view.code_keys.push_back(CodeKey(coding.system, coding.code));
+      view.code_system_lengths.push_back(IsHierarchicalSystem(coding.system) ? coding.system.size() : 0);
       if (!coding.display.empty()) view.token_lists.push_back(Tokenize(coding.display));
     }
   }
