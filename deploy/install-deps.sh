@@ -3,8 +3,11 @@
 # Idempotent: packages already installed are left alone, and when nothing is
 # missing apt is not touched at all. Run as root (or with sudo available).
 #
-# usage: bash deploy/install-deps.sh [--test-extras]
-#   --test-extras   also install the packages used only by optional tests
+# usage: bash deploy/install-deps.sh [--test] [--fuzz]
+#   --test          also install the packages used only by tests (tests/run-all.sh
+#                   passes it; the Dockerfile's builder does not). --test-extras
+#                   is the same.
+#   --fuzz          clang + compiler-rt for the libFuzzer targets (tests/fuzz/run.sh)
 set -euo pipefail
 
 # Build + run + unit/HTTP tests. python3 is only for pretty-printing in the
@@ -14,13 +17,26 @@ packages=(
   libcpprest-dev rapidjson-dev libssl-dev libboost-test-dev
   ccache curl ca-certificates python3
 )
-# TODO(#4, #8): tools for the optional tests (e.g. nodejs for the test FHIR server).
-test_extras=()
+# Test-only tools (issue #8, tests/deploy/): nginx (nginx -t, the end-to-end
+# front), systemd (systemd-analyze verify), procps (/bin/kill for the unit's
+# ExecReload), openssl (test certificates), yamllint + python3-kubernetes +
+# python3-yaml (Kubernetes manifest validation against the API schema).
+# Node.js for the test FHIR servers comes with the machine image (>= 20.19;
+# Debian 12's nodejs is older), see tests/run-all.sh.
+test_extras=(
+  nginx systemd procps openssl
+  yamllint python3-yaml python3-kubernetes
+)
+# Fuzzing (issue #6, tests/fuzz/run.sh): clang and compiler-rt, which holds
+# libFuzzer (libclang_rt.fuzzer) and the ASan/UBSan runtimes for clang 14.
+# The tests run the fuzz slices, so --test includes these.
+fuzz_extras=(clang libclang-rt-14-dev)
 
 for arg in "$@"; do
   case "$arg" in
-    --test-extras) packages+=("${test_extras[@]}") ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --test|--test-extras) packages+=("${test_extras[@]}" "${fuzz_extras[@]}") ;;
+    --fuzz) packages+=("${fuzz_extras[@]}") ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done

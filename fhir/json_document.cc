@@ -7,8 +7,14 @@
 namespace cds::fhir {
 namespace {
 
-constexpr unsigned kParseFlags =
-    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+// No kParseFullPrecisionFlag (issue #6, found by tests/fuzz): in RapidJSON 1.1.0
+// (Debian 12) its StrtodDiyFp path indexes the cached powers of ten out of
+// bounds for numbers like 1.2345678901234567890123e-330 — a segfault, so one
+// such number in a request, a JWT header or a FHIR response crashed the
+// process — and turns zeros such as 0e95 or 0.0000000000000000000000000 into
+// garbage (3.99e292, -1.37e-194). The default parser rounds correctly for up to
+// 19 significant digits with exponents up to 22, which covers clinical values.
+constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag;
 
 bool IsJsonWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 

@@ -108,8 +108,10 @@ void ParseWithLines(const std::string& text, LinedDocument& out) {
   rapidjson::ParseResult result;
   auto generator = [&](rapidjson::Document& doc) {
     LineTracker tracker(doc, stream, line_starts, out.lines);
-    result = reader.Parse<rapidjson::kParseValidateEncodingFlag |
-                          rapidjson::kParseFullPrecisionFlag>(stream, tracker);
+    // No kParseFullPrecisionFlag: RapidJSON 1.1.0's full-precision strtod can
+    // read out of bounds (segfault) on numbers like 1.2345678901234567890123e-330
+    // (issue #6; see fhir/json_document.cc).
+    result = reader.Parse<rapidjson::kParseValidateEncodingFlag>(stream, tracker);
     return !result.IsError();
   };
   out.doc.Populate(generator);

@@ -6,15 +6,28 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fhir/rest_fhir_client.h"
+#include "service/demo_patients.h"
 
 #include "service/cli.h"
 #include "service/cli_common.h"
+#include "service/cli_security.h"
+#include "service/audit_log.h"
 #include "service/config.h"
+#include "service/drain_gate.h"
+#include "service/graceful_shutdown.h"
 #include "service/http_adapter.h"
+#include "service/instrumented_handler.h"
 #include "service/log.h"
+#include "service/metrics.h"
+#include "service/ops_handler.h"
+#include "service/rule_set_reloader.h"
+#include "service/security_gate.h"
 
 namespace cds::service {
 
@@ -55,12 +68,41 @@ int RunServe(const CliArgs& args) {
   std::shared_ptr<const rules::RuleSet> rule_set = LoadRulesOrReport(rules_path);
   if (!rule_set) return 2;
 
-  // Block the stop signals before any thread starts, so every thread inherits
-  // the mask and only sigwait below sees them.
+  // Issue #8: operational settings (ops port, audit trail, log level, reload, grace).
+  const OperationsConfig& ops_config = config.operations;
+  SetLogLevel(ops_config.log_level);
+  std::optional<std::pair<std::string, std::uint16_t>> ops_address;
+  if (!ops_config.ops_listen.empty()) {
+    Result<std::pair<std::string, std::uint16_t>> parsed_ops = ParseListen(ops_config.ops_listen);
+    if (!parsed_ops) {
+      std::cerr << "magcds serve: ops.listen: " << parsed_ops.error().message << "\n";
+      return 2;
+    }
+    ops_address = *parsed_ops;
+  }
+  std::unique_ptr<AuditLog> audit;
+  if (!ops_config.audit_path.empty()) {
+    Result<PatientHasher> hasher = LoadPatientHasher(ops_config.audit_hash_key_file);
+    if (!hasher) {
+      std::cerr << "magcds serve: " << hasher.error().message << "\n";
+      return 2;
+    }
+    Result<std::unique_ptr<AuditLog>> opened = AuditLog::Open(ops_config.audit_path, *hasher);
+    if (!opened) {
+      std::cerr << "magcds serve: " << opened.error().message << "\n";
+      return 2;
+    }
+    audit = std::move(opened).value();
+  }
+
+  // Block the stop and reload signals before any thread starts, so every
+  // thread inherits the mask and only sigwait below sees them (no handler runs
+  // asynchronously; SIGHUP is turned into a request to the reloader's thread).
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // FHIR fetching for keys missing from prefetch (issue #4), only to the
@@ -101,36 +143,127 @@ int RunServe(const CliArgs& args) {
     fhir_client = std::move(created).value();
   }
 
+  Metrics metrics;
+  metrics.SetActiveRuleSet(rule_set->id, rule_set->version);
   RuleSetHolder holder(rule_set);
+  ReloaderOptions reloader_options;
+  reloader_options.path = rules_path;
+  reloader_options.poll_interval = std::chrono::milliseconds(ops_config.reload_poll_ms);
+  reloader_options.metrics = &metrics;
+  RuleSetReloader reloader(holder, reloader_options);
+
   HookHandlerOptions options;
+  // Embedded defaults only (no config file, no FHIR servers): a request that
+  // names no fhirServer is answered from the ruleset's example patients, so
+  // the service can be tried without an EHR. Never active in a configured
+  // deployment.
+  std::unique_ptr<fhir::DemoFhirClient> demo_client;
+  if (!flags.Value("config") && config.fhir.allowed_servers.empty()) {
+    demo_client = LoadDemoPatients(rules_path);
+    if (demo_client) {
+      gather.demo_client = demo_client.get();
+      std::string ids;
+      for (const std::string& id : demo_client->PatientIds()) ids += (ids.empty() ? "" : ",") + id;
+      LogEvent("info", "demo_patients", {{"patients", ids}, {"note", "embedded defaults: requests without fhirServer use these example patients"}});
+    }
+  }
   options.clock = SystemNow;
   options.ids = RandomIds();
   options.fhir_client = fhir_client.get();
   options.gather = gather;
   const HookHandler handler(holder, std::move(options));
 
+  // Issue #6: JWT client authentication and CORS in front of the CDS endpoints.
+  Result<SecurityParts> security = BuildSecurityParts(
+      config, [&metrics](const AuthOutcome& outcome) {
+        if (!outcome.ok()) metrics.CountAuthFailure(AuthFailureName(*outcome.failure));
+      });
+  if (!security) {
+    std::cerr << "magcds serve: " << security.error().message << "\n";
+    return 2;
+  }
+  const SecurityGate secure_handler(handler, security->authenticator.get(),
+                                    security->cors.get());
+
+  // The front of each port: routing, drain gate, metrics, audit, request logs.
+  DrainGate gate;
+  OpsHandlerOptions ops_options;
+  ops_options.rule_sets = &holder;
+  ops_options.reloader = &reloader;
+  ops_options.metrics = &metrics;
+  ops_options.gate = &gate;
+  ops_options.fhir_servers = config.fhir.allowed_servers.size();
+  const OpsHandler ops_handler(ops_options);
+  InstrumentedHandlerOptions front_options;
+  front_options.cds = &secure_handler;
+  front_options.ops = ops_address ? nullptr : &ops_handler;
+  front_options.metrics = &metrics;
+  front_options.audit = audit.get();
+  front_options.gate = &gate;
+  const InstrumentedHandler front(front_options);
+  InstrumentedHandlerOptions ops_front_options;
+  ops_front_options.ops = &ops_handler;
+  ops_front_options.metrics = &metrics;
+  const InstrumentedHandler ops_front(ops_front_options);
+
+  // close() of an idle listener is quick; one that takes longer is hung.
+  constexpr std::chrono::milliseconds kCloseTimeout{500};
   ServerOptions server_options;
   server_options.host = address->first;
   server_options.port = address->second;
   server_options.threads = config.threads;
   server_options.max_body_bytes = config.max_body_bytes;
-  HttpServer server(handler, server_options);
+  server_options.stop_timeout = kCloseTimeout;
+  server_options.tls_cert_file = config.tls.cert_file;  // issue #6: HTTPS when set
+  server_options.tls_key_file = config.tls.key_file;
+  server_options.decorate = [&secure_handler](const HttpRequestView& request,
+                                              HttpResponseView& response) {
+    secure_handler.Decorate(request, response);
+  };
+  HttpServer server(front, server_options);
   if (Status started = server.Start(); !started) {
     LogEvent("error", "listen_failed", {{"listen", listen}, {"message", started.error().message}});
     return 1;
   }
-  LogEvent("info", "listening", {{"listen", listen}, {"ruleset", rule_set->Label()}});
+  std::unique_ptr<HttpServer> ops_server;
+  if (ops_address) {
+    ServerOptions ops_server_options = server_options;
+    ops_server_options.host = ops_address->first;
+    ops_server_options.port = ops_address->second;
+    ops_server = std::make_unique<HttpServer>(ops_front, ops_server_options);
+    if (Status started = ops_server->Start(); !started) {
+      LogEvent("error", "listen_failed",
+               {{"listen", ops_config.ops_listen}, {"message", started.error().message}});
+      server.Stop();
+      return 1;
+    }
+  }
+  reloader.Start();
+  LogEvent("info", "listening",
+           {{"listen", listen},
+            {"opsListen", ops_address ? ops_config.ops_listen : listen},
+            {"ruleset", rule_set->Label()},
+            {"audit", audit ? "on" : "off"}});
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  LogEvent("info", "stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
-  if (!server.Stop()) {
-    // The listener could not be closed in time; leave without running
-    // destructors that might wait on it.
-    std::fflush(stdout);
-    std::_Exit(0);
+  for (;;) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // SIGHUP (systemd ExecReload, kill -HUP): reload the rules off this
+    // thread; reopen the audit file after log rotation.
+    LogEvent("info", "reload_requested", {{"signal", "SIGHUP"}});
+    reloader.RequestReload();
+    if (audit) {
+      if (Status reopened = audit->Reopen(); !reopened) {
+        LogEvent("error", "audit_reopen_failed", {{"message", reopened.error().message}});
+      }
+    }
   }
-  LogEvent("info", "stopped");
+  LogEvent("info", "stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  reloader.Stop();
+  std::vector<StopListener> listeners = {[&server] { return server.Stop(); }};
+  if (ops_server) listeners.emplace_back([&ops_server] { return ops_server->Stop(); });
+  GracefulShutdown(gate, listeners, std::chrono::milliseconds(ops_config.shutdown_grace_ms));
   return 0;
 }
 

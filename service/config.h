@@ -8,7 +8,10 @@
 //             "maxResponseBytes": 16777216, "caFile": "/etc/magcds/fhir-ca.pem"}}
 // Every member is optional; command-line flags override the file. Unknown
 // members and bad values are errors (a typo must not silently weaken a limit).
-// TODO(#6): publicBaseUrl, tls, auth, cors.
+// The security members (publicBaseUrl, tls, auth, cors) are described in
+// service/security_config.h.
+// The operational members (ops, audit, log, reload, shutdownGraceSeconds) are
+// described in service/ops_config.h.
 
 #include <cstddef>
 #include <string>
@@ -16,6 +19,8 @@
 #include <vector>
 
 #include "fhir/result.h"
+#include "service/ops_config.h"
+#include "service/security_config.h"
 
 namespace cds::service {
 
@@ -38,6 +43,13 @@ struct ServiceConfig {
   std::size_t threads = 4;
   std::size_t max_body_bytes = 1024 * 1024;
   FhirConfig fhir;
+  // ops, audit, log, reload, shutdownGraceSeconds (service/ops_config.h).
+  OperationsConfig operations;
+  // publicBaseUrl, tls, auth, cors (service/security_config.h; issue #6).
+  std::string public_base_url;  // without a trailing slash; "" = not set
+  TlsConfig tls;
+  AuthConfig auth;
+  CorsConfig cors;
 };
 
 // kRuleConfig with a message naming the member when the text is not a valid config.

@@ -98,11 +98,29 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
       }
     } else if (name == "fhir") {
       if (Status fhir = ParseFhirConfig(value, config.fhir); !fhir) return fhir.error();
+    } else if (IsOperationsMember(name)) {
+      if (Status ops = ParseOperationsMember(name, fhir::internal::MakeRef(value), config.operations);
+          !ops) {
+        return ops.error();
+      }
+    } else if (name == "publicBaseUrl") {
+      auto base = ParsePublicBaseUrl(fhir::internal::MakeRef(value));
+      if (!base) return base.error();
+      config.public_base_url = *base;
+    } else if (name == "tls" || name == "auth" || name == "cors") {
+      const fhir::JsonRef ref = fhir::internal::MakeRef(value);
+      const Status security = name == "tls"    ? ParseTlsConfig(ref, config.tls)
+                              : name == "auth" ? ParseAuthConfig(ref, config.auth)
+                                               : ParseCorsConfig(ref, config.cors);
+      if (!security) return security.error();
     } else if (name == "$schema" || name == "description") {
       // Documentation members.
     } else {
       return Bad("unknown member '" + name + "'");
     }
+  }
+  if (Status security = CheckSecurityConfig(config.public_base_url, config.auth); !security) {
+    return security.error();
   }
   return config;
 }

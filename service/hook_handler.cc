@@ -13,6 +13,8 @@
 #include "service/hook_request.h"
 #include "service/http_status.h"
 #include "service/log.h"
+#include "service/recording_fhir_client.h"
+#include "service/request_trace.h"
 #include "service/response_json.h"
 
 namespace cds::service {
@@ -110,6 +112,11 @@ struct ServiceCall {
   fhir::EpochSeconds as_of = 0;
   const HookHandlerOptions* options = nullptr;
   Respond respond;
+  // For the operational observers (null when the request has no trace).
+  std::shared_ptr<RequestTrace> trace;
+  std::vector<fhir::PrefetchSpec> specs;
+  std::vector<std::string> keys_sent;
+  std::shared_ptr<fhir::FhirClient> recorder;  // records FHIR queries into `trace`
 
   void Finish(fhir::GatherResult gathered) {
     if (gathered.error) {
@@ -117,6 +124,7 @@ struct ServiceCall {
       respond(NoStore(ErrorResponse(*gathered.error)));
       return;
     }
+    if (trace) TracePrefetch(*trace, specs, keys_sent, gathered);
     if (!gathered.unavailable_required.empty()) {
       // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
       respond(NoStore(ErrorResponse(Error{
@@ -141,6 +149,7 @@ struct ServiceCall {
     context.ids = ids.get();
     context.now = as_of;
     const std::vector<cards::Card> cards = cards::RenderCards(*rule_set, evaluation, context);
+    if (trace) TraceEvaluation(*trace, *rule_set, evaluation, cards);
     respond(NoStore(Json(200, WriteCardsResponse(cards))));
   }
 };
@@ -223,9 +232,18 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
     return respond(NoStore(
         ErrorResponse(Error{ErrorCode::kUnknownService, "unknown service " + Quoted(service_id)})));
   }
+  if (http.trace) {
+    http.trace->service_id = service_id;
+    http.trace->ruleset = rule_set->Label();
+  }
 
   Result<HookRequest> parsed = ParseHookRequest(http.body);
   if (!parsed) return respond(NoStore(ErrorResponse(parsed.error())));
+  if (http.trace) {
+    http.trace->hook = parsed->hook;
+    http.trace->hook_instance = parsed->hook_instance;
+    http.trace->patient_id = parsed->patient_id;
+  }
 
   // One id may be registered for several hooks (checklist D-5): pick by hook.
   const rules::ServiceDefinition* service = nullptr;
@@ -256,8 +274,18 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
   call->as_of = options_.clock();
   call->options = &options_;
   call->respond = std::move(respond);
+  fhir::FhirClient* fhir_client = options_.fhir_client;
+  if (http.trace) {
+    call->trace = http.trace;
+    call->specs = input.specs;
+    for (const auto& [key, value] : input.prefetch) call->keys_sent.push_back(key);
+    if (fhir_client != nullptr) {
+      call->recorder = std::make_shared<RecordingFhirClient>(fhir_client, http.trace);
+      fhir_client = call->recorder.get();
+    }
+  }
 
-  const fhir::DataGatherer gatherer(options_.fhir_client, options_.gather);
+  const fhir::DataGatherer gatherer(fhir_client, options_.gather);
   gatherer.Gather(std::move(input), [call](fhir::GatherResult gathered) {
     // This may run on a FHIR client thread, beyond the adapter's catch: keep
     // the one-response guarantee here too.

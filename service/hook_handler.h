@@ -34,6 +34,7 @@
 #include "rules/engine.h"
 #include "rules/ruleset.h"
 #include "service/http_types.h"
+#include "service/request_handler.h"
 #include "service/rule_set_holder.h"
 
 namespace cds::fhir {
@@ -46,7 +47,6 @@ namespace cds::service {
 using Clock = std::function<fhir::EpochSeconds()>;
 // Makes the uuid source for one request (called once per service call).
 using IdSourceFactory = std::function<std::unique_ptr<cards::IdSource>()>;
-using Respond = std::function<void(HttpResponseView)>;
 
 struct HookHandlerOptions {
   Clock clock;          // required
@@ -65,14 +65,15 @@ struct HookHandlerOptions {
   std::function<void(const rules::RuleSet&, const rules::Evaluation&)> on_evaluation;
 };
 
-class HookHandler {
+class HookHandler : public RequestHandler {
  public:
   HookHandler(const RuleSetHolder& rule_sets, HookHandlerOptions options);
 
   HookHandler(const HookHandler&) = delete;
   HookHandler& operator=(const HookHandler&) = delete;
 
-  void Handle(const HttpRequestView& request, Respond respond) const;
+  // Fills request.trace (when set) for the operational observers.
+  void Handle(const HttpRequestView& request, Respond respond) const override;
 
  private:
   void Discovery(Respond& respond) const;

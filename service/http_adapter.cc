@@ -3,17 +3,24 @@
 #include <atomic>
 #include <cctype>
 #include <exception>
+#include <fstream>
+#include <functional>
 #include <future>
+#include <sstream>
+#include <stdexcept>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <cpprest/http_listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pplx/threadpool.h>
 
 #include "service/http_status.h"
 #include "service/log.h"
+#include "service/request_trace.h"
 #include "service/response_json.h"
 
 namespace cds::service {
@@ -97,23 +104,146 @@ class OneReply {
     if (sent_.exchange(true)) return;
     SendReply(request_, view);
   }
+  // A response the adapter makes itself (413, 400, 500): decorated like the
+  // handler's (CORS headers, issue #6) when a decorator is set.
+  void SendOwn(HttpResponseView view) {
+    if (decorate_) decorate_(view);
+    Send(view);
+  }
   void SendInternalError(const char* what) {
     const std::string correlation = NewCorrelationId();
     LogFields fields = {{"correlationId", correlation}};
     if (what != nullptr) fields.emplace_back("exception", what);
     LogEvent("error", "unhandled_exception", fields);
-    Send(ErrorView(Error{ErrorCode::kInternal, "internal error; correlation id " + correlation}));
+    SendOwn(ErrorView(Error{ErrorCode::kInternal, "internal error; correlation id " + correlation}));
+  }
+  void SetDecorator(std::function<void(HttpResponseView&)> decorate) {
+    decorate_ = std::move(decorate);
   }
 
  private:
   http::http_request request_;
   std::atomic<bool> sent_{false};
+  std::function<void(HttpResponseView&)> decorate_;
 };
+
+// Issue #6. cpprestsdk's listener reads the body into the request's buffer as
+// it arrives and sends no response before the body is complete
+// (asio_server_connection::do_response waits for content_ready). Closing that
+// buffer for writing, with an error, makes its next write of received bytes
+// fail: the connection then completes the request with the error, stops
+// reading, sends our reply and, as the reply says Connection: close, closes the
+// socket. So at most about one read chunk (64 KiB) of an oversized body is
+// taken in. A single chunk of a chunked body is still read whole before it
+// reaches this buffer: see deploy/nginx (the production front) for that.
+void StopReadingBody(const http::http_request& request) {
+  try {
+    request.body()
+        .streambuf()
+        .close(std::ios_base::out,
+               std::make_exception_ptr(std::length_error("request body over the limit")))
+        .then([](const pplx::task<void>& closed) {
+          try {
+            closed.get();
+          } catch (const std::exception&) {
+            // Already closed or failed: the listener stops reading either way.
+          }
+        });
+  } catch (const std::exception&) {
+    // No body stream (nothing left to read).
+  }
+}
+
+enum class BodyRead { kComplete, kTooLarge, kFailed };
+
+// Reads the request body in chunks, counting, and stops at `limit`: chunked
+// bodies (no Content-Length) are cut off as soon as they pass it (issue #6).
+// Continuations only; never blocks a pool thread.
+struct BodyReader : std::enable_shared_from_this<BodyReader> {
+  static constexpr std::size_t kChunk = 64 * 1024;
+
+  http::http_request request;
+  std::size_t limit = 0;
+  std::string body;
+  std::vector<unsigned char> chunk = std::vector<unsigned char>(kChunk);
+  std::function<void(BodyRead, std::string)> done;
+
+  void Next() {
+    auto self = shared_from_this();
+    request.body().streambuf().getn(chunk.data(), chunk.size()).then(
+        [self](const pplx::task<std::size_t>& read) {
+          std::size_t n = 0;
+          try {
+            n = read.get();  // already complete: a task-based continuation never blocks
+          } catch (const std::exception&) {
+            return self->done(BodyRead::kFailed, std::string());
+          }
+          if (n == 0) return self->done(BodyRead::kComplete, std::move(self->body));
+          if (n > self->limit - self->body.size()) {
+            StopReadingBody(self->request);
+            return self->done(BodyRead::kTooLarge, std::string());
+          }
+          self->body.append(reinterpret_cast<const char*>(self->chunk.data()), n);
+          self->Next();
+        });
+  }
+};
+
+// Issue #6: the listener's certificate and key, read once.
+struct TlsMaterial {
+  std::string cert_chain_pem;
+  std::string key_pem;
+};
+
+// Modern TLS only (checklist S-1): TLS 1.2+ (1.0 and 1.1 refused with a
+// protocol-version alert), ECDHE with AES-GCM or ChaCha20 for TLS 1.2.
+// Throws boost::system::system_error when the material does not load.
+void ConfigureTls(boost::asio::ssl::context& context, const TlsMaterial& material) {
+  namespace ssl = boost::asio::ssl;
+  context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX* native = context.native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(native,
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256");
+  context.use_certificate_chain(
+      boost::asio::buffer(material.cert_chain_pem.data(), material.cert_chain_pem.size()));
+  context.use_private_key(boost::asio::buffer(material.key_pem.data(), material.key_pem.size()),
+                          ssl::context::pem);
+  if (SSL_CTX_check_private_key(native) != 1) {
+    throw boost::system::system_error(
+        boost::system::error_code(static_cast<int>(ERR_get_error()), boost::asio::error::get_ssl_category()),
+        "the TLS key does not match the certificate");
+  }
+}
+
+Result<TlsMaterial> LoadTlsMaterial(const std::string& cert_file, const std::string& key_file) {
+  TlsMaterial material;
+  for (const auto& [path, out] : {std::pair<const std::string&, std::string&>(cert_file, material.cert_chain_pem),
+                                  std::pair<const std::string&, std::string&>(key_file, material.key_pem)}) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in || text.str().empty()) return Error{ErrorCode::kRuleConfig, "tls: cannot read " + path};
+    out = text.str();
+  }
+  try {
+    boost::asio::ssl::context probe(boost::asio::ssl::context::tls_server);
+    ConfigureTls(probe, material);
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::kRuleConfig, "tls: " + cert_file + " / " + key_file +
+                                             " cannot be used: " + e.what()};
+  }
+  return material;
+}
 
 }  // namespace
 
 struct HttpServer::State {
-  const HookHandler& handler;
+  const RequestHandler& handler;
   ServerOptions options;
   std::unique_ptr<http::experimental::listener::http_listener> listener;
 
@@ -124,49 +254,57 @@ void HttpServer::State::Serve(http::http_request request) const {
   auto reply = std::make_shared<OneReply>(request);
   try {
     HttpRequestView view;
+    view.trace = std::make_shared<RequestTrace>();
     view.method = request.method();
     const web::uri& uri = request.request_uri();
     view.path = uri.path();
     view.query = uri.query();
     for (const auto& [name, value] : request.headers()) view.headers[Lower(name)] = value;
+    if (options.decorate) {
+      auto head = std::make_shared<HttpRequestView>();
+      head->method = view.method;
+      head->path = view.path;
+      head->headers = view.headers;
+      reply->SetDecorator([decorate = options.decorate, head](HttpResponseView& response) {
+        decorate(*head, response);
+      });
+    }
 
-    // TODO(#6): cpprestsdk reads the whole body into memory before it sends
-    // this reply (connection::do_response waits for content_ready); a hard
-    // memory bound needs nginx in front or a listener that can stop reading.
+    // 413 without reading the body (issue #6; see StopReadingBody).
     const auto length = view.headers.find("content-length");
     if (length != view.headers.end() && ContentLengthOver(length->second, options.max_body_bytes)) {
-      reply->Send(TooLarge(options.max_body_bytes));
+      StopReadingBody(request);
+      reply->SendOwn(TooLarge(options.max_body_bytes));
       return;
     }
 
     const std::size_t limit = options.max_body_bytes;
-    const HookHandler& hook_handler = handler;
+    const RequestHandler& hook_handler = handler;
     // Raw bytes, no charset conversion: the JSON parser validates UTF-8.
-    request.extract_vector().then(
-        [reply, limit, &hook_handler, view = std::move(view)](
-            const pplx::task<std::vector<unsigned char>>& read) mutable {
-          try {
-            std::vector<unsigned char> body;
-            try {
-              body = read.get();  // already complete: a task-based continuation never blocks
-            } catch (const std::exception&) {
-              reply->Send(ErrorView(
-                  Error{ErrorCode::kInvalidRequest, "the request body could not be read"}));
-              return;
-            }
-            if (body.size() > limit) {
-              // TODO(#6): count chunked bodies while reading and stop at the limit.
-              reply->Send(TooLarge(limit));
-              return;
-            }
-            view.body.assign(body.begin(), body.end());
-            hook_handler.Handle(view, [reply](HttpResponseView response) { reply->Send(response); });
-          } catch (const std::exception& e) {
-            reply->SendInternalError(e.what());
-          } catch (...) {
-            reply->SendInternalError(nullptr);
-          }
-        });
+    auto reader = std::make_shared<BodyReader>();
+    reader->request = request;
+    reader->limit = limit;
+    reader->done = [reply, limit, &hook_handler, view = std::move(view)](
+                       BodyRead outcome, std::string body) mutable {
+      try {
+        if (outcome == BodyRead::kFailed) {
+          reply->SendOwn(
+              ErrorView(Error{ErrorCode::kInvalidRequest, "the request body could not be read"}));
+          return;
+        }
+        if (outcome == BodyRead::kTooLarge) {
+          reply->SendOwn(TooLarge(limit));
+          return;
+        }
+        view.body = std::move(body);
+        hook_handler.Handle(view, [reply](HttpResponseView response) { reply->Send(response); });
+      } catch (const std::exception& e) {
+        reply->SendInternalError(e.what());
+      } catch (...) {
+        reply->SendInternalError(nullptr);
+      }
+    };
+    reader->Next();
   } catch (const std::exception& e) {
     reply->SendInternalError(e.what());
   } catch (...) {
@@ -174,13 +312,14 @@ void HttpServer::State::Serve(http::http_request request) const {
   }
 }
 
-HttpServer::HttpServer(const HookHandler& handler, ServerOptions options)
+HttpServer::HttpServer(const RequestHandler& handler, ServerOptions options)
     : state_(std::make_unique<State>(State{handler, std::move(options), nullptr})) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
 std::string HttpServer::Url() const {
-  return "http://" + state_->options.host + ":" + std::to_string(state_->options.port) + "/";
+  const bool tls = !state_->options.tls_cert_file.empty();
+  return (tls ? "https://" : "http://") + state_->options.host + ":" + std::to_string(state_->options.port) + "/";
 }
 
 Status HttpServer::Start() {
@@ -188,10 +327,26 @@ Status HttpServer::Start() {
   InitializeThreadPool(state_->options.threads);
   try {
     http::experimental::listener::http_listener_config config;
+    if (!state_->options.tls_cert_file.empty()) {
+      Result<TlsMaterial> tls =
+          LoadTlsMaterial(state_->options.tls_cert_file, state_->options.tls_key_file);
+      if (!tls) return tls.error();
+      // cpprestsdk calls this for every accepted connection: the PEM text is
+      // read from disk once, here.
+      config.set_ssl_context_callback(
+          [material = *tls](boost::asio::ssl::context& context) { ConfigureTls(context, material); });
+    }
     auto listener =
         std::make_unique<http::experimental::listener::http_listener>(web::uri(Url()), config);
     State* state = state_.get();
     listener->support([state](http::http_request request) { state->Serve(std::move(request)); });
+    // cpprestsdk answers OPTIONS (200 + Allow) and TRACE (an echo of the
+    // request) itself unless told otherwise: the handler decides (CORS
+    // preflight, issue #6; TRACE is 405/404 like any other method).
+    for (const http::method& method : {http::methods::OPTIONS, http::methods::TRCE}) {
+      listener->support(method,
+                        [state](http::http_request request) { state->Serve(std::move(request)); });
+    }
     // Called from the controlling thread, never from a pool thread.
     listener->open().wait();
     state_->listener = std::move(listener);

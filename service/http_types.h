@@ -5,11 +5,14 @@
 // without sockets. Both types are plain values; copy or move freely.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace cds::service {
+
+struct RequestTrace;
 
 struct HttpRequestView {
   std::string method;  // "GET", "POST", ... (upper case, as sent)
@@ -17,6 +20,9 @@ struct HttpRequestView {
   std::string query;   // raw query string without '?', "" if none
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
+  // Per-request facts for metrics, audit and logs (service/request_trace.h);
+  // set by the HTTP adapter, may be null (tests). Not part of the request.
+  std::shared_ptr<RequestTrace> trace;
 
   // The header's value, or "" when absent. `name` must be lower case.
   const std::string& Header(const std::string& name) const {

@@ -16,7 +16,14 @@ namespace cds::service {
 using LogFields = std::vector<std::pair<std::string, std::string>>;
 
 // {"time":"2026-11-22T15:04:05Z","level":"info","event":"listening",<fields>}
+// Lines below the minimum level (SetLogLevel) are dropped.
 void LogEvent(std::string_view level, std::string_view event, const LogFields& fields = {});
+
+// Minimum level written: "debug", "info" (the default), "warn" or "error".
+// False (and no change) for any other name. Call before serving starts.
+bool SetLogLevel(std::string_view level);
+// True if a line at `level` would be written.
+bool LogEnabled(std::string_view level);
 
 // A short id that ties an error response to its log line, e.g. "c-5f3a9e01-000007".
 std::string NewCorrelationId();

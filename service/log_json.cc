@@ -20,9 +20,28 @@ void String(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view text
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+// debug 0, info 1, warn 2, error 3; unknown names count as error (always written).
+int Rank(std::string_view level) {
+  if (level == "debug") return 0;
+  if (level == "info") return 1;
+  if (level == "warn") return 2;
+  return 3;
+}
+
+std::atomic<int> min_rank{1};
+
 }  // namespace
 
+bool SetLogLevel(std::string_view level) {
+  if (level != "debug" && level != "info" && level != "warn" && level != "error") return false;
+  min_rank.store(Rank(level));
+  return true;
+}
+
+bool LogEnabled(std::string_view level) { return Rank(level) >= min_rank.load(); }
+
 void LogEvent(std::string_view level, std::string_view event, const LogFields& fields) {
+  if (!LogEnabled(level)) return;
   const auto now = std::chrono::system_clock::now();
   const auto seconds =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();

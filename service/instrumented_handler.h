@@ -1,0 +1,52 @@
+#pragma once
+
+// InstrumentedHandler: the front of each listening port. It routes a request
+// to the CDS Hooks endpoints (HookHandler) or the operational ones
+// (OpsHandler), and once the response is ready it
+// - counts it in the metrics (endpoint, service, status, latency; cards by
+//   rule and indicator; FHIR queries; prefetch hit/miss; auth failures),
+// - writes the audit record of a service call (service/audit_log.h),
+// - logs one JSON line "request" (method, endpoint, service, hookInstance,
+//   status, durationMs, cards): ids and codes only, never PHI or tokens;
+//   operational endpoints log at debug level.
+// CDS requests pass the DrainGate: while draining (graceful shutdown) a new
+// one gets 503 {"error":"unavailable"} with Connection: close, and those in
+// flight are counted so shutdown can wait for them.
+//
+// With `cds` null the port serves only the operational endpoints (ops.listen);
+// with `ops` null it serves no operational endpoint (they are on another
+// port) and answers 404 there.
+//
+// Thread-safety: Handle may be called from many threads at once.
+
+#include <string_view>
+
+#include "service/audit_log.h"
+#include "service/drain_gate.h"
+#include "service/metrics.h"
+#include "service/request_handler.h"
+
+namespace cds::service {
+
+struct InstrumentedHandlerOptions {
+  const RequestHandler* cds = nullptr;  // HookHandler (not owned)
+  const RequestHandler* ops = nullptr;  // OpsHandler (not owned)
+  Metrics* metrics = nullptr;           // optional
+  AuditLog* audit = nullptr;            // optional
+  DrainGate* gate = nullptr;            // optional
+};
+
+class InstrumentedHandler : public RequestHandler {
+ public:
+  explicit InstrumentedHandler(InstrumentedHandlerOptions options) : options_(options) {}
+  void Handle(const HttpRequestView& request, Respond respond) const override;
+
+ private:
+  InstrumentedHandlerOptions options_;
+};
+
+// The metrics' `endpoint` label for a path: "discovery", "service",
+// "feedback", "healthz", "readyz", "metrics" or "other".
+std::string_view EndpointOf(std::string_view path);
+
+}  // namespace cds::service
