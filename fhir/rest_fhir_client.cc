@@ -229,19 +229,22 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     }
     auto buffer =
         std::make_shared<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>();
-    ReadBody(call, response, buffer, 0);
+    // container_buffer grows by the size asked for: ask for what the server
+    // declared (most FHIR answers are a few KB), not a fixed 64 KiB.
+    const std::size_t chunk = declared > 0 ? std::min(declared, kReadChunk) : kReadChunk;
+    ReadBody(call, response, buffer, 0, chunk);
   }
 
   void ReadBody(
       const std::shared_ptr<Call>& call, http::http_response response,
       const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>&
           buffer,
-      std::size_t total) {
+      std::size_t total, std::size_t chunk) {
     auto self = shared_from_this();
     // container_buffer grows by whole chunks; `total` counts the bytes read.
     response.body()
-        .read(*buffer, kReadChunk)
-        .then([self, call, response, buffer, total](pplx::task<std::size_t> task) {
+        .read(*buffer, chunk)
+        .then([self, call, response, buffer, total, chunk](pplx::task<std::size_t> task) {
           std::size_t n = 0;
           try {
             n = task.get();
@@ -273,7 +276,7 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
             self->Complete(call, std::move(answer));
             return;
           }
-          self->ReadBody(call, response, buffer, read);
+          self->ReadBody(call, response, buffer, read, chunk);
         });
   }
 };

@@ -126,7 +126,9 @@ int RunServe(const CliArgs& args) {
     client_options.max_body_bytes = config.fhir.max_response_bytes;
     client_options.log = [](const fhir::FhirGetLog& get) {
       // The path is the prefetch template (no patient id); never the token.
-      LogEvent(get.status == 200 ? "info" : "warn", "fhir_get",
+      // Successful GETs are debug-level: one line (and flush) per query is
+      // hot-path cost, and the audit trail records every query anyway.
+      LogEvent(get.status == 200 ? "debug" : "warn", "fhir_get",
                {{"path", get.log_path},
                 {"origin", get.origin},
                 {"status", std::to_string(get.status)},
