@@ -132,7 +132,7 @@ std::vector<Card> RenderCards(const rules::RuleSet& rule_set, const rules::Evalu
       if (!PartShown(part, outcome)) continue;
       card.detail += filler.Fill(part.text, false) + "\n\n";
     }
-    card.detail += "*" + rule_set.disclaimer + "*";
+    card.detail += rule_set.disclaimer;
     card.indicator = outcome.indicator;
     card.source = {rule.source_label, rule.source_url, {rule_set.topic_system, rule.id, rule.title}};
     for (std::size_t s = 0; s < rule.suggestions.size(); ++s) {
