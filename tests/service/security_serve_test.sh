@@ -129,6 +129,12 @@ done
 head -c $((50 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$work/big.json"
 measure() {  # measure LABEL CURL_ARGS...: one 413 and the memory it cost
   local label="$1"; shift
+  # A chunked upload is cut off while the client is still sending: the 413
+  # goes out and the connection is closed, and the client may see the reset
+  # before it reads the 413 (curl reports 000). Both are the body refused;
+  # the service must stay up either way.
+  local allow="413"
+  case "$label" in *chunked*) allow="413|000" ;; esac
   local rss0 code rss1 hwm1 start_ns end_ns
   rss0=$(kb VmRSS "$lim_pid")
   start_ns=$(date +%s%N)
@@ -137,7 +143,8 @@ measure() {  # measure LABEL CURL_ARGS...: one 413 and the memory it cost
   rss1=$(kb VmRSS "$lim_pid")
   hwm1=$(kb VmHWM "$lim_pid")
   echo "$label: HTTP $code in $(( (end_ns - start_ns) / 1000000 )) ms; VmRSS ${rss0} -> ${rss1} kB; VmHWM ${hwm1} kB"
-  [ "$code" = 413 ] || fail "$label: expected 413, got $code"
+  [[ "|$allow|" == *"|$code|"* ]] || fail "$label: expected $allow, got $code"
+  curl -sf -m 5 -o /dev/null "http://127.0.0.1:$lim_port/healthz" || fail "$label: service down afterwards"
   # "A few MB": under 8 MB of growth, peak included.
   [ $((rss1 - rss0)) -lt 8192 ] || fail "$label: RSS grew by $((rss1 - rss0)) kB"
   [ $((hwm1 - rss0)) -lt 8192 ] || fail "$label: peak RSS is $((hwm1 - rss0)) kB over the start"
