@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -360,6 +361,17 @@ class ValueSetCompiler {
 // ---------------------------------------------------------------- rule set
 
 enum class BindKind { kMedication, kCondition, kLab, kRules };
+
+// What a predicate of this kind offers the card text; nullopt if it binds nothing.
+std::optional<BindKind> BindKindOf(PredicateKind kind) {
+  switch (kind) {
+    case PredicateKind::kMedication: return BindKind::kMedication;
+    case PredicateKind::kCondition: return BindKind::kCondition;
+    case PredicateKind::kLab: return BindKind::kLab;
+    case PredicateKind::kRuleFires: return BindKind::kRules;
+    default: return std::nullopt;
+  }
+}
 
 bool FieldAllowed(BindKind kind, const std::string& field) {
   switch (kind) {
@@ -784,18 +796,13 @@ class RuleSetBuilder {
       }
     }
     if (!as.empty()) {
-      BindKind kind;
-      switch (p.kind) {
-        case PredicateKind::kMedication: kind = BindKind::kMedication; break;
-        case PredicateKind::kCondition: kind = BindKind::kCondition; break;
-        case PredicateKind::kLab: kind = BindKind::kLab; break;
-        case PredicateKind::kRuleFires: kind = BindKind::kRules; break;
-        default:
-          r_.Fail(Join(path, "as"), "only medication, condition, lab and ruleFires predicates can bind facts");
-          return p;
+      std::optional<BindKind> kind = BindKindOf(p.kind);
+      if (!kind) {
+        r_.Fail(Join(path, "as"), "only medication, condition, lab and ruleFires predicates can bind facts");
+        return p;
       }
-      auto [it, inserted] = binds.emplace(as, kind);
-      if (!inserted && it->second != kind) {
+      auto [it, inserted] = binds.emplace(as, *kind);
+      if (!inserted && it->second != *kind) {
         r_.Fail(Join(path, "as"), "'" + as + "' is already bound to facts of another kind");
       }
       p.bind_as = as;
@@ -971,17 +978,10 @@ class RuleSetBuilder {
           std::map<std::string, BindKind> inner;
           Predicate p = ParsePredicate(it->value, bpath, inner, refs);
           if (!p.bind_as.empty()) r_.Fail(Join(bpath, "as"), "the key already names this binding");
-          BindKind kind = BindKind::kMedication;
-          switch (p.kind) {
-            case PredicateKind::kMedication: kind = BindKind::kMedication; break;
-            case PredicateKind::kCondition: kind = BindKind::kCondition; break;
-            case PredicateKind::kLab: kind = BindKind::kLab; break;
-            case PredicateKind::kRuleFires: kind = BindKind::kRules; break;
-            default:
-              r_.Fail(bpath, "a binding must be a medication, condition, lab or ruleFires predicate");
-          }
+          std::optional<BindKind> kind = BindKindOf(p.kind);
+          if (!kind) r_.Fail(bpath, "a binding must be a medication, condition, lab or ruleFires predicate");
           if (binds.count(name) != 0) r_.Fail(bpath, "'" + name + "' is already bound in when");
-          binds[name] = kind;
+          binds[name] = kind.value_or(BindKind::kMedication);
           p.bind_as = name;
           rule.bindings.emplace_back(name, std::move(p));
         }
