@@ -228,6 +228,12 @@ Result<BacktestReport> RunBacktest(const BacktestOptions& options) {
         }
         note_problem({slice.origin, line, "Bundle is not JSON: " + message + "; patient skipped"});
         ++skipped;
+      } else if (Result<HookRequest> probe =
+                     BuildBundleRequest(*document, *options.rules, *service);
+                 !probe) {
+        // JSON, but not a Bundle (e.g. a single resource in a *.json file).
+        note_problem({slice.origin, 1, probe.error().message + "; patient skipped"});
+        ++skipped;
       } else {
         std::optional<fhir::EpochSeconds> now = options.now;
         if (options.now_per_patient) {

@@ -263,6 +263,9 @@ def case_bad_input(args, tmp, modified):
         shutil.copy(os.path.join(args.population, name), broken_dir)
     with open(os.path.join(broken_dir, "zz-broken.json"), "w", encoding="utf-8") as f:
         f.write('{\n  "resourceType": "Bundle",\n  "entry": [ {"resource": }\n]}\n')
+    # 3b. JSON that is not a Bundle (a lone Patient resource).
+    with open(os.path.join(broken_dir, "zz-patient.json"), "w", encoding="utf-8") as f:
+        f.write('{"resourceType": "Patient", "id": "lone"}\n')
     # 4. An empty folder among the paths.
     empty = os.path.join(tmp, "empty")
     os.makedirs(empty)
@@ -276,12 +279,14 @@ def case_bad_input(args, tmp, modified):
           "resource without patient reference: file:line")
     check(re.search(r"zz-broken\.json:3: Bundle is not JSON", err) is not None, "broken Bundle: file:line")
     check(re.search(r"empty: empty folder", err) is not None, "empty folder message")
+    check(re.search(r"zz-patient\.json:1: the file must hold a FHIR Bundle", err) is not None,
+          "JSON that is not a Bundle: file:line")
     report, rows, page = load_reports(out)
-    # 4 NDJSON patients, one left out (truncated line) + 2 Bundles + 1 broken Bundle.
-    check(report["patients"]["total"] == 7, f"total {report['patients']}")
-    check(report["patients"]["skipped"] == 2, f"skipped {report['patients']}")
+    # 4 NDJSON patients, one left out (truncated line) + 2 Bundles + 2 bad files.
+    check(report["patients"]["total"] == 8, f"total {report['patients']}")
+    check(report["patients"]["skipped"] == 3, f"skipped {report['patients']}")
     check(report["patients"]["evaluated"] == 5, f"evaluated {report['patients']}")
-    check(report["problemCount"] == 4, f"problems {report['problemCount']}: {report['problems']}")
+    check(report["problemCount"] == 5, f"problems {report['problemCount']}: {report['problems']}")
     check_agreement(report, rows, page, "bad-input")
 
     # Nothing readable at all, or a path that does not exist: exit 2, no report.
