@@ -27,6 +27,12 @@ Status WriteBacktestReports(const BacktestReport& report, const std::string& dir
 // patient was evaluated).
 std::string Per1000(std::size_t count, std::size_t patients);
 
+// With a baseline, how many more (or fewer) cards rule `rule_id` of the new
+// version gives than the baseline: "+4", "-12", "0"; "" without a baseline
+// or for the baseline's own rows.
+std::string CardChange(const BacktestReport& report, const std::string& ruleset,
+                       const std::string& rule_id);
+
 // For the HTML writers: & < > " ' escaped.
 std::string HtmlEscape(std::string_view text);
 

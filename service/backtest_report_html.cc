@@ -144,23 +144,24 @@ std::string Changes(const BacktestReport& report) {
                     " patient(s) would see a different set of cards.</p>";
   out +=
       "<table><tr><th>Rule</th><th class=\"n\">Cards before</th><th class=\"n\">Cards "
-      "now</th><th class=\"n\">Change</th><th class=\"n\">Patients gaining</th><th "
+      "now</th><th class=\"n\">Change</th><th></th><th class=\"n\">Patients gaining</th><th "
       "class=\"n\">Patients losing</th></tr>";
   for (const RuleCount& rule : now.rules) {
     const RuleCount* old = FindRule(before, rule.rule_id);
     const long long delta =
         static_cast<long long>(rule.cards) - static_cast<long long>(old ? old->cards : 0);
-    const std::string sign = delta > 0 ? "+" : "";
     out +=
         "<tr><td>" + HtmlEscape(rule.rule_id) + "</td><td class=\"n\">" +
         std::to_string(old ? old->cards : 0) + "</td><td class=\"n\">" +
-        std::to_string(rule.cards) + "</td><td class=\"n " +
+        std::to_string(rule.cards) + "</td>" +
+        Cell(now.ruleset, rule.rule_id, "change", CardChange(report, now.ruleset, rule.rule_id)) +
+        "<td class=\"" +
         (delta > 0   ? "up"
          : delta < 0 ? "down"
                      : "") +
-        "\">" + sign + std::to_string(delta) +
-        (delta > 0   ? " &#9650;"
-         : delta < 0 ? " &#9660;"
+        "\">" +
+        (delta > 0   ? "&#9650; up"
+         : delta < 0 ? "&#9660; down"
                      : "") +
         "</td>" +
         Cell(now.ruleset, rule.rule_id, "patientsGaining", std::to_string(rule.patients_gaining)) +

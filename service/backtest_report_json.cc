@@ -18,7 +18,8 @@ void Str(Writer& w, std::string_view text) {
 }
 void Num(Writer& w, std::size_t n) { w.Uint64(static_cast<std::uint64_t>(n)); }
 
-void WriteSide(Writer& w, const BacktestSide& side, std::size_t patients) {
+void WriteSide(Writer& w, const BacktestReport& report, const BacktestSide& side) {
+  const std::size_t patients = report.patients_evaluated;
   w.StartObject();
   w.Key("ruleset");
   Str(w, side.ruleset);
@@ -75,6 +76,8 @@ void WriteSide(Writer& w, const BacktestSide& side, std::size_t patients) {
     Num(w, rule.patients_gaining);
     w.Key("patientsLosing");
     Num(w, rule.patients_losing);
+    w.Key("change");
+    Str(w, CardChange(report, side.ruleset, rule.rule_id));
     w.EndObject();
   }
   w.EndArray();
@@ -99,6 +102,20 @@ std::string Per1000(std::size_t count, std::size_t patients) {
   const unsigned long long tenths =
       (static_cast<unsigned long long>(count) * 10000ULL + patients / 2) / patients;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
+
+std::string CardChange(const BacktestReport& report, const std::string& ruleset,
+                       const std::string& rule_id) {
+  if (!report.previous || ruleset != report.current.ruleset) return "";
+  long long now = 0, before = 0;
+  for (const RuleCount& rule : report.current.rules) {
+    if (rule.rule_id == rule_id) now = static_cast<long long>(rule.cards);
+  }
+  for (const RuleCount& rule : report.previous->rules) {
+    if (rule.rule_id == rule_id) before = static_cast<long long>(rule.cards);
+  }
+  const long long delta = now - before;
+  return (delta > 0 ? "+" : "") + std::to_string(delta);
 }
 
 std::string BacktestReportJson(const BacktestReport& report) {
@@ -166,10 +183,10 @@ std::string BacktestReportJson(const BacktestReport& report) {
   w.Key("patientHashKeyId");
   Str(w, report.hash_key_id);
   w.Key("current");
-  WriteSide(w, report.current, report.patients_evaluated);
+  WriteSide(w, report, report.current);
   w.Key("previous");
   if (report.previous) {
-    WriteSide(w, *report.previous, report.patients_evaluated);
+    WriteSide(w, report, *report.previous);
   } else {
     w.Null();
   }
@@ -208,7 +225,7 @@ std::string BacktestReportJson(const BacktestReport& report) {
 std::string BacktestReportCsv(const BacktestReport& report) {
   std::string out =
       "ruleset,rule,title,version,cards,info,warning,critical,per_1000,unknown,patients_gaining,"
-      "patients_losing\n";
+      "patients_losing,change\n";
   const auto side_rows = [&](const BacktestSide& side) {
     for (const RuleCount& rule : side.rules) {
       out += CsvField(side.ruleset) + "," + CsvField(rule.rule_id) + "," + CsvField(rule.title) +
@@ -217,7 +234,8 @@ std::string BacktestReportCsv(const BacktestReport& report) {
              "," + std::to_string(rule.by_indicator[2]) + "," +
              Per1000(rule.cards, report.patients_evaluated) + "," + std::to_string(rule.unknown) +
              "," + std::to_string(rule.patients_gaining) + "," +
-             std::to_string(rule.patients_losing) + "\n";
+             std::to_string(rule.patients_losing) + "," +
+             CardChange(report, side.ruleset, rule.rule_id) + "\n";
     }
   };
   side_rows(report.current);

@@ -132,7 +132,7 @@ def check_agreement(report, rows, page, label):
             for json_key, csv_key in [("cards", "cards"), ("info", "info"), ("warning", "warning"),
                                       ("critical", "critical"), ("per1000", "per_1000"),
                                       ("unknown", "unknown"), ("patientsGaining", "patients_gaining"),
-                                      ("patientsLosing", "patients_losing")]:
+                                      ("patientsLosing", "patients_losing"), ("change", "change")]:
                 check(str(rule[json_key]) == row[csv_key],
                       f"{label}: {side['ruleset']} {rule['id']} {json_key}: json {rule[json_key]} csv {row[csv_key]}")
             for field in ["cards", "info", "warning", "critical", "per1000", "unknown"]:
@@ -140,7 +140,10 @@ def check_agreement(report, rows, page, label):
                 check(html_value == str(rule[field]),
                       f"{label}: {side['ruleset']} {rule['id']} {field}: json {rule[field]} html {html_value}")
             if report["previous"] and side is report["current"]:
-                for field in ["patientsGaining", "patientsLosing"]:
+                old = {r["id"]: r for r in report["previous"]["rules"]}.get(rule["id"], {"cards": 0})
+                delta = rule["cards"] - old["cards"]
+                check(rule["change"] == ("+" if delta > 0 else "") + str(delta), f"{label}: change of {rule['id']}")
+                for field in ["patientsGaining", "patientsLosing", "change"]:
                     html_value = cells.cells.get((side["ruleset"], rule["id"], field))
                     check(html_value == str(rule[field]), f"{label}: {rule['id']} {field} html {html_value}")
         for cards, n in side["cardsPerPatient"].items():
