@@ -1,4 +1,7 @@
-// magcds rules book RULESET [--baseline OLD] --out DIR
+// magcds rules book RULESET [--baseline OLD] [--cases DIR] --out DIR
+// Cards are rendered from RULESET/examples and, with --cases, from further
+// example patients (e.g. tests/data/rule-cases) for rules the shipped ones
+// do not trigger.
 // Writes DIR/index.html: the rule book for a governance committee
 // (service/rule_book.h). Exit 0 on success, 2 on bad arguments or rule files.
 #include <filesystem>
@@ -13,7 +16,8 @@
 namespace cds::service {
 namespace {
 
-constexpr const char* kUsage = "usage: magcds rules book RULESET [--baseline OLD] --out DIR\n";
+constexpr const char* kUsage =
+    "usage: magcds rules book RULESET [--baseline OLD] [--cases DIR] --out DIR\n";
 
 int Fail(const std::string& message) {
   std::cerr << "magcds rules book: " << message << "\n";
@@ -37,7 +41,7 @@ int RunRulesBook(const CliArgs& args) {
     std::cerr << kUsage;
     return 2;
   }
-  FlagParser flags({"baseline", "out"}, {});
+  FlagParser flags({"baseline", "out", "cases"}, {});
   if (Status parsed = flags.Parse(CliArgs(args.begin() + 1, args.end())); !parsed) {
     std::cerr << "magcds rules book: " << parsed.error().message << "\n" << kUsage;
     return 2;
@@ -60,10 +64,14 @@ int RunRulesBook(const CliArgs& args) {
   input.valuesets_json = std::move(valuesets_json).value();
   input.rule_set = rule_set.get();
   input.baseline = baseline.get();
-  for (const std::string& file : rules::ListCaseFiles(directory + "/examples")) {
-    Result<rules::ExampleCase> example = rules::LoadExampleCase(file);
-    if (!example) return Fail(file + ": " + example.error().message);
-    input.examples.push_back(std::move(example).value());
+  std::vector<std::string> case_dirs = {directory + "/examples"};
+  if (const auto cases = flags.Value("cases")) case_dirs.push_back(*cases);
+  for (const std::string& cases : case_dirs) {
+    for (const std::string& file : rules::ListCaseFiles(cases)) {
+      Result<rules::ExampleCase> example = rules::LoadExampleCase(file);
+      if (!example) return Fail(file + ": " + example.error().message);
+      input.examples.push_back(std::move(example).value());
+    }
   }
   Result<std::string> book = BuildRuleBook(input);
   if (!book) return Fail(book.error().message);

@@ -26,7 +26,9 @@ struct RuleBookInput {
   std::string valuesets_json;  // valuesets.json as written (for displays and verification marks)
   const rules::RuleSet* rule_set = nullptr;  // the same files, loaded and validated
   const rules::RuleSet* baseline = nullptr;  // optional: "Changes since"
-  std::vector<rules::ExampleCase> examples;  // shipped example patients (cards are rendered)
+  // Example patients, shipped ones first: each rule's card is rendered from
+  // the first one that gets it.
+  std::vector<rules::ExampleCase> examples;
 };
 
 // kInvalidRequest when a file is not the JSON its loaded RuleSet came from.

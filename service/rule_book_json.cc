@@ -219,8 +219,8 @@ std::string CardHtml(const cards::Card& card, const std::string& example) {
     out += "</div>";
   }
   out += "<div>Source: <a href=\"" + Esc(card.source.url) + "\">" + Esc(card.source.label) +
-         "</a></div><div class=\"def\">Rendered from the shipped example patient \"" +
-         Esc(example) + "\"</div></div>";
+         "</a></div><div class=\"def\">Rendered from the example patient \"" + Esc(example) +
+         "\"</div></div>";
   return out;
 }
 
@@ -296,7 +296,8 @@ Result<std::string> BuildRuleBook(const RuleBookInput& input) {
     context.ids = &ids;
     context.now = example.now;
     for (cards::Card& card : cards::RenderCards(rs, evaluation, context)) {
-      example_cards.try_emplace(card.rule_id, example.name, std::move(card));
+      const std::string file = example.file.substr(example.file.rfind('/') + 1);
+      example_cards.try_emplace(card.rule_id, example.name + " (" + file + ")", std::move(card));
     }
   }
 

@@ -352,7 +352,7 @@ def case_chromium_book(args, tmp, modified):
         new = modified
     out = os.path.join(tmp, "book")
     result = run([args.magcds, "rules", "book", new, "--baseline", os.path.join(args.rules_root, "1.0.0"),
-                  "--out", out])
+                  "--cases", os.path.join(args.source_root, "tests/data/rule-cases"), "--out", out])
     check(result.returncode == 0, f"rules book exit {result.returncode}: {result.stderr}")
     page = os.path.join(out, "index.html")
     messages = chromium(args, page, os.path.join(tmp, "book.png"), tmp, "1000,1400")
@@ -388,6 +388,13 @@ def case_chromium_book(args, tmp, modified):
     check("Changes since magnesium@1.0.0" in text, "changes section missing")
     check("Fires when" in text and " AND " in text, "plain-language triggers missing")
     check("@media print" in dom, "print CSS missing")
+    # Cards rendered by cards/render from example patients (not just templates).
+    rendered = dom.count("Rendered from the example patient")
+    check(rendered >= len([r for r in ruleset["rules"] if r.get("enabled", True)]) // 2,
+          f"only {rendered} cards rendered from example patients")
+    for card in re.findall(r'<div class="card[^"]*">((?:(?!<div class="card).)*?)Rendered from the example patient',
+                          dom, flags=re.S):
+        check("${" not in card and "Advisory only" in card, "a rendered card has placeholders or no disclaimer")
     check(not re.search(r'(src|href)="(https?:)?//[^"]*\.(css|js|png|svg|woff2?)"', dom), "external asset")
 
 
