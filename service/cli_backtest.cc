@@ -140,6 +140,7 @@ int RunRulesBacktest(const CliArgs& args) {
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   options.progress = [terminal](const BacktestProgress& p) { ShowProgress(p, terminal); };
 
+  std::cerr << "magcds rules backtest: reading the population (NDJSON files are indexed first)\n";
   Result<BacktestReport> report = RunBacktest(options);
   if (!report) {
     std::cerr << "magcds rules backtest: " << report.error().message << "\n";

@@ -108,7 +108,8 @@ int RunRules(const CliArgs& args) {
       return 2;
     }
     std::string base = args[1];
-    if (base.size() > 13 && base.compare(base.size() - 13, 13, "/ruleset.json") == 0) base.resize(base.size() - 13);
+    if (base.size() > 13 && base.compare(base.size() - 13, 13, "/ruleset.json") == 0)
+      base.resize(base.size() - 13);
     return Test(args[1], flags.Value("cases").value_or(base + "/examples"));
   }
   std::cerr << "magcds rules: bad arguments\n" << kUsage;
