@@ -1,8 +1,11 @@
 // The rule book (service/rule_book.h): the rule files as written, in plain
 // language, with cards rendered from the shipped example patients.
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <set>
 
@@ -45,6 +48,13 @@ const Value* Member(const Value& object, const char* name) {
   if (!object.IsObject()) return nullptr;
   const auto it = object.FindMember(name);
   return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string Compact(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 std::string Number(double value) {
@@ -102,7 +112,9 @@ class Phraser {
       }
       return "the condition of rule " + ids + " holds";
     }
-    return "?";
+    if (const Value* patient = Member(p, "patient")) return Patient(*patient);
+    // A predicate this book does not know yet: shown as written, never hidden.
+    return "<code>" + Esc(Compact(p)) + "</code>";
   }
 
  private:
@@ -126,6 +138,32 @@ class Phraser {
     return Esc(id);
   }
 
+  // Fields a phrase did not cover are listed as written, so the committee
+  // never reads a trigger with a condition left out.
+  static std::string Others(const Value& leaf, std::initializer_list<const char*> known) {
+    std::string out;
+    if (!leaf.IsObject()) return out;
+    for (const auto& member : leaf.GetObject()) {
+      const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+      bool covered = name == "as";
+      for (const char* k : known) covered = covered || name == k;
+      if (!covered)
+        out +=
+            " <span class=\"def\">[" + Esc(name) + ": " + Esc(Compact(member.value)) + "]</span>";
+    }
+    return out;
+  }
+
+  std::string Patient(const Value& p) const {
+    std::string out = "the patient";
+    if (const Value* age = Member(p, "minAgeYears"))
+      out += " is at least " + Amount(*age, "years") + " old";
+    if (const Value* deceased = Member(p, "deceased"); deceased && deceased->IsBool()) {
+      out += deceased->GetBool() ? " is deceased" : " is alive";
+    }
+    return out + Others(p, {"minAgeYears", "deceased"});
+  }
+
   std::string Medication(const Value& m) const {
     std::string out = "a current medication from " + SetName(Str(m, "valueSet"));
     if (const Value* routes = Member(m, "routes"); routes && routes->IsArray()) {
@@ -140,7 +178,15 @@ class Phraser {
     if (const Value* unknown = Member(m, "startUnknown"); unknown && unknown->IsTrue()) {
       out += ", with no recorded start date";
     }
-    return out;
+    if (const Value* recent = Member(m, "recentDays")) {
+      out += ", or an order of it (active, on-hold, completed or stopped) from the last " +
+             Amount(*recent, "d");
+    }
+    if (const Value* prn = Member(m, "asNeeded"); prn && prn->IsBool()) {
+      out += prn->GetBool() ? ", taken as needed (PRN)" : ", taken regularly (not as needed)";
+    }
+    return out +
+           Others(m, {"valueSet", "routes", "minDays", "startUnknown", "recentDays", "asNeeded"});
   }
 
   std::string Condition(const Value& c) const {
@@ -148,7 +194,9 @@ class Phraser {
     if (const Value* u = Member(c, "includeUnconfirmed"); u && u->IsTrue()) {
       out += " (unconfirmed and differential diagnoses count too)";
     }
-    return out;
+    if (const Value* days = Member(c, "withinDays"))
+      out += ", recorded in the last " + Amount(*days, "d");
+    return out + Others(c, {"valueSet", "includeUnconfirmed", "withinDays"});
   }
 
   std::string Lab(const Value& l, bool absent) const {
@@ -175,11 +223,26 @@ class Phraser {
       out += " is between " + Amount((*between)[0], unit) + " and " + Amount((*between)[1], unit) +
              " inclusive";
     }
+    if (const Value* bands = Member(l, "band")) {
+      std::string list;
+      if (bands->IsArray()) {
+        for (const Value& b : bands->GetArray()) {
+          if (b.IsString()) list += (list.empty() ? "" : " or ") + Esc(b.GetString());
+        }
+      } else if (bands->IsString()) {
+        list = Esc(bands->GetString());
+      }
+      out += " is graded " + list;
+    }
     if (!absent && !Member(l, "below") && !Member(l, "atOrBelow") && !Member(l, "above") &&
-        !Member(l, "atOrAbove") && !Member(l, "between")) {
+        !Member(l, "atOrAbove") && !Member(l, "between") && !Member(l, "band")) {
       out += " exists";
     }
-    return out;
+    if (Str(l, "undecidable") == "absent") {
+      out += " (a censored result such as \"&lt;45\" that cannot decide this counts as no result)";
+    }
+    return out + Others(l, {"analyte", "withinDays", "below", "atOrBelow", "above", "atOrAbove",
+                            "between", "band", "undecidable"});
   }
 
   const Value& ruleset_;
@@ -313,7 +376,8 @@ Result<std::string> BuildRuleBook(const RuleBookInput& input) {
          "</div>";
   out +=
       "<p>Contents: " + std::string(input.baseline ? "<a href=\"#changes\">Changes</a> · " : "") +
-      "<a href=\"#rules\">Rules</a> · <a href=\"#precedence\">Precedence</a> · <a "
+      "<a href=\"#services\">Services</a> · <a href=\"#rules\">Rules</a> · <a "
+      "href=\"#precedence\">Precedence</a> · <a "
       "href=\"#parameters\">Parameters</a> · <a href=\"#analytes\">Laboratory analytes</a> · <a "
       "href=\"#valuesets\">Value sets</a></p>";
 
@@ -327,6 +391,24 @@ Result<std::string> BuildRuleBook(const RuleBookInput& input) {
       out += "<li><b>Warning:</b> " + Esc(warning) + "</li>";
     out += "</ul>";
   }
+
+  out +=
+      "<h2 id=\"services\">Services</h2><table><tr><th>Service</th><th>Hook</th><th>What it "
+      "does</th><th>Data it reads (prefetch)</th></tr>";
+  for (const rules::ServiceDefinition& service : rs.services) {
+    std::string keys;
+    for (const int index : service.prefetch) {
+      if (index < 0 || static_cast<std::size_t>(index) >= rs.prefetch.size()) continue;
+      const fhir::PrefetchSpec& spec = rs.prefetch[static_cast<std::size_t>(index)];
+      keys += (keys.empty() ? "" : "<br>") + Esc(spec.key) + " (" +
+              Esc(fhir::FactCategoryName(spec.category)) + (spec.required ? ", required" : "") +
+              ")";
+    }
+    out += "<tr><td>" + Esc(service.title) + " <span class=\"def\">(" + Esc(service.id) +
+           ")</span></td><td>" + Esc(service.hook) + "</td><td>" + Esc(service.description) +
+           "</td><td>" + keys + "</td></tr>";
+  }
+  out += "</table>";
 
   out +=
       "<h2 id=\"rules\">Rules</h2><p>A rule fires when its trigger is <b>true</b>. When data the "
