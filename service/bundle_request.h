@@ -20,7 +20,8 @@
 
 namespace cds::service {
 
-// kInvalidRequest when the document is not a Bundle (resourceType).
+// kInvalidRequest when the document is not a Bundle (resourceType) or holds
+// Patient resources of more than one patient (their data must not be mixed).
 Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument> bundle,
                                        const rules::RuleSet& rule_set,
                                        const rules::ServiceDefinition& service,

@@ -1,4 +1,7 @@
 // Bundle -> CDS Hooks request (service/bundle_request.h).
+#include <set>
+#include <string>
+
 #include "fhir/json_internal.h"
 #include "service/bundle_request.h"
 #include "service/hook_request.h"
@@ -27,6 +30,26 @@ const rapidjson::Value* FindPatient(const rapidjson::Value& bundle) {
   return nullptr;
 }
 
+// Patient resources with different ids (one without an id counts on its own).
+std::size_t DistinctPatients(const rapidjson::Value& bundle) {
+  const auto entries = bundle.FindMember("entry");
+  if (entries == bundle.MemberEnd() || !entries->value.IsArray()) return 0;
+  std::set<std::string> ids;
+  std::size_t without_id = 0;
+  for (const rapidjson::Value& entry : entries->value.GetArray()) {
+    if (!entry.IsObject()) continue;
+    const auto resource = entry.FindMember("resource");
+    if (resource == entry.MemberEnd() || !IsType(resource->value, "Patient")) continue;
+    const auto id = resource->value.FindMember("id");
+    if (id != resource->value.MemberEnd() && id->value.IsString()) {
+      ids.insert(std::string(id->value.GetString(), id->value.GetStringLength()));
+    } else {
+      ++without_id;
+    }
+  }
+  return ids.size() + without_id;
+}
+
 std::string PatientId(const rapidjson::Value* patient) {
   if (patient != nullptr) {
     const auto id = patient->FindMember("id");
@@ -47,6 +70,12 @@ Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument>
   const rapidjson::Value& bundle = AsValue(bundle_document->root());
   if (!IsType(bundle, "Bundle")) {
     return Error{ErrorCode::kInvalidRequest, "the file must hold a FHIR Bundle (resourceType)"};
+  }
+  if (const std::size_t patients = DistinctPatients(bundle); patients > 1) {
+    // Never mix two patients' records into one evaluation.
+    return Error{ErrorCode::kInvalidRequest,
+                 "the Bundle holds " + std::to_string(patients) +
+                     " different Patient resources; give one patient per Bundle"};
   }
   const rapidjson::Value* patient = FindPatient(bundle);
 
