@@ -69,7 +69,7 @@ FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& respon
   }
   auto parsed = JsonDocument::Parse(response.body);
   if (!parsed) {
-    page.reason = "malformed body (" + parsed.error().message + ")";
+    page.reason = "unreadable body (" + parsed.error().message + ")";
     return page;
   }
   const JsonRef root = (*parsed)->root();

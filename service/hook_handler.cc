@@ -40,9 +40,9 @@ HttpResponseView NoStore(HttpResponseView response) {
 }
 
 HttpResponseView MethodNotAllowed(const char* allow) {
-  HttpResponseView response = ErrorResponse(
-      Error{ErrorCode::kMethodNotAllowed,
-            std::string("method not allowed on this endpoint; allowed: ") + allow});
+  HttpResponseView response =
+      ErrorResponse(Error{ErrorCode::kMethodNotAllowed,
+                          std::string("method not allowed on this endpoint; allowed: ") + allow});
   response.headers.emplace_back("Allow", allow);
   return response;
 }
@@ -108,6 +108,7 @@ std::string JoinKeys(const std::vector<std::string>& keys) {
 // render, encode. Runs on whichever thread completes the gather.
 struct ServiceCall {
   std::shared_ptr<const rules::RuleSet> rule_set;
+  std::string service_id;
   HookRequest request;
   fhir::EpochSeconds as_of = 0;
   const HookHandlerOptions* options = nullptr;
@@ -126,11 +127,16 @@ struct ServiceCall {
     }
     if (trace) TracePrefetch(*trace, specs, keys_sent, gathered);
     if (!gathered.unavailable_required.empty()) {
-      // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
-      respond(NoStore(ErrorResponse(Error{
-          ErrorCode::kPrefetchUnavailable,
-          "required prefetch data was not provided and could not be fetched: " +
-              JoinKeys(gathered.unavailable_required)})));
+      // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required
+      // data. Issue #13: the message says why (the sandbox shows it to the
+      // integrator); it names keys and causes only, never PHI or a token.
+      const Error error{ErrorCode::kPrefetchUnavailable, fhir::UnavailableMessage(gathered)};
+      LogEvent("warn", "prefetch_unavailable",
+               {{"service", service_id},
+                {"hookInstance", request.hook_instance},
+                {"keys", JoinKeys(gathered.unavailable_required)},
+                {"message", error.message}});
+      respond(NoStore(ErrorResponse(error)));
       return;
     }
     fhir::PatientFacts facts;
@@ -195,7 +201,8 @@ void HookHandler::Handle(const HttpRequestView& request, Respond respond) const 
     const std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash);
     if (!id.empty() && (tail.empty() || tail == "/feedback")) {
       if (!post) return respond(NoStore(MethodNotAllowed("POST")));
-      if (!ContentTypeAcceptable(request)) return respond(NoStore(ErrorResponse(UnsupportedMedia())));
+      if (!ContentTypeAcceptable(request))
+        return respond(NoStore(ErrorResponse(UnsupportedMedia())));
       if (tail.empty()) return CallService(std::string(id), request, std::move(respond));
       return Feedback(std::string(id), request, respond);
     }
@@ -270,6 +277,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
 
   auto call = std::make_shared<ServiceCall>();
   call->rule_set = std::move(rule_set);
+  call->service_id = service_id;
   call->request = std::move(parsed).value();
   call->as_of = options_.clock();
   call->options = &options_;
@@ -313,8 +321,17 @@ void HookHandler::Feedback(const std::string& service_id, const HttpRequestView&
     return respond(NoStore(
         ErrorResponse(Error{ErrorCode::kUnknownService, "unknown service " + Quoted(service_id)})));
   }
+  if (http.trace) http.trace->service_id = service_id;
   Result<FeedbackRequest> feedback = ParseFeedbackRequest(http.body);
   if (!feedback) return respond(NoStore(ErrorResponse(feedback.error())));
+  if (http.trace) {
+    // Issue #13: counted and logged by outcome (InstrumentedHandler).
+    for (const FeedbackItem& item : feedback->items) {
+      ++http.trace->feedback_outcomes[item.outcome];
+      http.trace->feedback_accepted_suggestions +=
+          static_cast<int>(item.accepted_suggestions.size());
+    }
+  }
   // TODO(#8): count feedback by outcome; de-duplicate if it is ever stored (FB-3).
   respond(NoStore(Json(200, "{}")));
 }
