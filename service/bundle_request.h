@@ -3,8 +3,7 @@
 // For `magcds evaluate --bundle`: wraps a FHIR Bundle of one patient's
 // resources as a CDS Hooks request whose prefetch is complete for `service`.
 // Every search key gets the whole Bundle; a Patient read key gets the Bundle's
-// Patient resource (or null when there is none). The patient id is the
-// Patient's id, or "example" when the Bundle has no usable Patient.
+// Patient resource. The patient id is the Patient's id.
 
 #include <string>
 #include <string_view>
@@ -14,7 +13,8 @@
 
 namespace cds::service {
 
-// kInvalidRequest when the text is not JSON or not a Bundle.
+// kInvalidRequest when the text is not JSON or not a Bundle, or the Bundle
+// holds no Patient resource or its Patient has no usable id (issue #13).
 Result<std::string> BuildBundleRequest(std::string_view bundle_json, const rules::RuleSet& rule_set,
                                        const rules::ServiceDefinition& service);
 

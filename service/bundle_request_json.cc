@@ -1,10 +1,9 @@
 // Bundle -> CDS Hooks request (service/bundle_request.h).
-#include "service/bundle_request.h"
-
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "fhir/json_internal.h"
+#include "service/bundle_request.h"
 #include "service/hook_request.h"
 
 namespace cds::service {
@@ -39,7 +38,7 @@ std::string PatientId(const rapidjson::Value* patient) {
       if (IsFhirId(text)) return text;
     }
   }
-  return "example";
+  return "";
 }
 
 }  // namespace
@@ -53,6 +52,18 @@ Result<std::string> BuildBundleRequest(std::string_view bundle_json, const rules
     return Error{ErrorCode::kInvalidRequest, "the file must hold a FHIR Bundle (resourceType)"};
   }
   const rapidjson::Value* patient = FindPatient(bundle);
+  // Issue #13: a record without its Patient belongs to no one; evaluating it
+  // under a made-up id would look like a real answer.
+  if (patient == nullptr) {
+    return Error{ErrorCode::kInvalidRequest,
+                 "the Bundle holds no Patient resource (an entry whose resource has "
+                 "resourceType \"Patient\"); add the patient's Patient to the Bundle"};
+  }
+  if (PatientId(patient).empty()) {
+    return Error{ErrorCode::kInvalidRequest,
+                 "the Bundle's Patient has no usable id (a FHIR id: letters, digits, '-' and "
+                 "'.', at most 64 characters)"};
+  }
 
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
