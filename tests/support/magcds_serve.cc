@@ -30,7 +30,10 @@ MagcdsServe::MagcdsServe(const std::string& binary, std::optional<std::string> c
     std::vector<std::string> argv = {binary, "serve", "--listen", listen};
     if (config_members) {
       std::string json = "{\"listen\":\"" + listen + "\",\"log\":{\"level\":\"debug\"}";
-      if (!config_members->empty()) json += "," + ReplaceAll(*config_members, "@DIR@", dir_);
+      if (!config_members->empty()) {
+        json += "," + ReplaceAll(ReplaceAll(*config_members, "@DIR@", dir_), "@PORT@",
+                                 std::to_string(port_));
+      }
       json += "}";
       std::ofstream(dir_ + "/config.json") << json;
       argv.push_back("--config");
@@ -65,10 +68,11 @@ HttpTestResponse MagcdsServe::Send(const std::string& method, const std::string&
 
 std::string MagcdsServe::Log() const { return ReadFile(dir_ + "/magcds.log"); }
 
-bool MagcdsServe::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) const {
+bool MagcdsServe::WaitForLog(const std::string& text, std::size_t from,
+                             std::chrono::milliseconds timeout) const {
   const auto start = SteadyClock::now();
   for (;;) {
-    if (Log().find(text) != std::string::npos) return true;
+    if (Log().find(text, from) != std::string::npos) return true;
     if (SteadyClock::now() - start > timeout) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -25,7 +25,7 @@ class MagcdsServe {
   // "\"auth\":{...}"), runs `magcds serve --config` on a file that also sets
   // "listen" and "log":{"level":"debug"}; "@DIR@" in the text is replaced by
   // the private temp directory (which holds "hash.key", 32 bytes, for an
-  // audit trail). Without it, runs on the embedded defaults (`--listen`
+  // audit trail) and "@PORT@" by the port. Without it, runs on the embedded defaults (`--listen`
   // only). Fails the test (REQUIRE) if the service does not come up in 10 s.
   MagcdsServe(const std::string& binary, std::optional<std::string> config_members);
   ~MagcdsServe();
@@ -43,9 +43,10 @@ class MagcdsServe {
                         std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
   // The log so far. Lines are written as they happen; WaitForLog waits
-  // (bounded) until `text` appears, for lines written after the response.
+  // (bounded) until `text` appears at or after byte `from` of the log, for
+  // lines written after the response.
   std::string Log() const;
-  bool WaitForLog(const std::string& text,
+  bool WaitForLog(const std::string& text, std::size_t from = 0,
                   std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
   std::string ReadInDir(const std::string& name) const;
 
