@@ -332,7 +332,7 @@ void HookHandler::Feedback(const std::string& service_id, const HttpRequestView&
           static_cast<int>(item.accepted_suggestions.size());
     }
   }
-  // TODO(#8): count feedback by outcome; de-duplicate if it is ever stored (FB-3).
+  // TODO(#16): store the feedback; de-duplicate it (FB-3).
   respond(NoStore(Json(200, "{}")));
 }
 
