@@ -19,6 +19,7 @@ enum FamilyIndex : std::size_t {
   kLastReloadOk,
   kActiveRuleSet,
   kAuditFailures,
+  kFeedback,
   kFamilyCount
 };
 
@@ -160,6 +161,8 @@ Metrics::Metrics() {
   add("ruleset_active", "The rule set in force (value 1), by id and version.", Type::kGauge,
       {"ruleset", "version"});
   add("audit_write_failures_total", "Audit records that could not be written.", Type::kCounter, {});
+  add("feedback_total", "Feedback items received, by CDS service and outcome.", Type::kCounter,
+      {"service", "outcome"});
   // Series that exist from the start, so rates and alerts work before the
   // first event.
   for (const char* outcome : {"success", "failure"}) families_[kReloads]->Add({outcome}, 0);
@@ -206,6 +209,11 @@ void Metrics::CountPrefetch(std::string_view key, bool hit) {
 void Metrics::CountAuthFailure(std::string_view reason) {
   std::lock_guard<std::mutex> lock(mutex_);
   Get(kAuthFailures).Add({std::string(reason.empty() ? "unspecified" : reason)}, 1);
+}
+
+void Metrics::CountFeedback(std::string_view service, std::string_view outcome, int items) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Get(kFeedback).Add({std::string(service), std::string(outcome)}, items);
 }
 
 void Metrics::CountReload(bool success) {
