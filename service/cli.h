@@ -16,5 +16,6 @@ using CliArgs = std::vector<std::string>;
 int RunServe(const CliArgs& args);
 int RunEvaluate(const CliArgs& args);
 int RunRules(const CliArgs& args);
+int RunReport(const CliArgs& args);  // issue #16: report feedback
 
 }  // namespace cds::service

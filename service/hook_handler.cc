@@ -10,6 +10,7 @@
 #include "fhir/data_gatherer.h"
 #include "fhir/patient_facts.h"
 #include "service/feedback_request.h"
+#include "service/feedback_sink.h"
 #include "service/hook_request.h"
 #include "service/http_status.h"
 #include "service/log.h"
@@ -108,6 +109,7 @@ std::string JoinKeys(const std::vector<std::string>& keys) {
 // render, encode. Runs on whichever thread completes the gather.
 struct ServiceCall {
   std::shared_ptr<const rules::RuleSet> rule_set;
+  std::string service_id;
   HookRequest request;
   fhir::EpochSeconds as_of = 0;
   const HookHandlerOptions* options = nullptr;
@@ -150,7 +152,13 @@ struct ServiceCall {
     context.now = as_of;
     const std::vector<cards::Card> cards = cards::RenderCards(*rule_set, evaluation, context);
     if (trace) TraceEvaluation(*trace, *rule_set, evaluation, cards);
-    respond(NoStore(Json(200, WriteCardsResponse(cards))));
+    std::string body = WriteCardsResponse(cards);
+    // Issue #16: remember which rule issued each card (queued, never waited on).
+    if (options->feedback_sink != nullptr && !cards.empty()) {
+      options->feedback_sink->CardsIssued(service_id, request.hook_instance, request.patient_id,
+                                          cards, as_of);
+    }
+    respond(NoStore(Json(200, std::move(body))));
   }
 };
 
@@ -197,7 +205,7 @@ void HookHandler::Handle(const HttpRequestView& request, Respond respond) const 
       if (!post) return respond(NoStore(MethodNotAllowed("POST")));
       if (!ContentTypeAcceptable(request)) return respond(NoStore(ErrorResponse(UnsupportedMedia())));
       if (tail.empty()) return CallService(std::string(id), request, std::move(respond));
-      return Feedback(std::string(id), request, respond);
+      return Feedback(std::string(id), request, std::move(respond));
     }
   }
   respond(ErrorResponse(Error{ErrorCode::kUnknownService,
@@ -270,6 +278,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
 
   auto call = std::make_shared<ServiceCall>();
   call->rule_set = std::move(rule_set);
+  call->service_id = service_id;
   call->request = std::move(parsed).value();
   call->as_of = options_.clock();
   call->options = &options_;
@@ -307,7 +316,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
 }
 
 void HookHandler::Feedback(const std::string& service_id, const HttpRequestView& http,
-                           Respond& respond) const {
+                           Respond respond) const {
   const std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
   if (!rule_set || ServicesWithId(*rule_set, service_id).empty()) {
     return respond(NoStore(
@@ -315,8 +324,19 @@ void HookHandler::Feedback(const std::string& service_id, const HttpRequestView&
   }
   Result<FeedbackRequest> feedback = ParseFeedbackRequest(http.body);
   if (!feedback) return respond(NoStore(ErrorResponse(feedback.error())));
-  // TODO(#8): count feedback by outcome; de-duplicate if it is ever stored (FB-3).
-  respond(NoStore(Json(200, "{}")));
+  if (options_.feedback_sink == nullptr || feedback->items.empty()) {
+    return respond(NoStore(Json(200, "{}")));
+  }
+  // Issue #16: answered once stored (CDS Hooks 2.0 §Feedback: 200 OK), so an
+  // EHR told 503 knows to send it again; storing is idempotent (FB-3).
+  options_.feedback_sink->FeedbackReceived(
+      service_id, std::move(feedback).value(), options_.clock(),
+      [respond = std::move(respond)](Status stored) {
+        if (stored) return respond(NoStore(Json(200, "{}")));
+        HttpResponseView response = NoStore(ErrorResponse(stored.error()));
+        response.headers.emplace_back("Retry-After", "5");
+        respond(std::move(response));
+      });
 }
 
 }  // namespace cds::service

@@ -14,6 +14,10 @@
 //   rules_last_reload_success                           gauge (1 ok or none yet, 0 failed)
 //   ruleset_active{ruleset,version}                     gauge (1 for the active set only)
 //   audit_write_failures_total                          counter
+//   feedback_total{rule,outcome}                        counter (issue #16: feedback items
+//                                                       stored; rule "unmatched" for unknown cards)
+//   plus the series of added collectors (the feedback store's queue, see
+//   service/store_metrics.h).
 // Label values come from the rule set (service ids, rule ids, prefetch keys),
 // fixed vocabularies, or reason codes: never from request data, so the number
 // of series stays bounded and no PHI reaches a label.
@@ -21,6 +25,7 @@
 // Thread-safety: every method may be called from any thread.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,6 +57,11 @@ class Metrics {
   // Replaces the active-ruleset series: only one is ever present.
   void SetActiveRuleSet(std::string_view id, std::string_view version);
   void CountAuditWriteFailure();
+  // Issue #16: one feedback item newly stored ("" rule = unmatched card).
+  void CountFeedback(std::string_view rule_id, std::string_view outcome);
+  // Text appended to RenderPrometheus's output (complete families with HELP
+  // and TYPE), called at each render without the metrics lock held.
+  void AddCollector(std::function<void(std::string&)> collector);
 
   std::string RenderPrometheus() const;
 
@@ -64,6 +74,7 @@ class Metrics {
 
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;
+  std::vector<std::function<void(std::string&)>> collectors_;
 };
 
 }  // namespace cds::service
