@@ -85,7 +85,7 @@ StoreWriterStats StoreWriter::stats() const {
   StoreWriterStats stats;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stats.queued = cards_.size() + feedback_items_;
+    stats.queued = cards_.size() + feedback_items_ + in_flight_;
   }
   stats.capacity = options_.queue_capacity;
   stats.written_cards = written_cards_.load();
@@ -177,9 +177,11 @@ void StoreWriter::Run() {
       FeedbackJob job = std::move(feedback_.front());
       feedback_.pop_front();
       feedback_items_ -= job.items.size();
+      in_flight_ = job.items.size();
       lock.unlock();
       WriteFeedback(job);
       lock.lock();
+      in_flight_ = 0;
       continue;
     }
     if (!cards_.empty()) {
@@ -188,9 +190,11 @@ void StoreWriter::Run() {
           std::make_move_iterator(cards_.begin()),
           std::make_move_iterator(cards_.begin() + static_cast<std::ptrdiff_t>(take)));
       cards_.erase(cards_.begin(), cards_.begin() + static_cast<std::ptrdiff_t>(take));
+      in_flight_ = take;
       lock.unlock();
       const Status written = store_->RecordIssued(batch);
       lock.lock();
+      in_flight_ = 0;
       if (written) {
         written_cards_ += batch.size();
         lock.unlock();

@@ -59,7 +59,7 @@ struct StoreWriterOptions {
 };
 
 struct StoreWriterStats {
-  std::size_t queued = 0;  // items waiting now
+  std::size_t queued = 0;  // items waiting or being written now
   std::size_t capacity = 0;
   std::uint64_t written_cards = 0;
   std::uint64_t written_feedback = 0;  // items committed (duplicates included)
@@ -114,6 +114,7 @@ class StoreWriter {
   std::deque<IssuedCard> cards_;
   std::deque<FeedbackJob> feedback_;
   std::size_t feedback_items_ = 0;
+  std::size_t in_flight_ = 0;  // items taken off the queue, being written
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_{};
   std::thread thread_;

@@ -441,7 +441,9 @@ BOOST_AUTO_TEST_CASE(database_outage_under_load_keeps_cds_answering_and_the_stor
     return;
   }
   Setup setup;
-  const std::string config = setup.Config();
+  // A small queue, so that the outage overflows it and the loss is counted.
+  const std::string config = ReplaceAll(setup.Config(), "\"engine\":\"postgres\",",
+                                        "\"engine\":\"postgres\",\"queueSize\":100,");
   Replica serve(setup.dir, config, "serve");
   BOOST_REQUIRE(serve.Call().status == 200);
 
@@ -498,6 +500,8 @@ BOOST_AUTO_TEST_CASE(database_outage_under_load_keeps_cds_answering_and_the_stor
   const std::string log = serve.Log();
   BOOST_TEST(log.find("\"event\":\"store_unavailable\"") != std::string::npos);
   BOOST_TEST(log.find("\"event\":\"store_recovered\"") != std::string::npos);
+  BOOST_TEST(dropped > 0);
+  BOOST_TEST(log.find("\"event\":\"store_queue_full\"") != std::string::npos);
   BOOST_TEST(log.find("password") == std::string::npos);
   // Feedback is accepted again.
   BOOST_TEST(serve.SendFeedback(FeedbackBody("any-card", "overridden")).status == 200);
