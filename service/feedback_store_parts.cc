@@ -29,6 +29,14 @@ Result<std::optional<PatientHasher>> StoreHasher(const ServiceConfig& config) {
 Result<FeedbackStoreParts> BuildFeedbackStoreParts(const ServiceConfig& config, Metrics& metrics) {
   FeedbackStoreParts parts;
   Result<std::unique_ptr<store::FeedbackStore>> opened = OpenConfiguredStore(config.store);
+  if (!opened && !config.store.configured) {
+    // The implicit default (./magcds.db) is a convenience: an existing
+    // deployment on a read-only directory keeps serving, loudly without it.
+    LogEvent("error", "feedback_store_unavailable",
+             {{"error", opened.error().message},
+              {"hint", "set store.path (or $MAGCDS_DB) to a writable file, or store.engine \"off\""}});
+    return parts;
+  }
   if (!opened) return opened.error();
   if (!*opened) {
     LogEvent("info", "feedback_store", {{"engine", "off"}});

@@ -40,6 +40,10 @@ struct StoreConfig {
   std::size_t retention_days = 0;
   std::string hash_key_file;
   bool shared_replay_cache = true;
+  // True when the config has a "store" member. Without one, a default store
+  // that cannot be opened (e.g. a read-only working directory) is logged and
+  // the service runs without it; a configured one that fails stops startup.
+  bool configured = false;
 };
 
 // $MAGCDS_DB when set and not empty, else "magcds.db" (the working directory).

@@ -37,6 +37,7 @@ std::string DefaultDatabasePath() {
 Status ParseStoreConfig(fhir::JsonRef ref, StoreConfig& config) {
   const rapidjson::Value& value = fhir::internal::AsValue(ref);
   if (!value.IsObject()) return Bad("'store' must be an object");
+  config.configured = true;
   for (const auto& member : value.GetObject()) {
     const std::string name(member.name.GetString(), member.name.GetStringLength());
     const std::string path = "store." + name;
