@@ -7,17 +7,18 @@
 // - rule files can give a rule's card its overrideReasons (a Coding list),
 //   which the card carries to the EHR; bad entries are load errors.
 
+#include "service/feedback_sink.h"
+
+#include <rapidjson/document.h>
+
 #include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include <rapidjson/document.h>
-
 #include <boost/test/unit_test.hpp>
 
 #include "rules/loader.h"
-#include "service/feedback_sink.h"
 #include "service/rule_set_holder.h"
 #include "tests/service/handler_test_util.h"
 #include "tests/support/temp_ruleset.h"
@@ -40,8 +41,8 @@ class RecordingSink : public FeedbackSink {
     std::lock_guard<std::mutex> lock(mutex);
     issued.push_back({service_id, hook_instance, patient_id, cards});
   }
-  void FeedbackReceived(const std::string& service_id, FeedbackRequest feedback,
-                        fhir::EpochSeconds, std::function<void(Status)> done) override {
+  void FeedbackReceived(const std::string& service_id, FeedbackRequest feedback, fhir::EpochSeconds,
+                        std::function<void(Status)> done) override {
     {
       std::lock_guard<std::mutex> lock(mutex);
       received.emplace_back(service_id, std::move(feedback));
@@ -172,8 +173,9 @@ BOOST_AUTO_TEST_CASE(shipped_cards_have_no_override_reasons_and_bad_ones_fail_to
   BOOST_TEST(response.body.find("overrideReasons") == std::string::npos);
 
   cds::test::TempRuleSet missing(std::string(CDS_RULES_DIR) + "/magnesium/1.0.0");
-  missing.Replace("ruleset.json", R"("suggestions": [)",
-                  R"("overrideReasons": [{"system": "http://example.org/r", "code": "x"}], "suggestions": [)");
+  missing.Replace(
+      "ruleset.json", R"("suggestions": [)",
+      R"("overrideReasons": [{"system": "http://example.org/r", "code": "x"}], "suggestions": [)");
   rules::LoadReport report = rules::LoadRuleSetReport(missing.dir());
   BOOST_TEST(report.rule_set == nullptr);
   std::string all;
