@@ -92,7 +92,21 @@ void SharedReplayCache::Work() {
     Result<store::ReplayVerdict> verdict = store_.RememberOnce(job->key, job->expires_at, job->now);
     if (!verdict) {
       ++unavailable_;
-      LogEvent("warn", "replay_cache_unavailable", {{"error", verdict.error().message}});
+      bool log = false;
+      {
+        // At most one line every 5 s: under an outage every token would log.
+        std::lock_guard<std::mutex> lock(mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_log_ >= std::chrono::seconds(5)) {
+          last_log_ = now;
+          log = true;
+        }
+      }
+      if (log) {
+        LogEvent("warn", "replay_cache_unavailable",
+                 {{"error", verdict.error().message},
+                  {"unavailableTotal", std::to_string(unavailable_.load())}});
+      }
       job->Answer(std::nullopt);
     } else {
       job->Answer(*verdict == store::ReplayVerdict::kReplayed);

@@ -71,6 +71,7 @@ class SharedReplayCache {
   std::vector<std::thread> workers_;
   std::thread watchdog_;
   std::atomic<std::uint64_t> unavailable_{0};
+  std::chrono::steady_clock::time_point last_log_{};  // guarded by mutex_
 };
 
 // SHA-256(iss "\n" jti), lower-case hex.

@@ -21,6 +21,7 @@
 #include "rules/loader.h"
 #include "service/rule_set_holder.h"
 #include "tests/service/handler_test_util.h"
+#include "tests/support/rule_fixtures.h"
 #include "tests/support/temp_ruleset.h"
 
 namespace cds::service {
