@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -140,6 +141,29 @@ void FillCommon(const std::string& ref, MedicationCode&& med, const CodeableConc
   }
 }
 
+// R13: true when there is at least one dosage and every one is "as needed".
+bool AllAsNeeded(const rapidjson::Value& resource, const char* member) {
+  const rapidjson::Value* dosages = Find(resource, member);
+  if (dosages == nullptr || !dosages->IsArray() || dosages->Empty()) return false;
+  for (const rapidjson::Value& d : dosages->GetArray()) {
+    if (!d.IsObject()) return false;
+    const rapidjson::Value* flag = Find(d, "asNeededBoolean");
+    if (flag != nullptr && flag->IsBool() && flag->GetBool()) continue;
+    if (const rapidjson::Value* concept_value = Find(d, "asNeededCodeableConcept");
+        concept_value != nullptr && concept_value->IsObject()) {
+      continue;
+    }
+    std::string text = StringOrEmpty(Find(d, "text"));
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string padded = " " + text + " ";
+    if (padded.find(" prn ") != std::string::npos || padded.find("as needed") != std::string::npos)
+      continue;
+    return false;
+  }
+  return true;
+}
+
 // An explicit end before as_of makes the record not current.
 bool EndedBefore(const rapidjson::Value& period, const std::string& path, EpochSeconds as_of,
                  ReadProblems& problems, std::string& reason) {
@@ -206,12 +230,15 @@ bool ReadMedicationRequest(const rapidjson::Value& resource, const std::string& 
   if (!ReadMedicationCode(resource, index, med, problems) || problems.failed()) return false;
 
   FillCommon(ref, std::move(med), route, out);
+  out.as_needed = AllAsNeeded(resource, "dosageInstruction");
   // §2.2: exposure starts at the earliest of authoredOn and the validity start.
   out.start = Earliest(authored, validity_start);
   out.status = status;
   if (validity != nullptr) out.end = ReadDateTimeLatest(*validity, "end");
-  if (const rapidjson::Value* prior = ReadObject(resource, "priorPrescription", "priorPrescription", problems)) {
-    std::string prior_ref = ReadString(*prior, "reference", "priorPrescription.reference", problems);
+  if (const rapidjson::Value* prior =
+          ReadObject(resource, "priorPrescription", "priorPrescription", problems)) {
+    std::string prior_ref =
+        ReadString(*prior, "reference", "priorPrescription.reference", problems);
     if (!prior_ref.empty()) out.prior_refs.push_back(std::move(prior_ref));
   }
 
@@ -259,6 +286,7 @@ bool ReadMedicationStatement(const rapidjson::Value& resource, const std::string
   if (!ReadMedicationCode(resource, index, med, problems) || problems.failed()) return false;
 
   FillCommon(ref, std::move(med), route, out);
+  out.as_needed = AllAsNeeded(resource, "dosage");
   // dateAsserted is when it was recorded, not when the patient started.
   out.start = period_start ? period_start : effective_at;
   out.status = status;

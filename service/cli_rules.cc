@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "cards/case_cards.h"
 #include "rules/example_case.h"
 #include "rules/loader.h"
 #include "rules/ruleset_diff.h"
@@ -58,6 +59,7 @@ int Test(const std::string& path, const std::string& cases_dir) {
       continue;
     }
     rules::CaseResult result = rules::RunExampleCase(*rule_set, *loaded);
+    cards::CheckCaseCards(*rule_set, *loaded, result);
     if (result.passed) {
       ++passed;
       std::cout << "PASS " << loaded->name << "\n";
@@ -103,7 +105,8 @@ int RunRules(const CliArgs& args) {
       return 2;
     }
     std::string base = args[1];
-    if (base.size() > 13 && base.compare(base.size() - 13, 13, "/ruleset.json") == 0) base.resize(base.size() - 13);
+    if (base.size() > 13 && base.compare(base.size() - 13, 13, "/ruleset.json") == 0)
+      base.resize(base.size() - 13);
     return Test(args[1], flags.Value("cases").value_or(base + "/examples"));
   }
   std::cerr << "magcds rules: bad arguments\n" << kUsage;
