@@ -42,6 +42,12 @@ BOOST_AUTO_TEST_CASE(revision_1_1_0_test_points_pass) {
   RunAll(std::string(CDS_TEST_DATA_DIR) + "/rule-cases-1.1.0", 40, test::RulesAt("1.1.0"));
 }
 
+// Real-shaped exports (Synthea): no card to a deceased patient, none to a migraine
+// patient whose eGFR < 30 arrives in mL/min, MG-13 for per-cycle orders.
+BOOST_AUTO_TEST_CASE(revision_1_1_0_synthea_patients_pass) {
+  RunAll(std::string(CDS_TEST_DATA_DIR) + "/rule-cases-1.1.0-synthea", 5, test::RulesAt("1.1.0"));
+}
+
 BOOST_AUTO_TEST_CASE(revision_1_1_0_examples_pass) {
   RunAll(std::string(CDS_RULES_DIR) + "/magnesium/1.1.0/examples", 3, test::RulesAt("1.1.0"));
 }
