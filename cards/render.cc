@@ -66,7 +66,7 @@ class TextFiller {
         continue;
       }
       std::string value = Value(seg);
-      out += summary ? Truncate(value, rules::MaxFieldWidth(seg.field)) : value;
+      out += summary && seg.field != "first" ? Truncate(value, rules::MaxFieldWidth(seg.field)) : value;
     }
     return out;
   }
@@ -88,6 +88,17 @@ class TextFiller {
     if (it == outcome_.bound.end()) return "(not recorded)";
     const Bound& b = it->second;
     if (seg.field == "names") return b.names.empty() ? "(not recorded)" : JoinNames(b.names);
+    if (seg.field == "first") {
+      // R18: the first (highest-priority) name, cut to 40, then " and n more".
+      if (b.names.empty()) return "(not recorded)";
+      std::string first = Truncate(b.names.front(), 40);
+      return b.names.size() == 1 ? first : first + " and " + std::to_string(b.names.size() - 1) + " more";
+    }
+    if (seg.field == "months") {
+      if (!b.earliest_start) return "(unknown)";
+      double days = static_cast<double>(now_ - b.earliest_start->seconds) / fhir::kSecondsPerDay;
+      return FormatNumber(std::floor(days / 30.4375), 0);
+    }
     if (seg.field == "start") return b.earliest_start ? b.earliest_start->date_text : "(unknown)";
     if (seg.field == "last") return b.latest_start ? b.latest_start->date_text : "(unknown)";
     if (seg.field == "patientReported") {
@@ -166,7 +177,10 @@ std::vector<Card> RenderCards(const rules::RuleSet& rule_set, const rules::Evalu
     TextFiller filler(rule_set, outcome, context.now);
     Card card;
     card.uuid = context.ids->NewUuid();
-    card.summary = filler.Fill(rule.summary, true);
+    const std::string& summary =
+        outcome.summary_case >= 0 ? rule.summary_cases[static_cast<std::size_t>(outcome.summary_case)].summary
+                                  : rule.summary;
+    card.summary = filler.Fill(summary, true);
     for (const rules::TextPart& part : rule.detail) {
       if (!PartShown(part, outcome)) continue;
       std::string text = part.text.empty() ? "" : filler.Fill(part.text, false);

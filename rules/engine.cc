@@ -204,6 +204,12 @@ class Evaluator {
         if (it != scratch.end()) outcome.bound[name] = std::move(it->second);
       }
     }
+    for (std::size_t c = 0; c < rule.summary_cases.size(); ++c) {
+      if (Eval(rule.summary_cases[c].when, nullptr, nullptr, 0) == Truth::kTrue) {
+        outcome.summary_case = static_cast<int>(c);
+        break;
+      }
+    }
     for (const TextTable& table : rule.tables) {
       std::vector<std::string> lines;
       auto it = outcome.bound.find(table.binding);

@@ -39,6 +39,7 @@ struct RuleOutcome {
   std::map<std::string, Bound> bound;  // only filled for rules that fired
   // For rules that fired: per suggestion, per action, whether its `when` holds.
   std::vector<std::vector<bool>> actions_shown;
+  int summary_case = -1;  // index into Rule::summary_cases of the case shown, -1: summary
   // Per Rule::tables entry: "name: text" for each drug the table's binding matched.
   std::vector<std::vector<std::string>> table_lines;
   std::vector<std::string> explain;    // only with EvaluateOptions::explain

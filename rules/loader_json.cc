@@ -395,8 +395,10 @@ bool FieldAllowed(BindKind kind, const std::string& field) {
   switch (kind) {
     case BindKind::kMedication:
       return field == "names" || field == "start" || field == "days" || field == "years" ||
-             field == "last" || field == "name" || field == "ref" || field == "patientReported";
+             field == "last" || field == "name" || field == "ref" || field == "patientReported" ||
+             field == "months" || field == "first";
     case BindKind::kCondition:
+      return field == "names" || field == "first";
     case BindKind::kRules:
       return field == "names";
     case BindKind::kLab:
@@ -1331,7 +1333,8 @@ class RuleSetBuilder {
       r_.Fail(cpath, "missing; expected {summary, detail, suggestions}");
       return;
     }
-    CheckKeys(*card, cpath, {"summary", "detail", "suggestions"});
+    CheckKeys(*card, cpath, {"summary", "summaryCases", "detail", "suggestions"});
+    ParseSummaryCases(*card, cpath, rule, binds, refs);
     if (GetString(*card, "summary", cpath, r_, rule.summary)) {
       std::size_t longest = CheckTemplate(rule.summary, Join(cpath, "summary"), &binds, false);
       if (longest > kMaxSummaryCodePoints) {
@@ -1437,6 +1440,36 @@ class RuleSetBuilder {
     }
     if (recommended > 1) {
       r_.Fail(Join(cpath, "suggestions"), "at most one suggestion may be recommended (selectionBehavior at-most-one)");
+    }
+  }
+
+  // R18: summaries that depend on the facts ("Long-term PPI …" / "PPI for 10 months …").
+  void ParseSummaryCases(const Value& card, const std::string& cpath, Rule& rule,
+                         const std::map<std::string, BindKind>& binds, std::set<std::string>& refs) {
+    const Value* cases = Member(card, "summaryCases");
+    if (cases == nullptr) return;
+    if (!cases->IsArray()) {
+      r_.Fail(Join(cpath, "summaryCases"), "expected an array of {when, summary}");
+      return;
+    }
+    for (rapidjson::SizeType i = 0; i < cases->Size(); ++i) {
+      std::string spath = Index(Join(cpath, "summaryCases"), i);
+      Rule::SummaryCase c;
+      const Value* when = Member((*cases)[i], "when");
+      if (when == nullptr) {
+        r_.Fail(Join(spath, "when"), "missing; expected a predicate");
+        continue;
+      }
+      std::map<std::string, BindKind> ignored;
+      c.when = ParsePredicate(*when, Join(spath, "when"), ignored, refs);
+      if (GetString((*cases)[i], "summary", spath, r_, c.summary)) {
+        std::size_t longest = CheckTemplate(c.summary, Join(spath, "summary"), &binds, false);
+        if (longest > kMaxSummaryCodePoints) {
+          r_.Fail(Join(spath, "summary"), "summary can render to " + std::to_string(longest) +
+                                              " characters with the longest values; CDS Hooks requires fewer than 140");
+        }
+      }
+      rule.summary_cases.push_back(std::move(c));
     }
   }
 
@@ -1589,6 +1622,7 @@ class RuleSetBuilder {
       AssignLeafIds(rule.when, leaf_ids);
       for (auto& b : rule.bindings) AssignLeafIds(b.second, leaf_ids);
       for (auto& c : rule.indicator_cases) AssignLeafIds(c.when, leaf_ids);
+      for (auto& c : rule.summary_cases) AssignLeafIds(c.when, leaf_ids);
       for (auto& sg : rule.suggestions) {
         for (auto& a : sg.actions) {
           if (a.when) AssignLeafIds(*a.when, leaf_ids);
@@ -1603,6 +1637,7 @@ class RuleSetBuilder {
       CollectRuleRefs(rule.when, deps[i]);
       for (const auto& b : rule.bindings) CollectRuleRefs(b.second, deps[i]);
       for (const auto& c : rule.indicator_cases) CollectRuleRefs(c.when, deps[i]);
+      for (const auto& c : rule.summary_cases) CollectRuleRefs(c.when, deps[i]);
       for (const auto& s : rule.suggestions) {
         for (const auto& a : s.actions) {
           if (a.when) CollectRuleRefs(*a.when, deps[i]);

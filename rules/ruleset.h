@@ -225,6 +225,12 @@ struct Rule {
   Indicator indicator = Indicator::kInfo;                   // default
   std::vector<IndicatorCase> indicator_cases;               // highest true case wins
   std::string summary;                                      // template, < 140 chars rendered
+  // R18: the first case whose `when` is true replaces `summary` (same length check).
+  struct SummaryCase {
+    Predicate when;
+    std::string summary;
+  };
+  std::vector<SummaryCase> summary_cases;
   std::vector<TextPart> detail;
   std::vector<TextTable> tables;
   std::vector<SuggestionTemplate> suggestions;

@@ -61,6 +61,8 @@ std::size_t MaxFieldWidth(std::string_view field) {
   if (field == "censoredNote" || field == "source" || field == "name" || field == "ref") return 80;
   if (field == "patientReported") return 120;
   if (field == "days") return 6;
+  if (field == "months") return 5;
+  if (field == "first") return 52;  // a name cut to 40, then " and 99 more"
   if (field == "years") return 4;
   if (field == "reported") return 20;
   if (field == "value") return 8;
