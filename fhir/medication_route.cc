@@ -72,6 +72,12 @@ constexpr std::array kRouteTextAbbreviations{
     CodeRoute{"sq", Route::kSubcutaneous},  CodeRoute{"pr", Route::kRectal},
 };
 
+// Route abbreviations that free-text orders carry in the drug text itself.
+constexpr std::array kNameRouteAbbreviations{
+    CodeRoute{"iv", Route::kIntravenous},
+    CodeRoute{"im", Route::kIntramuscular},
+};
+
 // Dose-form words in drug names (RxNorm SCD/SBD style), consulted only when no
 // route word is present, so "Oral Gel" stays oral and "Topical Solution" topical.
 constexpr std::array kDoseFormWords{
@@ -185,7 +191,10 @@ Route RouteFromName(std::string_view name) {
   const std::vector<std::string> words = Words(name);
   if (HasPhrase(words, "by", "mouth")) return Route::kOral;
   if (Route r = FirstMatch(words, kRouteWords); r != Route::kUnknown) return r;
-  return FirstMatch(words, kDoseFormWords);
+  if (Route r = FirstMatch(words, kDoseFormWords); r != Route::kUnknown) return r;
+  // R9: free-text orders ("magnesium sulfate 2 g IV") name the route by abbreviation;
+  // consulted last, so a dose form in the name wins.
+  return FirstMatch(words, kNameRouteAbbreviations);
 }
 
 std::string NormalizedName(std::string_view name) {
