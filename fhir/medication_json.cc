@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -141,6 +142,31 @@ void FillCommon(const std::string& ref, MedicationCode&& med, const CodeableConc
   }
 }
 
+// R13: without a validity end, a request covers (numberOfRepeatsAllowed + 1) x
+// expectedSupplyDuration from its start. nullopt when the duration is absent or
+// not in days, weeks or months.
+std::optional<EpochSeconds> SupplyEnd(const rapidjson::Value& dispense, EpochSeconds start) {
+  const rapidjson::Value* duration = Find(dispense, "expectedSupplyDuration");
+  if (duration == nullptr || !duration->IsObject()) return std::nullopt;
+  const rapidjson::Value* value = Find(*duration, "value");
+  if (value == nullptr || !value->IsNumber()) return std::nullopt;
+  std::string unit = StringOrEmpty(Find(*duration, "code"));
+  if (unit.empty()) unit = StringOrEmpty(Find(*duration, "unit"));
+  double days_per_unit = 0;
+  if (unit == "d" || unit == "day" || unit == "days") days_per_unit = 1;
+  else if (unit == "wk" || unit == "week" || unit == "weeks") days_per_unit = 7;
+  else if (unit == "mo" || unit == "month" || unit == "months") days_per_unit = 30;
+  if (days_per_unit == 0) return std::nullopt;
+  double repeats = 0;
+  if (const rapidjson::Value* r = Find(dispense, "numberOfRepeatsAllowed"); r != nullptr && r->IsNumber()) {
+    repeats = r->GetDouble();
+  }
+  const double days = (repeats + 1) * value->GetDouble() * days_per_unit;
+  // A supply longer than 100 years is a data error, not a course.
+  if (!(days >= 0 && days <= 36525)) return std::nullopt;
+  return start + static_cast<EpochSeconds>(days * static_cast<double>(kSecondsPerDay));
+}
+
 // R13: true when there is at least one dosage and every one is "as needed".
 bool AllAsNeeded(const rapidjson::Value& resource, const char* member) {
   const rapidjson::Value* dosages = Find(resource, member);
@@ -235,6 +261,7 @@ bool ReadMedicationRequest(const rapidjson::Value& resource, const std::string& 
   out.start = Earliest(authored, validity_start);
   out.status = status;
   if (validity != nullptr) out.end = ReadDateTimeLatest(*validity, "end");
+  if (!out.end && out.start && dispense != nullptr) out.end = SupplyEnd(*dispense, out.start->seconds);
   if (const rapidjson::Value* prior =
           ReadObject(resource, "priorPrescription", "priorPrescription", problems)) {
     std::string prior_ref =
