@@ -36,8 +36,12 @@ struct CodeableConcept {
 // - kNotObtained: absent and not fetchable, or the fetch failed.
 // Rules that need the absence of something evaluate to unknown unless the
 // category is complete; a match found in partial data still counts.
-enum class FactCategory { kPatient = 0, kMedications, kConditions, kObservations };
-inline constexpr int kFactCategoryCount = 4;
+// kDraftOrders (issue #15, R29) is built from the hook context
+// (`context.draftOrders`), not from prefetch: the order hooks' proposed
+// medications and draft ServiceRequests. Hooks that have no draft orders leave
+// it not obtained, and only rules that ask for proposed orders read it.
+enum class FactCategory { kPatient = 0, kMedications, kConditions, kObservations, kDraftOrders };
+inline constexpr int kFactCategoryCount = 5;
 const char* FactCategoryName(FactCategory category);  // "patient", "medications", ...
 
 enum class Availability { kNotObtained, kPartial, kComplete };
@@ -70,14 +74,21 @@ struct MedicationFact {
   std::vector<std::string> merged_refs;  // further sources merged into this one
   CodeableConcept code;                  // medication code (resolved reference, or fallback text)
   std::vector<CodeableConcept> ingredients;  // Medication.ingredient[].itemCodeableConcept
-  std::string name;                      // best display name ("omeprazole 20 MG ...")
+  std::string name;                          // best display name ("omeprazole 20 MG ...")
   Route route = Route::kUnknown;
   // Every dosage instruction is "as needed" (asNeededBoolean/asNeededCodeableConcept,
   // or "PRN"/"as needed" in its text): intake unknown, never long-term (R13).
   bool as_needed = false;
-  std::optional<FhirInstant> start;      // exposure start (earliest of the merged sources)
-  bool current = false;                  // counts as an active medication (§5.2)
-  std::string excluded_reason;           // why not current, e.g. "status stopped"
+  std::optional<FhirInstant> start;  // exposure start (earliest of the merged sources)
+  bool current = false;              // counts as an active medication (§5.2)
+  // R29: a draft MedicationRequest of the hook's draftOrders (for order-select,
+  // a selected one). Never current; only predicates that ask for proposed
+  // medications see it (category kDraftOrders).
+  bool proposed = false;
+  // Proposed only: the order's intended duration in days, from
+  // dispenseRequest (repeats + 1) x expectedSupplyDuration (R30 MG-21).
+  std::optional<double> intended_days;
+  std::string excluded_reason;  // why not current, e.g. "status stopped"
   // For exposure chains (§2.2: "earliest active-or-completed order in an
   // unbroken chain"): status as sent, the latest end of the validity/effective
   // period, the priorPrescription references of every source, and the
@@ -107,16 +118,24 @@ struct ConditionFact {
 struct ObservationFact {
   std::string ref;
   CodeableConcept code;
-  std::string status;               // as sent ("final", "amended", ...)
-  std::optional<double> value;      // valueQuantity.value, if numeric
-  std::string comparator;           // valueQuantity.comparator ("<", ">=", ...) or ""
-  std::string unit;                 // valueQuantity.code, else .unit, trimmed; "" if none
-  std::string value_text;           // value as written ("1.1"), for display
+  std::string status;                    // as sent ("final", "amended", ...)
+  std::optional<double> value;           // valueQuantity.value, if numeric
+  std::string comparator;                // valueQuantity.comparator ("<", ">=", ...) or ""
+  std::string unit;                      // valueQuantity.code, else .unit, trimmed; "" if none
+  std::string value_text;                // value as written ("1.1"), for display
   std::string value_string;              // valueString as sent (never graded; explain only)
   std::string component_of;              // "Observation/{id}" when read from a component
   std::optional<FhirInstant> effective;  // effectiveDateTime / effectivePeriod.end / issued
   std::optional<FhirInstant> issued;
-  std::string excluded_reason;      // set when the resource cannot be used at all
+  std::string excluded_reason;  // set when the resource cannot be used at all
+};
+
+// A draft order of another kind (R29: a ServiceRequest for serum magnesium
+// means magnesium is already being ordered). Category kDraftOrders.
+struct DraftOrderFact {
+  std::string ref;  // "ServiceRequest/{id}"
+  CodeableConcept code;
+  std::string name;
 };
 
 struct PatientFacts {
@@ -132,6 +151,7 @@ struct PatientFacts {
   std::vector<MedicationFact> medications;
   std::vector<ConditionFact> conditions;
   std::vector<ObservationFact> observations;
+  std::vector<DraftOrderFact> draft_orders;  // non-medication drafts (R29)
   // Malformed individual resources that were skipped (ids and reasons only, no PHI).
   std::vector<std::string> warnings;
 
