@@ -126,7 +126,10 @@ class FhirServer:
     def __init__(self, directory):
         self.proc = subprocess.Popen(["node", "--experimental-websocket", os.path.join(directory, "server.mjs"),
                                       "--port", "0", "--max-seconds", "300"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        # The server exits when its stdin reaches end of file (lifecycle.mjs):
+        # we hold the pipe open until stop().
         deadline = time.time() + 60
         self.port = None
         while time.time() < deadline:
@@ -145,6 +148,7 @@ class FhirServer:
 
     def stop(self):
         if self.proc.poll() is None:
+            self.proc.stdin.close()
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)
