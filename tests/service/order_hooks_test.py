@@ -184,12 +184,15 @@ def mode_evaluate(args, expectations):
 def mode_http(args, expectations):
     shift = days_since(expectations["now"])
     with tempfile.TemporaryDirectory() as tmp:
-        serve = Serve(args.magcds, args.rules, {}, tmp)
+        audit = os.path.join(tmp, "audit.jsonl")
+        serve = Serve(args.magcds, args.rules,
+                      {"audit": {"path": audit, "hashKeyFile": os.path.join(tmp, "hash.key")}}, tmp)
         try:
             status, body = http("GET", serve.base() + "/cds-services")
             services = {s["id"]: s["hook"] for s in json.loads(body)["services"]}
             check(services == {"magnesium-advisor": "patient-view", "magnesium-order-select": "order-select",
                                "magnesium-order-sign": "order-sign"}, f"discovery: {services}")
+            cards_by_point = {}
             for case in expectations["cases"]:
                 label = f"TP{case['testPoint']} http"
                 status, body = http("POST", serve.base() + "/cds-services/" + case["service"],
@@ -200,6 +203,27 @@ def mode_http(args, expectations):
                 check(status == 200, f"{label}: HTTP {status}: {body[:300]}")
                 if status == 200:
                     verify(label, case["expect"], json.loads(body)["cards"])
+                    cards_by_point[case["testPoint"]] = json.loads(body)["cards"]
+            # Feedback, metrics and audit work for the order services as for patient-view.
+            mg22 = [c for c in cards_by_point.get(60, []) if rule_of(c) == "MG-22"]
+            check(len(mg22) == 1, "TP60 http: one MG-22 card")
+            if mg22:
+                feedback = {"feedback": [{"card": mg22[0]["uuid"], "outcome": "overridden",
+                                          "outcomeTimestamp": "2026-12-01T10:00:00Z"}]}
+                status, body = http("POST", serve.base() + "/cds-services/magnesium-order-sign/feedback",
+                                    json.dumps(feedback))
+                check(status == 200, f"feedback: HTTP {status} {body}")
+            _, metrics = http("GET", serve.base() + "/metrics")
+            for line in ['endpoint="service",service="magnesium-order-sign",status="200"',
+                         'endpoint="service",service="magnesium-order-select",status="200"',
+                         'magcds_cards_total{rule="MG-22",indicator="warning"}',
+                         'magcds_feedback_total{rule="MG-22",outcome="overridden"} 1']:
+                check(line in metrics, f"metrics lack {line}")
+            with open(audit) as f:
+                trail = f.read()
+            check("magnesium-order-sign" in trail and "magnesium-order-select" in trail and "MG-22" in trail,
+                  f"audit trail lacks the order services: {trail[:500]}")
+            check("p-order" not in trail, "audit trail holds a raw patient id")
         finally:
             serve.stop()
 
