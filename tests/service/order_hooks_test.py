@@ -185,6 +185,9 @@ def mode_http(args, expectations):
     shift = days_since(expectations["now"])
     with tempfile.TemporaryDirectory() as tmp:
         audit = os.path.join(tmp, "audit.jsonl")
+        with open(os.path.join(tmp, "hash.key"), "w") as f:
+            f.write(os.urandom(32).hex())
+        os.chmod(os.path.join(tmp, "hash.key"), 0o600)
         serve = Serve(args.magcds, args.rules,
                       {"audit": {"path": audit, "hashKeyFile": os.path.join(tmp, "hash.key")}}, tmp)
         try:
@@ -213,12 +216,18 @@ def mode_http(args, expectations):
                 status, body = http("POST", serve.base() + "/cds-services/magnesium-order-sign/feedback",
                                     json.dumps(feedback))
                 check(status == 200, f"feedback: HTTP {status} {body}")
-            _, metrics = http("GET", serve.base() + "/metrics")
+            # Feedback is stored off the request thread: wait (bounded) for its count.
+            for _ in range(50):
+                _, metrics = http("GET", serve.base() + "/metrics")
+                if 'magcds_feedback_total{rule="MG-22"' in metrics:
+                    break
+                time.sleep(0.1)
             for line in ['endpoint="service",service="magnesium-order-sign",status="200"',
                          'endpoint="service",service="magnesium-order-select",status="200"',
                          'magcds_cards_total{rule="MG-22",indicator="warning"}',
                          'magcds_feedback_total{rule="MG-22",outcome="overridden"} 1']:
-                check(line in metrics, f"metrics lack {line}")
+                check(line in metrics, f"metrics lack {line}: " + "; ".join(
+                    m for m in metrics.splitlines() if "feedback" in m and not m.startswith("#")))
             with open(audit) as f:
                 trail = f.read()
             check("magnesium-order-sign" in trail and "magnesium-order-select" in trail and "MG-22" in trail,
