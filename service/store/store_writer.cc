@@ -22,6 +22,38 @@ void StoreWriter::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { Watch(); });
+}
+
+void StoreWriter::Give(Answer& answer, Result<std::vector<FeedbackStored>> result) {
+  if (answer.given.exchange(true)) return;
+  if (!result) refused_feedback_ += answer.items;
+  answer.done(std::move(result));
+}
+
+// Answers feedback the store has not answered by its deadline (a hung
+// database holds the writer thread; the EHR must not wait on it).
+void StoreWriter::Watch() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    // The writer has ended, and answered every job it held.
+    if (stopping_ && !thread_running_) return;
+    if (deadlines_.empty()) {
+      watch_wake_.wait(lock);
+      continue;
+    }
+    const auto first = deadlines_.begin()->first;
+    if (SteadyClock::now() < first) {
+      watch_wake_.wait_until(lock, first);
+      continue;
+    }
+    std::shared_ptr<Answer> answer = std::move(deadlines_.begin()->second);
+    deadlines_.erase(deadlines_.begin());
+    if (answer->given.load()) continue;
+    lock.unlock();
+    Give(*answer, Error{ErrorCode::kUnavailable, "the feedback store did not answer in time"});
+    lock.lock();
+  }
 }
 
 void StoreWriter::Stop(std::chrono::milliseconds deadline) {
@@ -34,6 +66,12 @@ void StoreWriter::Stop(std::chrono::milliseconds deadline) {
   }
   wake_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    thread_running_ = false;
+  }
+  watch_wake_.notify_all();
+  if (watchdog_.joinable() && watchdog_.get_id() != std::this_thread::get_id()) watchdog_.join();
 }
 
 bool StoreWriter::SubmitIssued(std::vector<IssuedCard> cards) {
@@ -66,19 +104,25 @@ bool StoreWriter::SubmitIssued(std::vector<IssuedCard> cards) {
 void StoreWriter::SubmitFeedback(std::vector<FeedbackRecord> items,
                                  std::function<void(Result<std::vector<FeedbackStored>>)> done) {
   const std::size_t count = items.size();
+  auto answer = std::make_shared<Answer>();
+  answer->items = count;
+  answer->done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_ && up_.load() &&
         cards_.size() + feedback_items_ + count <= options_.queue_capacity) {
       feedback_items_ += count;
-      feedback_.push_back(FeedbackJob{std::move(items), std::move(done)});
+      feedback_.push_back(FeedbackJob{std::move(items), answer});
+      if (watchdog_.joinable()) {
+        deadlines_.emplace(SteadyClock::now() + options_.feedback_deadline, answer);
+        watch_wake_.notify_one();
+      }
       wake_.notify_one();
       return;
     }
   }
-  refused_feedback_ += count;
-  done(Error{ErrorCode::kUnavailable, up_.load() ? "the feedback store queue is full"
-                                                 : "the feedback store is unavailable"});
+  Give(*answer, Error{ErrorCode::kUnavailable, up_.load() ? "the feedback store queue is full"
+                                                          : "the feedback store is unavailable"});
 }
 
 StoreWriterStats StoreWriter::stats() const {
@@ -123,8 +167,7 @@ void StoreWriter::WriteFeedback(FeedbackJob& job) {
   Result<std::vector<FeedbackStored>> stored = store_->RecordFeedback(job.items);
   if (!stored) {
     Failed(stored.error());
-    refused_feedback_ += job.items.size();
-    job.done(Error{ErrorCode::kUnavailable, "the feedback store is unavailable"});
+    Give(*job.answer, Error{ErrorCode::kUnavailable, "the feedback store is unavailable"});
     return;
   }
   Succeeded();
@@ -135,7 +178,7 @@ void StoreWriter::WriteFeedback(FeedbackJob& job) {
         options_.on_feedback_stored((*stored)[i].rule_id, job.items[i].outcome);
     }
   }
-  job.done(std::move(stored));
+  Give(*job.answer, std::move(stored));
 }
 
 void StoreWriter::MaybePurge() {
@@ -236,8 +279,7 @@ void StoreWriter::Run() {
   lock.unlock();
   if (left > 0) Log("warn", "store_dropped_at_stop", {{"droppedCards", std::to_string(left)}});
   for (FeedbackJob& job : jobs) {
-    refused_feedback_ += job.items.size();
-    job.done(Error{ErrorCode::kUnavailable, "the service is stopping"});
+    Give(*job.answer, Error{ErrorCode::kUnavailable, "the service is stopping"});
   }
 }
 

@@ -155,8 +155,9 @@ class Replica {
   HttpTestResponse Call(const std::string& bearer = "") const {
     return Post(std::string("/cds-services/") + kService, ServiceRequest(), bearer);
   }
-  HttpTestResponse SendFeedback(const std::string& body, const std::string& bearer = "") const {
-    return Post(std::string("/cds-services/") + kService + "/feedback", body, bearer);
+  HttpTestResponse SendFeedback(const std::string& body, const std::string& bearer = "",
+                                std::chrono::milliseconds timeout = 10s) const {
+    return Post(std::string("/cds-services/") + kService + "/feedback", body, bearer, timeout);
   }
   // SIGTERM and wait for a clean exit (the store is flushed on the way out).
   void Stop() {
@@ -507,6 +508,55 @@ BOOST_AUTO_TEST_CASE(database_outage_under_load_keeps_cds_answering_and_the_stor
   BOOST_TEST(serve.SendFeedback(FeedbackBody("any-card", "overridden")).status == 200);
   serve.Stop();
   BOOST_TEST(Report(setup.dir, config, "MG-01").cards_issued == static_cast<int>(written));
+}
+
+BOOST_AUTO_TEST_CASE(a_hung_database_holds_neither_cds_calls_nor_feedback) {
+  if (Engine() != "postgres") {
+    BOOST_TEST_MESSAGE("the hang is staged with SIGSTOP on PostgreSQL; skipped for " << Engine());
+    return;
+  }
+  Setup setup;
+  Replica serve(setup.dir, setup.Config(), "serve");
+  const HttpTestResponse first = serve.Call();
+  BOOST_REQUIRE(first.status == 200);
+  const std::string card = CardUuids(first.body).at(0);
+  BOOST_TEST(Eventually(
+      [&] { return Series(serve.Metrics(), R"(magcds_store_written_total{kind="cards"})") == 1; }));
+
+  // The database stops answering (accepts connections, never replies).
+  Postgres().Pause();
+  struct Resume {
+    ~Resume() { Postgres().Resume(); }
+  } resume_on_exit;
+  long long slowest_ms = 0;
+  int ok = 0;
+  const auto start = SteadyClock::now();
+  while (MsSince(start) < 2000) {
+    const auto call_start = SteadyClock::now();
+    ok += serve.Call().status == 200 ? 1 : 0;
+    slowest_ms = std::max(slowest_ms, MsSince(call_start));
+  }
+  // Feedback gets an answer within its deadline (3 s), not when the database wakes.
+  const auto feedback_start = SteadyClock::now();
+  const HttpTestResponse feedback = serve.SendFeedback(FeedbackBody(card, "overridden"), "", 20s);
+  const long long feedback_ms = MsSince(feedback_start);
+  BOOST_TEST(feedback.status == 503, feedback.body);
+  BOOST_TEST(feedback_ms < 6000, "feedback answered after " << feedback_ms << " ms");
+  BOOST_TEST(ok > 0);
+  BOOST_TEST(slowest_ms < 1000, "slowest call while hung " << slowest_ms << " ms");
+  BOOST_TEST_MESSAGE("database hung: " << ok << " calls answered in 2 s, slowest " << slowest_ms
+                                       << " ms; feedback 503 after " << feedback_ms << " ms");
+
+  Postgres().Resume();
+  // Back: the store recovers and the same feedback is now kept.
+  BOOST_TEST(Eventually(
+      [&] {
+        return Series(serve.Metrics(), R"(magcds_store_up{engine="postgres"})") == 1 &&
+               serve.SendFeedback(FeedbackBody(card, "overridden")).status == 200;
+      },
+      30s));
+  serve.Stop();
+  BOOST_TEST(Report(setup.dir, setup.Config(), "MG-01").overridden == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

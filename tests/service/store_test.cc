@@ -374,6 +374,42 @@ BOOST_AUTO_TEST_CASE(a_down_store_fills_the_queue_then_drops_are_counted_and_it_
   BOOST_TEST(has("store_recovered"));
 }
 
+BOOST_AUTO_TEST_CASE(feedback_is_answered_by_its_deadline_when_the_store_hangs) {
+  // A store call that does not come back until released (a hung database).
+  class HangingStore : public SwitchableStore {
+   public:
+    Result<std::vector<FeedbackStored>> RecordFeedback(
+        const std::vector<FeedbackRecord>&) override {
+      std::unique_lock<std::mutex> lock(gate);
+      released.wait(lock, [this] { return open; });
+      return std::vector<FeedbackStored>();
+    }
+    void Release() {
+      std::lock_guard<std::mutex> lock(gate);
+      open = true;
+      released.notify_all();
+    }
+    std::mutex gate;
+    std::condition_variable released;
+    bool open = false;
+  };
+  auto store = std::make_shared<HangingStore>();
+  StoreWriterOptions options = WriterOptions(1000);
+  options.feedback_deadline = 100ms;
+  StoreWriter writer(store, options);
+  writer.Start();
+  std::promise<std::string> answer;
+  writer.SubmitFeedback({Feedback("c1", "overridden")}, [&](Result<std::vector<FeedbackStored>> r) {
+    answer.set_value(r ? "stored" : r.error().message);
+  });
+  auto future = answer.get_future();
+  BOOST_REQUIRE(future.wait_for(10s) == std::future_status::ready);
+  BOOST_TEST(future.get() == "the feedback store did not answer in time");
+  BOOST_TEST(writer.stats().refused_feedback == 1u);
+  store->Release();
+  writer.Stop(1s);
+}
+
 BOOST_AUTO_TEST_CASE(stop_flushes_what_is_queued) {
   auto store = std::make_shared<SwitchableStore>();
   StoreWriter writer(store, WriterOptions(10000));
