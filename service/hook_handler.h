@@ -2,8 +2,10 @@
 
 // HookHandler: the CDS Hooks endpoints behind the HTTP adapter (style §4.1).
 // Routes an HttpRequestView and runs one service call as a short pipeline:
-//   parse (ParseHookRequest) -> service + hook check -> DataGatherer::Gather
-//   -> fhir::Normalize -> rules::Evaluate -> cards::RenderCards
+//   parse (ParseHookRequest) -> service + hook check (ResolveService)
+//   -> DataGatherer::Gather (the only asynchronous stage)
+//   -> RunServiceCall (service/service_call.h: normalise, evaluate, render;
+//      the same function `magcds evaluate` and the backtest call)
 //   -> WriteCardsResponse.
 // Endpoints:
 //   GET  /cds-services                  discovery (all services of the active rule set)

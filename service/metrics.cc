@@ -19,6 +19,7 @@ enum FamilyIndex : std::size_t {
   kLastReloadOk,
   kActiveRuleSet,
   kAuditFailures,
+  kFeedbackReceived,
   kFeedback,
   kFamilyCount
 };
@@ -161,6 +162,8 @@ Metrics::Metrics() {
   add("ruleset_active", "The rule set in force (value 1), by id and version.", Type::kGauge,
       {"ruleset", "version"});
   add("audit_write_failures_total", "Audit records that could not be written.", Type::kCounter, {});
+  add("feedback_received_total", "Feedback items received, by CDS service and outcome.",
+      Type::kCounter, {"service", "outcome"});
   add("feedback_total",
       "Card feedback items stored, by the issuing rule (unmatched: card not known) and outcome.",
       Type::kCounter, {"rule", "outcome"});
@@ -210,6 +213,11 @@ void Metrics::CountPrefetch(std::string_view key, bool hit) {
 void Metrics::CountAuthFailure(std::string_view reason) {
   std::lock_guard<std::mutex> lock(mutex_);
   Get(kAuthFailures).Add({std::string(reason.empty() ? "unspecified" : reason)}, 1);
+}
+
+void Metrics::CountFeedbackReceived(std::string_view service, std::string_view outcome, int items) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Get(kFeedbackReceived).Add({std::string(service), std::string(outcome)}, items);
 }
 
 void Metrics::CountReload(bool success) {
