@@ -274,10 +274,11 @@ class SwitchableStore : public FeedbackStore {
     return std::vector<FeedbackStored>(items.size(), FeedbackStored{true, "MG-01"});
   }
   Result<ReportCounts> Counts(std::int64_t) override { return ReportCounts{}; }
-  Result<std::int64_t> Purge(std::int64_t, std::int64_t) override {
+  Result<std::int64_t> Purge(std::int64_t before, std::int64_t now) override {
     std::unique_lock<std::mutex> lock(mutex);
     if (!up) return Error{ErrorCode::kUnavailable, "down"};
-    return std::int64_t{0};
+    purges.emplace_back(before, now);
+    return std::int64_t{3};
   }
   Result<ReplayVerdict> RememberOnce(const std::string&, std::int64_t, std::int64_t) override {
     return ReplayVerdict::kFresh;
@@ -294,6 +295,7 @@ class SwitchableStore : public FeedbackStore {
   std::mutex mutex;
   bool up = true;
   std::size_t cards_written = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> purges;  // (before, now)
 };
 
 StoreWriterOptions WriterOptions(std::size_t capacity) {
@@ -407,6 +409,41 @@ BOOST_AUTO_TEST_CASE(feedback_is_answered_by_its_deadline_when_the_store_hangs) 
   BOOST_TEST(future.get() == "the feedback store did not answer in time");
   BOOST_TEST(writer.stats().refused_feedback == 1u);
   store->Release();
+  writer.Stop(1s);
+}
+
+BOOST_AUTO_TEST_CASE(retention_purges_rows_older_than_the_configured_days) {
+  auto store = std::make_shared<SwitchableStore>();
+  StoreWriterOptions options = WriterOptions(1000);
+  options.retention_days = 30;
+  options.clock = [] { return std::int64_t{10'000'000}; };
+  StoreWriter writer(store, options);
+  writer.Start();
+  BOOST_TEST(Eventually([&] {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    return !store->purges.empty();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    BOOST_TEST(store->purges[0].first == 10'000'000 - 30 * 86400);
+    BOOST_TEST(store->purges[0].second == 10'000'000);
+  }
+  BOOST_TEST(Eventually([&] { return writer.stats().purged_rows == 3u; }));
+  writer.Stop(1s);
+}
+
+BOOST_AUTO_TEST_CASE(without_retention_only_expired_replay_entries_go) {
+  auto store = std::make_shared<SwitchableStore>();
+  StoreWriter writer(store, WriterOptions(1000));  // retention_days 0
+  writer.Start();
+  BOOST_TEST(Eventually([&] {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    return !store->purges.empty();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    BOOST_TEST(store->purges[0].first == 0);  // nothing is older than epoch 0
+  }
   writer.Stop(1s);
 }
 
