@@ -81,8 +81,11 @@ bool StoreWriter::SubmitIssued(std::vector<IssuedCard> cards) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_ && cards_.size() + feedback_items_ + cards.size() <= options_.queue_capacity) {
+      const bool was_empty = cards_.empty();
       for (IssuedCard& card : cards) cards_.push_back(std::move(card));
-      wake_.notify_one();
+      // Group commit: the writer is woken by the first card (it then lingers
+      // for flush_interval) or a full batch, not once per call.
+      if (was_empty || cards_.size() >= options_.batch_size) wake_.notify_one();
       return true;
     }
     dropped_cards_ += cards.size();
@@ -211,12 +214,23 @@ void StoreWriter::Run() {
     wake_.wait_for(lock, down ? backoff : std::chrono::milliseconds(1000), [this] {
       return stopping_ || !feedback_.empty() || (up_.load() && !cards_.empty());
     });
+    if (up_.load() && !stopping_ && feedback_.empty() && !cards_.empty() &&
+        cards_.size() < options_.batch_size) {
+      // Linger so that the cards of many calls share one transaction (and one
+      // fsync): a commit per service call would cost more than the call.
+      wake_.wait_for(lock, options_.flush_interval, [this] {
+        return stopping_ || !feedback_.empty() || cards_.size() >= options_.batch_size;
+      });
+    }
     if (stopping_ &&
         ((cards_.empty() && feedback_.empty()) || SteadyClock::now() >= stop_deadline_)) {
       break;
     }
-    // Feedback first: an EHR is waiting for its answer.
-    if (!feedback_.empty()) {
+    // Feedback first: an EHR is waiting for its answer. Unless a single batch
+    // of cards is pending: those go first, so feedback for a card this replica
+    // just issued is joined to its rule (in the metrics too).
+    const bool cards_first = up_.load() && !cards_.empty() && cards_.size() <= options_.batch_size;
+    if (!feedback_.empty() && !cards_first) {
       FeedbackJob job = std::move(feedback_.front());
       feedback_.pop_front();
       feedback_items_ -= job.items.size();
@@ -252,6 +266,7 @@ void StoreWriter::Run() {
       lock.unlock();
       Failed(written.error());
       lock.lock();
+      if (stopping_) break;  // no retrying a dead store on the way out
       backoff = std::min(backoff * 2, options_.retry_max);
       continue;
     }

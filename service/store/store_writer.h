@@ -46,6 +46,9 @@ namespace cds::service::store {
 struct StoreWriterOptions {
   std::size_t queue_capacity = 10000;  // cards and feedback items waiting, at most
   std::size_t batch_size = 256;        // cards per transaction
+  // How long the writer waits for more cards before committing a partial
+  // batch (group commit). Cards reach the store this much later at most.
+  std::chrono::milliseconds flush_interval{50};
   std::chrono::milliseconds retry_min{100};
   std::chrono::milliseconds retry_max{5000};
   std::int64_t retention_days = 0;  // 0 = keep forever
