@@ -211,6 +211,9 @@ class Run {
     BacktestReport report;
     report.rules = options_.rules->Label();
     report.hook = options_.hook;
+    report.now = options_.now_per_patient ? "per patient: the latest date in their record"
+                 : options_.now           ? fhir::FormatIsoUtc(*options_.now)
+                                          : "";
     report.population = options_.population;
     report.jobs = std::max(1, options_.jobs);
     report.input_bytes = population_.input_bytes();
