@@ -296,7 +296,8 @@ class Run {
     Result<HookRequest> probe = BuildBundleRequest(*document, *options_.rules, service_);
     if (!probe) {
       // JSON, but not one patient's Bundle (a lone resource, two patients).
-      Problem({slice.origin, 1, probe.error().message + "; patient skipped"});
+      Problem({slice.origin, slice.patient_key.empty() ? 1u : 0u,
+               probe.error().message + "; patient skipped"});
       return false;
     }
     std::optional<fhir::EpochSeconds> now = options_.now;
