@@ -74,6 +74,10 @@ std::string OneOffKey() {
 
 int RunRulesBacktest(const CliArgs& args) {
   // --population takes several paths: everything up to the next option.
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
   BacktestOptions options;
   CliArgs rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
