@@ -39,7 +39,8 @@ const rules::ServiceDefinition* PickService(const rules::RuleSet& rule_set,
 
 void PrintExplain(const rules::RuleSet& rule_set, const rules::Evaluation& evaluation) {
   for (const rules::RuleOutcome& outcome : evaluation.outcomes) {
-    if (outcome.rule < 0 || static_cast<std::size_t>(outcome.rule) >= rule_set.rules.size()) continue;
+    if (outcome.rule < 0 || static_cast<std::size_t>(outcome.rule) >= rule_set.rules.size())
+      continue;
     const rules::Rule& rule = rule_set.rules[static_cast<std::size_t>(outcome.rule)];
     std::cerr << rule.id << "@" << rule.version << ": " << rules::TruthName(outcome.truth)
               << (outcome.fired ? " (fires)" : "") << "\n";
@@ -65,11 +66,14 @@ int RunEvaluate(const CliArgs& args) {
   std::optional<fhir::EpochSeconds> fixed_now;
   if (const auto now = flags.Value("now")) {
     const auto instant = fhir::ParseFhirDateTime(*now);
-    if (!instant) return Fail("--now must be an ISO-8601 date or date-time with zone, e.g. 2026-01-15T09:00:00Z");
+    if (!instant)
+      return Fail(
+          "--now must be an ISO-8601 date or date-time with zone, e.g. 2026-01-15T09:00:00Z");
     fixed_now = instant->seconds;
   }
 
-  std::shared_ptr<const rules::RuleSet> rule_set = LoadRulesOrReport(RulesPath(flags.Value("rules")));
+  std::shared_ptr<const rules::RuleSet> rule_set =
+      LoadRulesOrReport(RulesPath(flags.Value("rules")));
   if (!rule_set) return 2;
 
   const std::string path = request_path ? *request_path : *bundle_path;
@@ -112,6 +116,13 @@ int RunEvaluate(const CliArgs& args) {
   if (flags.Has("explain")) {
     options.explain = true;
     options.on_evaluation = PrintExplain;
+    options.on_facts = [](const fhir::PatientFacts& facts) {
+      if (facts.foreign_resources.empty()) return;
+      std::cerr << "facts: " << facts.foreign_resources.size()
+                << " resource(s) for another patient than context.patientId dropped:";
+      for (const std::string& ref : facts.foreign_resources) std::cerr << " " << ref;
+      std::cerr << "\n";
+    };
   }
   const HookHandler handler(holder, std::move(options));
 
@@ -122,9 +133,8 @@ int RunEvaluate(const CliArgs& args) {
   request.body = std::move(body);
   std::promise<HttpResponseView> promise;
   std::future<HttpResponseView> answer = promise.get_future();
-  handler.Handle(request, [&promise](HttpResponseView response) {
-    promise.set_value(std::move(response));
-  });
+  handler.Handle(request,
+                 [&promise](HttpResponseView response) { promise.set_value(std::move(response)); });
   const HttpResponseView response = answer.get();  // main thread, not a pool thread
   if (response.status != 200) {
     std::cerr << "magcds evaluate: HTTP " << response.status << " " << response.body << "\n";

@@ -12,13 +12,12 @@
 #include <vector>
 
 #include "fhir/rest_fhir_client.h"
-#include "service/demo_patients.h"
-
+#include "service/audit_log.h"
 #include "service/cli.h"
 #include "service/cli_common.h"
 #include "service/cli_security.h"
-#include "service/audit_log.h"
 #include "service/config.h"
+#include "service/demo_patients.h"
 #include "service/drain_gate.h"
 #include "service/graceful_shutdown.h"
 #include "service/http_adapter.h"
@@ -61,10 +60,9 @@ int RunServe(const CliArgs& args) {
     return 2;
   }
 
-  const std::string rules_path =
-      RulesPath(flags.Value("rules") ? flags.Value("rules")
-                                     : (config.rules.empty() ? std::nullopt
-                                                             : std::optional(config.rules)));
+  const std::string rules_path = RulesPath(
+      flags.Value("rules") ? flags.Value("rules")
+                           : (config.rules.empty() ? std::nullopt : std::optional(config.rules)));
   std::shared_ptr<const rules::RuleSet> rule_set = LoadRulesOrReport(rules_path);
   if (!rule_set) return 2;
 
@@ -98,6 +96,9 @@ int RunServe(const CliArgs& args) {
   // Block the stop and reload signals before any thread starts, so every
   // thread inherits the mask and only sigwait below sees them (no handler runs
   // asynchronously; SIGHUP is turned into a request to the reloader's thread).
+  // Issue #12: a log reader (or any peer) that goes away must not kill the
+  // process: writes to it fail with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -166,7 +167,10 @@ int RunServe(const CliArgs& args) {
       gather.demo_client = demo_client.get();
       std::string ids;
       for (const std::string& id : demo_client->PatientIds()) ids += (ids.empty() ? "" : ",") + id;
-      LogEvent("info", "demo_patients", {{"patients", ids}, {"note", "embedded defaults: requests without fhirServer use these example patients"}});
+      LogEvent(
+          "info", "demo_patients",
+          {{"patients", ids},
+           {"note", "embedded defaults: requests without fhirServer use these example patients"}});
     }
   }
   options.clock = SystemNow;
@@ -176,16 +180,15 @@ int RunServe(const CliArgs& args) {
   const HookHandler handler(holder, std::move(options));
 
   // Issue #6: JWT client authentication and CORS in front of the CDS endpoints.
-  Result<SecurityParts> security = BuildSecurityParts(
-      config, [&metrics](const AuthOutcome& outcome) {
+  Result<SecurityParts> security =
+      BuildSecurityParts(config, [&metrics](const AuthOutcome& outcome) {
         if (!outcome.ok()) metrics.CountAuthFailure(AuthFailureName(*outcome.failure));
       });
   if (!security) {
     std::cerr << "magcds serve: " << security.error().message << "\n";
     return 2;
   }
-  const SecurityGate secure_handler(handler, security->authenticator.get(),
-                                    security->cors.get());
+  const SecurityGate secure_handler(handler, security->authenticator.get(), security->cors.get());
 
   // The front of each port: routing, drain gate, metrics, audit, request logs.
   DrainGate gate;
@@ -195,6 +198,7 @@ int RunServe(const CliArgs& args) {
   ops_options.metrics = &metrics;
   ops_options.gate = &gate;
   ops_options.fhir_servers = config.fhir.allowed_servers.size();
+  ops_options.audit = audit.get();
   const OpsHandler ops_handler(ops_options);
   InstrumentedHandlerOptions front_options;
   front_options.cds = &secure_handler;
@@ -266,6 +270,14 @@ int RunServe(const CliArgs& args) {
   std::vector<StopListener> listeners = {[&server] { return server.Stop(); }};
   if (ops_server) listeners.emplace_back([&ops_server] { return ops_server->Stop(); });
   GracefulShutdown(gate, listeners, std::chrono::milliseconds(ops_config.shutdown_grace_ms));
+  // Issue #12: explicit teardown order. The listeners are closed and every
+  // request answered (drained or aborted with 503); now cancel the outgoing
+  // clients, whose callbacks reach the handler, the security gate, CORS,
+  // metrics and the audit trail, and wait for running callbacks. Only then do
+  // the handlers go out of scope (in reverse order of declaration).
+  if (security->jwks_client) security->jwks_client->Shutdown();
+  if (fhir_client) fhir_client->Shutdown();
+  FlushLogs(std::chrono::milliseconds(1000));
   return 0;
 }
 

@@ -40,9 +40,9 @@ HttpResponseView NoStore(HttpResponseView response) {
 }
 
 HttpResponseView MethodNotAllowed(const char* allow) {
-  HttpResponseView response = ErrorResponse(
-      Error{ErrorCode::kMethodNotAllowed,
-            std::string("method not allowed on this endpoint; allowed: ") + allow});
+  HttpResponseView response =
+      ErrorResponse(Error{ErrorCode::kMethodNotAllowed,
+                          std::string("method not allowed on this endpoint; allowed: ") + allow});
   response.headers.emplace_back("Allow", allow);
   return response;
 }
@@ -127,16 +127,18 @@ struct ServiceCall {
     if (trace) TracePrefetch(*trace, specs, keys_sent, gathered);
     if (!gathered.unavailable_required.empty()) {
       // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
-      respond(NoStore(ErrorResponse(Error{
-          ErrorCode::kPrefetchUnavailable,
-          "required prefetch data was not provided and could not be fetched: " +
-              JoinKeys(gathered.unavailable_required)})));
+      respond(NoStore(
+          ErrorResponse(Error{ErrorCode::kPrefetchUnavailable,
+                              "required prefetch data was not provided and could not be fetched: " +
+                                  JoinKeys(gathered.unavailable_required)})));
       return;
     }
     fhir::PatientFacts facts;
     for (int c = 0; c < fhir::kFactCategoryCount; ++c) facts.categories[c] = gathered.states[c];
     facts.patient_id = request.patient_id;
     fhir::Normalize(gathered.inputs, as_of, options->normalize, facts);
+    if (trace) trace->foreign_resources_dropped = facts.foreign_resources.size();
+    if (options->on_facts) options->on_facts(facts);
 
     rules::EvaluateOptions evaluate_options;
     evaluate_options.explain = options->explain;
@@ -195,7 +197,8 @@ void HookHandler::Handle(const HttpRequestView& request, Respond respond) const 
     const std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash);
     if (!id.empty() && (tail.empty() || tail == "/feedback")) {
       if (!post) return respond(NoStore(MethodNotAllowed("POST")));
-      if (!ContentTypeAcceptable(request)) return respond(NoStore(ErrorResponse(UnsupportedMedia())));
+      if (!ContentTypeAcceptable(request))
+        return respond(NoStore(ErrorResponse(UnsupportedMedia())));
       if (tail.empty()) return CallService(std::string(id), request, std::move(respond));
       return Feedback(std::string(id), request, respond);
     }

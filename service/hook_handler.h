@@ -63,6 +63,9 @@ struct HookHandlerOptions {
   // explain output is PHI-adjacent and never goes to production logs.
   bool explain = false;
   std::function<void(const rules::RuleSet&, const rules::Evaluation&)> on_evaluation;
+  // When set, called with the normalised facts before each evaluation (explain
+  // mode shows what was dropped, e.g. another patient's records; issue #12).
+  std::function<void(const fhir::PatientFacts&)> on_facts;
 };
 
 class HookHandler : public RequestHandler {

@@ -64,6 +64,8 @@ struct RequestTrace {
   // Per prefetch key of the called service: true if the request's prefetch
   // supplied it usable as sent (no fetch, no problem noted).
   std::map<std::string, bool> prefetch;
+  // Issue #12: FHIR resources for another patient, dropped before evaluation.
+  std::size_t foreign_resources_dropped = 0;
 
   // Client authentication (issue #6), when a JWT was checked.
   std::string jwt_issuer;

@@ -108,6 +108,9 @@ class Serve {
  public:
   explicit Serve(const ServeConfig& config) : dir_(cds::testing::MakeTempDir("magcds-ops")) {
     std::ofstream(dir_ + "/hash.key") << kHashKey << "\n";
+    // Issue #12: a key file readable by others is refused at start.
+    std::filesystem::permissions(dir_ + "/hash.key", std::filesystem::perms::owner_read |
+                                                         std::filesystem::perms::owner_write);
     for (int attempt = 0; attempt < 5 && !child_; ++attempt) {
       port_ = cds::testing::FindFreePort();
       ops_port_ = cds::testing::FindFreePort();

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Issue #12 against the real `magcds serve` process:
+#  item 6: stdout is a pipe nobody reads (its buffer fills): every call and
+#          /healthz still answer; then the reader goes away (SIGPIPE/EPIPE):
+#          the process lives on; dropped log lines are counted in /metrics.
+#  item 5: SIGTERM while FHIR fetches (or JWK Set fetches) are in flight, with
+#          CORS (and auth) configured: every client gets an answer or a
+#          closed connection, and the process exits 0 (no use-after-free;
+#          under ASan a report would fail the run).
+# Every wait is bounded; every process started here is stopped by PID.
+# usage: hostile_serve_test.sh MAGCDS_BINARY SAMPLE_REQUEST FHIR_SERVER_DIR
+set -euo pipefail
+magcds="$1"
+sample="$2"
+fhir_server_dir="$3"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+  exit 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# --- item 6: a stalled log reader ------------------------------------------
+mkfifo "$work/stdout.fifo"
+# The only reader: holds the pipe open and never reads (a stalled collector).
+sleep 300 <"$work/stdout.fifo" &
+reader=$!
+pids+=("$reader")
+port=$(free_port)
+printf '{"listen":"127.0.0.1:%s","log":{"level":"debug"}}\n' "$port" >"$work/stall.json"
+"$magcds" serve --config "$work/stall.json" >"$work/stdout.fifo" 2>"$work/stall.log" &
+pid=$!
+pids+=("$pid")
+up=""
+for _ in $(seq 1 100); do
+  if curl -sf -m 2 -o /dev/null "http://127.0.0.1:$port/healthz"; then up=1; break; fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$up" ] || fail "magcds serve did not come up"
+url="http://127.0.0.1:$port/cds-services/magnesium-advisor"
+# Far more log output than a pipe buffer (64 KiB) holds: 2500 calls at debug, more lines than the log queue holds.
+python3 - "$port" "$sample" <<'PY' || fail "calls stalled behind the log reader"
+import http.client, sys, time
+port, sample = int(sys.argv[1]), open(sys.argv[2], 'rb').read()
+start = time.time()
+for i in range(2500):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+    c.request('POST', '/cds-services/magnesium-advisor', sample, {'Content-Type': 'application/json'})
+    r = c.getresponse(); r.read()
+    if r.status != 200: sys.exit(f'call {i}: HTTP {r.status}')
+    c.close()
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+    c.request('GET', '/healthz'); r = c.getresponse(); r.read()
+    if r.status != 200: sys.exit(f'healthz {i}: HTTP {r.status}')
+    c.close()
+print(f'2500 calls + 2500 /healthz with a stalled stdout reader in {time.time() - start:.1f} s')
+PY
+dropped=$(curl -sf -m 5 "http://127.0.0.1:$port/metrics" | awk '/^magcds_dropped_total\{what="log_line"\}/ {print $2}')
+[ -n "$dropped" ] && [ "${dropped%.*}" -gt 0 ] || fail "no dropped log lines counted ($dropped)"
+echo "log lines dropped while the reader stalled: $dropped"
+# The reader goes away: writes now fail with EPIPE (SIGPIPE would kill).
+kill -TERM "$reader" 2>/dev/null || true
+wait "$reader" 2>/dev/null || true
+for _ in $(seq 1 20); do
+  curl -sf -m 5 -o /dev/null -H 'Content-Type: application/json' --data-binary @"$sample" "$url" \
+    || fail "a call failed after the log reader exited"
+done
+kill -0 "$pid" 2>/dev/null || fail "magcds died when its log reader exited (SIGPIPE)"
+curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/healthz" || fail "/healthz after the reader exited"
+kill -TERM "$pid"
+status=0
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+wait "$pid" || status=$?
+[ "$status" = 0 ] || fail "magcds exited with $status after SIGTERM"
+echo "item 6: a stalled, then closed, log reader blocks nothing and kills nothing"
+
+# --- item 5: shutdown with fetches in flight ----------------------------------
+# The server exits when its stdin closes (lifecycle.mjs): hold a pipe open.
+mkfifo "$work/fault.in"
+node "$fhir_server_dir/fault_server.mjs" --port 0 --max-seconds 120 >"$work/fault.out" 2>"$work/fault.log" <"$work/fault.in" &
+fault_pid=$!
+pids+=("$fault_pid")
+exec 5>"$work/fault.in"
+fault_port=""
+for _ in $(seq 1 100); do
+  fault_port=$(awk '/^LISTENING/ {print $2}' "$work/fault.out" 2>/dev/null)
+  [ -n "$fault_port" ] && break
+  sleep 0.1
+done
+[ -n "$fault_port" ] || fail "fault server did not start"
+never="http://127.0.0.1:$fault_port/never"
+
+# shutdown_in_flight NAME CONFIG_BODY HEADER: 6 calls that wait on a fetch the
+# server never answers, then SIGTERM.
+shutdown_in_flight() {
+  local name="$1" body="$2" header="$3" port pid status=0
+  port=$(free_port)
+  printf '{"listen":"127.0.0.1:%s","shutdownGraceSeconds":0.3,"cors":{"allowedOrigins":["https://ehr-ui.example"]},%s}\n' \
+    "$port" "$body" >"$work/$name.json"
+  "$magcds" serve --config "$work/$name.json" >"$work/$name.out" 2>"$work/$name.log" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 100); do
+    curl -sf -m 2 -o /dev/null "http://127.0.0.1:$port/healthz" && break
+    kill -0 "$pid" 2>/dev/null || fail "$name: magcds exited at start"
+    sleep 0.1
+  done
+  python3 - "$port" "$never" "$header" "$pid" <<'PY' >"$work/$name.clients" 2>&1 || fail "$name: clients: $(cat "$work/$name.clients")"
+import http.client, json, os, signal, sys, threading, time
+port, never, header, pid = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+body = json.dumps({"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+                   "fhirServer": never,
+                   "fhirAuthorization": {"access_token": "tok", "token_type": "Bearer", "expires_in": 300},
+                   "context": {"patientId": "p1", "userId": "Practitioner/u1"}})
+results = []
+def call():
+    try:
+        c = http.client.HTTPConnection('127.0.0.1', port, timeout=20)
+        headers = {'Content-Type': 'application/json', 'Origin': 'https://ehr-ui.example'}
+        if header: headers['Authorization'] = header
+        c.request('POST', '/cds-services/magnesium-advisor', body, headers)
+        r = c.getresponse(); r.read(); results.append(r.status)
+    except Exception as e:  # a closed connection is an acceptable end
+        results.append(type(e).__name__)
+threads = [threading.Thread(target=call) for _ in range(6)]
+for t in threads: t.start()
+time.sleep(0.8)  # the calls are now waiting on the fetch
+os.kill(pid, signal.SIGTERM)
+for t in threads: t.join(30)
+print('answers:', results)
+if any(t.is_alive() for t in threads): sys.exit('a client hung')
+PY
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$pid" || status=$?
+  [ "$status" = 0 ] || fail "$name: magcds exited with $status after SIGTERM with fetches in flight"
+  if grep -qE 'AddressSanitizer|runtime error|ThreadSanitizer' "$work/$name.log"; then
+    fail "$name: sanitizer report"
+  fi
+  echo "$name: $(cat "$work/$name.clients"); exit 0"
+}
+shutdown_in_flight fhir_in_flight \
+  "\"fhir\":{\"allowedServers\":[\"$never\"],\"allowHttpLoopback\":true,\"deadlineMs\":10000}" ""
+b64() { python3 -c 'import base64,sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).rstrip(b"=").decode())' "$1"; }
+now=$(date +%s)
+jwt="$(b64 "{\"alg\":\"ES384\",\"typ\":\"JWT\",\"kid\":\"k-new\",\"jku\":\"$never/jwks.json\"}").$(b64 "{\"iss\":\"https://ehr.example\",\"aud\":\"https://cds.example.org/cds-services/magnesium-advisor\",\"iat\":$((now - 5)),\"exp\":$((now + 120)),\"jti\":\"j-$now\"}").$(head -c 128 /dev/zero | tr '\0' 'A')"
+shutdown_in_flight jwks_in_flight \
+  "\"publicBaseUrl\":\"https://cds.example.org\",\"auth\":{\"required\":true,\"allowHttpLoopback\":true,\"issuers\":[{\"iss\":\"https://ehr.example\",\"jku\":[\"$never/jwks.json\"]}]}" \
+  "Bearer $jwt"
+exec 5>&-
+kill -TERM "$fault_pid" 2>/dev/null || true
+echo "item 5: SIGTERM with FHIR and JWK Set fetches in flight (CORS, auth): clean exit"
+
+echo "hostile serve test passed"
