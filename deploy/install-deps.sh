@@ -15,6 +15,7 @@ set -euo pipefail
 packages=(
   cmake g++ make
   libcpprest-dev rapidjson-dev libssl-dev libboost-test-dev
+  libboost-system-dev  # Boost.Asio: the HTTP server (issue #12; also a cpprestsdk dependency)
   ccache curl ca-certificates python3
 )
 # Test-only tools (issue #8, tests/deploy/): nginx (nginx -t, the end-to-end

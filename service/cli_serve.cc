@@ -219,6 +219,12 @@ int RunServe(const CliArgs& args) {
   server_options.port = address->second;
   server_options.threads = config.threads;
   server_options.max_body_bytes = config.max_body_bytes;
+  server_options.max_header_bytes = config.max_header_bytes;
+  server_options.max_headers = config.max_headers;
+  server_options.max_connections = config.max_connections;
+  server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
+  server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
+  server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.stop_timeout = kCloseTimeout;
   server_options.tls_cert_file = config.tls.cert_file;  // issue #6: HTTPS when set
   server_options.tls_key_file = config.tls.key_file;
@@ -265,6 +271,8 @@ int RunServe(const CliArgs& args) {
       }
     }
   }
+  // Turn new requests away first (503): stopping the reloader may take a moment.
+  gate.StartDraining();
   LogEvent("info", "stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   reloader.Stop();
   std::vector<StopListener> listeners = {[&server] { return server.Stop(); }};

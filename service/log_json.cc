@@ -1,4 +1,5 @@
 // JSON log lines (service/log.h).
+#include <pthread.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -50,7 +52,14 @@ class LogQueue {
         started_ = true;
         // Never joined or destroyed: the queue lives until the process ends,
         // so late log lines from any thread (even at exit) stay safe.
-        std::thread([this] { Run(); }).detach();
+        std::thread([this] {
+          // Signals are for the threads that wait for them (serve's sigwait);
+          // this thread may have been started before they were blocked.
+          sigset_t all;
+          sigfillset(&all);
+          pthread_sigmask(SIG_BLOCK, &all, nullptr);
+          Run();
+        }).detach();
       }
       if (lines_.size() >= kMaxQueuedLines || bytes_ + line.size() > kMaxQueuedBytes) {
         dropped_.fetch_add(1);

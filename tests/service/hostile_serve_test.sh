@@ -7,6 +7,8 @@
 #          CORS (and auth) configured: every client gets an answer or a
 #          closed connection, and the process exits 0 (no use-after-free;
 #          under ASan a report would fail the run).
+#  item 1: a chunk-size line of -1 (or 2^64-1), over plain HTTP with auth
+#          required and over TLS: 400/413 and the process lives on.
 # Every wait is bounded; every process started here is stopped by PID.
 # usage: hostile_serve_test.sh MAGCDS_BINARY SAMPLE_REQUEST FHIR_SERVER_DIR
 set -euo pipefail
@@ -82,6 +84,69 @@ for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 wait "$pid" || status=$?
 [ "$status" = 0 ] || fail "magcds exited with $status after SIGTERM"
 echo "item 6: a stalled, then closed, log reader blocks nothing and kills nothing"
+
+# --- item 1: absurd chunk sizes over HTTP (auth required) and TLS -------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
+  -out "$work/tls.pem" -days 2 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
+chmod 600 "$work/tls.key"
+openssl ecparam -name secp384r1 -genkey -noout -out "$work/client.key" 2>/dev/null
+openssl ec -in "$work/client.key" -pubout -outform DER -out "$work/client.der" 2>/dev/null
+python3 - "$work/client.der" "$work/jwks.json" <<'PY'
+import base64, sys
+point = open(sys.argv[1], "rb").read()[-97:]  # SubjectPublicKeyInfo ends in 04 || x || y
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+open(sys.argv[2], "w").write('{"keys":[{"kty":"EC","crv":"P-384","kid":"k1","use":"sig","x":"%s","y":"%s"}]}'
+                             % (b64(point[1:49]), b64(point[49:97])))
+PY
+for scheme in http https; do
+  port=$(free_port)
+  if [ "$scheme" = https ]; then
+    extra="\"tls\":{\"cert\":\"$work/tls.pem\",\"key\":\"$work/tls.key\"}"
+  else
+    extra="\"publicBaseUrl\":\"https://cds.example.org\",\"auth\":{\"required\":true,\"issuers\":[{\"iss\":\"https://ehr.example\",\"jwks\":\"$work/jwks.json\"}]}"
+  fi
+  printf '{"listen":"127.0.0.1:%s",%s}\n' "$port" "$extra" >"$work/chunk-$scheme.json"
+  "$magcds" serve --config "$work/chunk-$scheme.json" >"$work/chunk-$scheme.out" 2>"$work/chunk-$scheme.log" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 100); do
+    curl -sfk -m 2 -o /dev/null "$scheme://127.0.0.1:$port/healthz" && break
+    kill -0 "$pid" 2>/dev/null || fail "chunk-$scheme: magcds exited at start"
+    sleep 0.1
+  done
+  python3 - "$scheme" "$port" <<'PY' || fail "chunk sizes over $scheme: see above"
+import socket, ssl, sys
+scheme, port = sys.argv[1], int(sys.argv[2])
+def exchange(raw):
+    s = socket.create_connection(('127.0.0.1', port), timeout=5)
+    if scheme == 'https':
+        ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(s, server_hostname='localhost')
+    s.sendall(raw)
+    data = b''
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk: break
+            data += chunk
+    except (socket.timeout, ConnectionResetError, ssl.SSLError):
+        pass
+    s.close()
+    return data
+head = b'POST /cds-services/magnesium-advisor HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n'
+for size, want in ((b'-1', b' 400 '), (b'ffffffffffffffff', b' 413 '), (b'-10000000000000000', b' 400 ')):
+    answer = exchange(head + size + b'\r\nabc\r\n')
+    print(scheme, size.decode(), '->', answer.split(b'\r\n', 1)[0].decode(errors='replace'))
+    if want not in answer.split(b'\r\n', 1)[0]: sys.exit(f'{size}: {answer[:200]!r}')
+    health = exchange(b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    if b' 200 ' not in health.split(b'\r\n', 1)[0]: sys.exit(f'not healthy after {size}: {health[:200]!r}')
+PY
+  kill -0 "$pid" 2>/dev/null || fail "chunk-$scheme: magcds died on a chunk size"
+  kill -TERM "$pid"
+  wait "$pid" || fail "chunk-$scheme: exit status $?"
+done
+echo "item 1: chunk sizes -1 and 2^64-1 over HTTP (auth required) and TLS: 400/413, process alive"
 
 # --- item 5: shutdown with fetches in flight ----------------------------------
 # The server exits when its stdin closes (lifecycle.mjs): hold a pipe open.
