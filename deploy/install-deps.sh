@@ -21,12 +21,15 @@ packages=(
 # Test-only tools (issue #8, tests/deploy/): nginx (nginx -t, the end-to-end
 # front), systemd (systemd-analyze verify), procps (/bin/kill for the unit's
 # ExecReload), openssl (test certificates), yamllint + python3-kubernetes +
-# python3-yaml (Kubernetes manifest validation against the API schema).
+# python3-yaml (Kubernetes manifest validation against the API schema);
+# chromium + python3-pil (issue #17: backtest report and rule book rendered
+# headless, screenshot pixels checked).
 # Node.js for the test FHIR servers comes with the machine image (>= 20.19;
 # Debian 12's nodejs is older), see tests/run-all.sh.
 test_extras=(
   nginx systemd procps openssl
   yamllint python3-yaml python3-kubernetes
+  chromium python3-pil
 )
 # Fuzzing (issue #6, tests/fuzz/run.sh): clang and compiler-rt, which holds
 # libFuzzer (libclang_rt.fuzzer) and the ASan/UBSan runtimes for clang 14.

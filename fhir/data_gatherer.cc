@@ -92,6 +92,7 @@ class Run : public std::enable_shared_from_this<Run> {
         verdict.reason = "absent from prefetch";
       } else if (it->second.is_null) {
         verdict.use = PrefetchUse::kNoData;
+        key.source = KeySource::kNull;
       } else {
         verdict = ClassifyPrefetch(spec, it->second.value);
       }
@@ -118,6 +119,7 @@ class Run : public std::enable_shared_from_this<Run> {
         case PrefetchUse::kNotGiven: {
           const std::string given =
               it == input_.prefetch.end() ? verdict.reason : "prefetch value is " + verdict.reason;
+          key.source = KeySource::kMissing;
           if (!can_fetch_) {
             key.outcome = KeyOutcome::kMissing;
             key.note = given + "; " + no_fetch_reason_;
@@ -129,6 +131,7 @@ class Run : public std::enable_shared_from_this<Run> {
             key.note = given + "; cannot fetch: " + rendered.error().message;
             break;
           }
+          key.source = KeySource::kFetched;
           key.fetched_because = given;
           queries.emplace_back(k, Query(base_ + "/" + *rendered, spec.query));
           break;
@@ -148,6 +151,7 @@ class Run : public std::enable_shared_from_this<Run> {
     std::vector<JsonRef> inputs;  // prefetched value and/or fetched pages
     std::size_t pages = 0;
     std::size_t entries = 0;
+    KeySource source = KeySource::kHit;
   };
 
   FhirGet Query(std::string url, std::string log_path) const {
@@ -175,6 +179,7 @@ class Run : public std::enable_shared_from_this<Run> {
 
   static void Fail(Key& key, const std::string& why) {
     key.outcome = KeyOutcome::kMissing;
+    key.source = KeySource::kFailed;
     key.note = (key.fetched_because.empty() ? std::string() : key.fetched_because + "; ") +
                "fetch failed: " + why;
     key.inputs.clear();
@@ -321,6 +326,9 @@ class Run : public std::enable_shared_from_this<Run> {
     std::vector<KeyResult> keys;
     for (std::size_t k = 0; k < keys_.size(); ++k) {
       keys.push_back({&input_.specs[k], keys_[k].outcome, keys_[k].note});
+      const Key& key = keys_[k];
+      result.keys.push_back({input_.specs[k].key, input_.specs[k].required, key.source,
+                             key.note.empty() ? key.fetched_because : key.note});
     }
     Aggregate(keys, result);
     if (!medication_problems_.empty()) {
@@ -362,6 +370,22 @@ class Run : public std::enable_shared_from_this<Run> {
 
 }  // namespace
 
+const char* KeySourceName(KeySource source) {
+  switch (source) {
+    case KeySource::kHit:
+      return "hit";
+    case KeySource::kFetched:
+      return "fetched";
+    case KeySource::kNull:
+      return "null";
+    case KeySource::kMissing:
+      return "missing";
+    case KeySource::kFailed:
+      return "failed";
+  }
+  return "missing";
+}
+
 void DataGatherer::Gather(GatherInput input, Done done) const {
   if (!input.fhir_server.empty() && !options_.servers.empty() &&
       !options_.servers.AllowsServer(input.fhir_server)) {
@@ -390,8 +414,8 @@ void DataGatherer::Gather(GatherInput input, Done done) const {
     reason = "FHIR fetching is not configured";
   }
   const bool can_fetch = reason.empty();
-  auto run = std::make_shared<Run>(std::move(input), client, options_, can_fetch,
-                                   std::move(reason), std::move(done));
+  auto run = std::make_shared<Run>(std::move(input), client, options_, can_fetch, std::move(reason),
+                                   std::move(done));
   run->Start();
 }
 

@@ -82,6 +82,22 @@ struct GatherOptions {
   FhirClient* demo_client = nullptr;
 };
 
+// What became of one prefetch key of the called service, for the call record
+// (service/service_call.h): taken from the request's prefetch (kHit), fetched
+// from fhirServer (kFetched), sent as JSON null = no data (kNull), not given
+// and not fetchable (kMissing), or its fetch failed (kFailed). `reason` says
+// why it was fetched, missing or failed, or what was noted about a hit (e.g.
+// "prefetch has more pages; not fetched"); no PHI.
+enum class KeySource { kHit, kFetched, kNull, kMissing, kFailed };
+const char* KeySourceName(KeySource source);  // "hit", "fetched", "null", "missing", "failed"
+
+struct KeyReport {
+  std::string key;
+  bool required = false;
+  KeySource source = KeySource::kMissing;
+  std::string reason;
+};
+
 struct GatherResult {
   // Set when the request is refused as it stands (kInvalidRequest: fhirServer
   // off the allowlist); nothing else is filled in then.
@@ -92,6 +108,7 @@ struct GatherResult {
   std::vector<std::string> unavailable_required;  // required keys that could not be had
   std::vector<std::string> notes;                 // per key: why not used (no PHI)
   std::size_t queries = 0;                        // FHIR GETs issued
+  std::vector<KeyReport> keys;                    // one per spec, in spec order
 
   const CategoryState& state(FactCategory c) const { return states[static_cast<int>(c)]; }
 };

@@ -1,13 +1,17 @@
 // magcds evaluate (--request FILE | --bundle FILE) [--hook HOOK] [--service ID]
 //                 [--now ISO-8601] [--rules PATH] [--explain]
-#include <future>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "fhir/fhir_time.h"
 #include "service/bundle_request.h"
 #include "service/cli.h"
 #include "service/cli_common.h"
 #include "service/hook_request.h"
+#include "service/http_status.h"
+#include "service/response_json.h"
+#include "service/service_call.h"
 
 namespace cds::service {
 namespace {
@@ -48,6 +52,13 @@ void PrintExplain(const rules::RuleSet& rule_set, const rules::Evaluation& evalu
   }
 }
 
+// The answer the service would give, as "HTTP <status> <error body>".
+int FailAsService(const Error& error) {
+  std::cerr << "magcds evaluate: HTTP " << HttpStatusFor(error.code) << " " << WriteErrorBody(error)
+            << "\n";
+  return 1;
+}
+
 }  // namespace
 
 int RunEvaluate(const CliArgs& args) {
@@ -80,12 +91,14 @@ int RunEvaluate(const CliArgs& args) {
   Result<std::string> text = ReadTextFile(path);
   if (!text) return Fail(text.error().message);
 
+  // The request is parsed once: from the file (--request), or built from the
+  // Bundle (--bundle) once the service is known.
+  std::optional<Result<HookRequest>> parsed;
   std::string hook = flags.Value("hook").value_or("");
-  if (hook.empty() && request_path) {
-    // Take the hook from the request itself; a request that does not parse
-    // still goes to the handler, which reports what is wrong (400).
-    Result<HookRequest> parsed = ParseHookRequest(*text);
-    if (parsed) hook = parsed->hook;
+  if (request_path) {
+    parsed = ParseHookRequest(*text);
+    // A request that does not parse is reported below as the service would (400).
+    if (hook.empty() && *parsed) hook = (*parsed)->hook;
   }
   if (hook.empty() && !flags.Value("service")) hook = "patient-view";
   const rules::ServiceDefinition* service = PickService(*rule_set, flags.Value("service"), hook);
@@ -94,53 +107,45 @@ int RunEvaluate(const CliArgs& args) {
                 (flags.Value("service") ? " '" + *flags.Value("service") + "'" : std::string()) +
                 (hook.empty() ? std::string() : " for hook '" + hook + "'"));
   }
-
-  std::string body;
   if (bundle_path) {
-    Result<std::string> built = BuildBundleRequest(*text, *rule_set, *service);
-    if (!built) return Fail(path + ": " + built.error().message);
-    body = std::move(built).value();
-  } else {
-    body = std::move(text).value();
+    auto document = fhir::JsonDocument::Parse(*text);
+    if (!document) return Fail(path + ": " + document.error().message);
+    parsed = BuildBundleRequest(std::move(document).value(), *rule_set, *service);
+    if (!*parsed) return Fail(path + ": " + (*parsed).error().message);
   }
+  if (!*parsed) return FailAsService((*parsed).error());
+  const HookRequest& request = **parsed;
+  Result<const rules::ServiceDefinition*> resolved =
+      ResolveService(*rule_set, service->id, request.hook);
+  if (!resolved) return FailAsService(resolved.error());
 
-  RuleSetHolder holder(rule_set);
-  HookHandlerOptions options;
-  if (fixed_now) {
-    options.clock = [t = *fixed_now] { return t; };
-    options.ids = SequentialIds();
-  } else {
-    options.clock = SystemNow;
-    options.ids = RandomIds();
-  }
-  if (flags.Has("explain")) {
-    options.explain = true;
-    options.on_evaluation = PrintExplain;
-    options.on_facts = [](const fhir::PatientFacts& facts) {
-      if (facts.foreign_resources.empty()) return;
-      std::cerr << "facts: " << facts.foreign_resources.size()
+  // Gathering is prefetch only here (no FHIR client), then the one core call.
+  const fhir::GatherResult gathered =
+      GatherPrefetchOnly(GatherInputFor(*rule_set, **resolved, request));
+  const IdSourceFactory ids_factory = fixed_now ? SequentialIds() : RandomIds();
+  std::unique_ptr<cards::IdSource> ids = ids_factory();
+  ServiceCallInput input;
+  input.rule_set = rule_set.get();
+  input.service = *resolved;
+  input.request = &request;
+  input.gathered = &gathered;
+  input.now = fixed_now ? *fixed_now : SystemNow();
+  ServiceCallOptions options;
+  options.explain = flags.Has("explain");
+  options.ids = ids.get();
+  const ServiceCallResult result = RunServiceCall(input, options);
+  if (!result.response) return FailAsService(result.response.error());
+  if (options.explain) {
+    PrintExplain(*rule_set, result.evaluation);
+    // Issue #12: say what was dropped as another patient's.
+    if (!result.record.foreign_resources.empty()) {
+      std::cerr << "facts: " << result.record.foreign_resources.size()
                 << " resource(s) for another patient than context.patientId dropped:";
-      for (const std::string& ref : facts.foreign_resources) std::cerr << " " << ref;
+      for (const std::string& ref : result.record.foreign_resources) std::cerr << " " << ref;
       std::cerr << "\n";
-    };
+    }
   }
-  const HookHandler handler(holder, std::move(options));
-
-  HttpRequestView request;
-  request.method = "POST";
-  request.path = "/cds-services/" + service->id;
-  request.headers["content-type"] = "application/json";
-  request.body = std::move(body);
-  std::promise<HttpResponseView> promise;
-  std::future<HttpResponseView> answer = promise.get_future();
-  handler.Handle(request,
-                 [&promise](HttpResponseView response) { promise.set_value(std::move(response)); });
-  const HttpResponseView response = answer.get();  // main thread, not a pool thread
-  if (response.status != 200) {
-    std::cerr << "magcds evaluate: HTTP " << response.status << " " << response.body << "\n";
-    return 1;
-  }
-  std::cout << response.body << "\n";
+  std::cout << WriteCardsResponse(*result.response) << "\n";
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "service/recording_fhir_client.h"
 #include "service/request_trace.h"
 #include "service/response_json.h"
+#include "service/service_call.h"
 
 namespace cds::service {
 namespace {
@@ -95,64 +96,43 @@ std::vector<const rules::ServiceDefinition*> ServicesWithId(const rules::RuleSet
   return found;
 }
 
-std::string JoinKeys(const std::vector<std::string>& keys) {
-  std::string out;
-  for (const std::string& key : keys) {
-    if (!out.empty()) out += ", ";
-    out += key;
-  }
-  return out;
-}
-
-// The part of a service call after the data is in: normalise, evaluate,
-// render, encode. Runs on whichever thread completes the gather.
-struct ServiceCall {
+// The part of a service call after the data is in: the core call
+// (service/service_call.h), then encoding. Runs on whichever thread completes
+// the gather.
+struct PendingCall {
   std::shared_ptr<const rules::RuleSet> rule_set;
+  const rules::ServiceDefinition* service = nullptr;  // owned by rule_set
   HookRequest request;
   fhir::EpochSeconds as_of = 0;
   const HookHandlerOptions* options = nullptr;
   Respond respond;
   // For the operational observers (null when the request has no trace).
   std::shared_ptr<RequestTrace> trace;
-  std::vector<fhir::PrefetchSpec> specs;
-  std::vector<std::string> keys_sent;
   std::shared_ptr<fhir::FhirClient> recorder;  // records FHIR queries into `trace`
 
-  void Finish(fhir::GatherResult gathered) {
-    if (gathered.error) {
-      // E.g. a fhirServer off the allowlist (400; no connection was made).
-      respond(NoStore(ErrorResponse(*gathered.error)));
-      return;
-    }
-    if (trace) TracePrefetch(*trace, specs, keys_sent, gathered);
-    if (!gathered.unavailable_required.empty()) {
-      // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
-      respond(NoStore(
-          ErrorResponse(Error{ErrorCode::kPrefetchUnavailable,
-                              "required prefetch data was not provided and could not be fetched: " +
-                                  JoinKeys(gathered.unavailable_required)})));
-      return;
-    }
-    fhir::PatientFacts facts;
-    for (int c = 0; c < fhir::kFactCategoryCount; ++c) facts.categories[c] = gathered.states[c];
-    facts.patient_id = request.patient_id;
-    fhir::Normalize(gathered.inputs, as_of, options->normalize, facts);
-    if (trace) trace->foreign_resources_dropped = facts.foreign_resources.size();
-    if (options->on_facts) options->on_facts(facts);
-
-    rules::EvaluateOptions evaluate_options;
-    evaluate_options.explain = options->explain;
-    const rules::Evaluation evaluation = rules::Evaluate(*rule_set, facts, as_of, evaluate_options);
-    if (options->on_evaluation) options->on_evaluation(*rule_set, evaluation);
-
+  void Finish(const fhir::GatherResult& gathered) {
     std::unique_ptr<cards::IdSource> ids = options->ids();
-    cards::RenderContext context;
-    context.patient_id = request.patient_id;
-    context.ids = ids.get();
-    context.now = as_of;
-    const std::vector<cards::Card> cards = cards::RenderCards(*rule_set, evaluation, context);
-    if (trace) TraceEvaluation(*trace, *rule_set, evaluation, cards);
-    respond(NoStore(Json(200, WriteCardsResponse(cards))));
+    ServiceCallInput input;
+    input.rule_set = rule_set.get();
+    input.service = service;
+    input.request = &request;
+    input.gathered = &gathered;
+    input.now = as_of;
+    ServiceCallOptions call_options;
+    call_options.normalize = options->normalize;
+    call_options.explain = options->explain;
+    call_options.ids = ids.get();
+    const ServiceCallResult result = RunServiceCall(input, call_options);
+    if (!result.response) {
+      if (trace && !gathered.error) TracePrefetch(*trace, result.record);
+      respond(NoStore(ErrorResponse(result.response.error())));
+      return;
+    }
+    if (trace) TracePrefetch(*trace, result.record);
+    if (trace) trace->foreign_resources_dropped = result.record.foreign_resources.size();
+    if (options->on_evaluation) options->on_evaluation(*rule_set, result.evaluation);
+    if (trace) TraceEvaluation(*trace, *rule_set, result.evaluation, *result.response);
+    respond(NoStore(Json(200, WriteCardsResponse(*result.response))));
   }
 };
 
@@ -249,30 +229,14 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
   }
 
   // One id may be registered for several hooks (checklist D-5): pick by hook.
-  const rules::ServiceDefinition* service = nullptr;
-  for (const rules::ServiceDefinition* candidate : candidates) {
-    if (candidate->hook == parsed->hook) service = candidate;
-  }
-  if (service == nullptr) {
-    return respond(NoStore(ErrorResponse(
-        Error{ErrorCode::kInvalidRequest,
-              "hook " + Quoted(parsed->hook) + " is not served by " + Quoted(service_id)})));
-  }
+  Result<const rules::ServiceDefinition*> service =
+      ResolveService(*rule_set, service_id, parsed->hook);
+  if (!service) return respond(NoStore(ErrorResponse(service.error())));
 
-  fhir::GatherInput input;
-  for (const int index : service->prefetch) {
-    if (index >= 0 && static_cast<std::size_t>(index) < rule_set->prefetch.size()) {
-      input.specs.push_back(rule_set->prefetch[static_cast<std::size_t>(index)]);
-    }
-  }
-  input.prefetch = parsed->prefetch;
-  input.request_document = parsed->document;
-  input.tokens = parsed->tokens;
-  input.fhir_server = parsed->fhir_server;
-  if (parsed->fhir_authorization) input.access_token = parsed->fhir_authorization->access_token;
-
-  auto call = std::make_shared<ServiceCall>();
+  fhir::GatherInput input = GatherInputFor(*rule_set, **service, *parsed);
+  auto call = std::make_shared<PendingCall>();
   call->rule_set = std::move(rule_set);
+  call->service = *service;
   call->request = std::move(parsed).value();
   call->as_of = options_.clock();
   call->options = &options_;
@@ -280,8 +244,6 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
   fhir::FhirClient* fhir_client = options_.fhir_client;
   if (http.trace) {
     call->trace = http.trace;
-    call->specs = input.specs;
-    for (const auto& [key, value] : input.prefetch) call->keys_sent.push_back(key);
     if (fhir_client != nullptr) {
       call->recorder = std::make_shared<RecordingFhirClient>(fhir_client, http.trace);
       fhir_client = call->recorder.get();
@@ -293,7 +255,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
     // This may run on a FHIR client thread, beyond the adapter's catch: keep
     // the one-response guarantee here too.
     try {
-      call->Finish(std::move(gathered));
+      call->Finish(gathered);
     } catch (const std::exception& e) {
       const std::string correlation = NewCorrelationId();
       LogEvent("error", "service_call_failed",

@@ -2,8 +2,10 @@
 
 // HookHandler: the CDS Hooks endpoints behind the HTTP adapter (style §4.1).
 // Routes an HttpRequestView and runs one service call as a short pipeline:
-//   parse (ParseHookRequest) -> service + hook check -> DataGatherer::Gather
-//   -> fhir::Normalize -> rules::Evaluate -> cards::RenderCards
+//   parse (ParseHookRequest) -> service + hook check (ResolveService)
+//   -> DataGatherer::Gather (the only asynchronous stage)
+//   -> RunServiceCall (service/service_call.h: normalise, evaluate, render;
+//      the same function `magcds evaluate` and the backtest call)
 //   -> WriteCardsResponse.
 // Endpoints:
 //   GET  /cds-services                  discovery (all services of the active rule set)
@@ -63,9 +65,6 @@ struct HookHandlerOptions {
   // explain output is PHI-adjacent and never goes to production logs.
   bool explain = false;
   std::function<void(const rules::RuleSet&, const rules::Evaluation&)> on_evaluation;
-  // When set, called with the normalised facts before each evaluation (explain
-  // mode shows what was dropped, e.g. another patient's records; issue #12).
-  std::function<void(const fhir::PatientFacts&)> on_facts;
 };
 
 class HookHandler : public RequestHandler {

@@ -25,6 +25,8 @@ constexpr Command kCommands[] = {
      "      through the service without sockets; print the response JSON."},
     {"rules", cds::service::RunRules,
      "rules validate PATH | rules test PATH [--cases DIR] | rules diff OLD NEW\n"
+     "      | rules backtest --population PATH... --rules NEW [--baseline OLD] [--out DIR]\n"
+     "      | rules book PATH [--baseline OLD] --out DIR\n"
      "      Check a ruleset, run its example patients, or list what changed."},
 };
 

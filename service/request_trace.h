@@ -36,6 +36,8 @@ struct RuleSet;
 
 namespace cds::service {
 
+struct CallRecord;  // service/service_call.h
+
 // One FHIR GET made for the request. `path` is the prefetch template or a path
 // with patient values replaced (FhirGet::log_path): never the real URL.
 struct TracedFhirQuery {
@@ -87,11 +89,10 @@ struct RequestTrace {
   std::vector<TracedFhirQuery> fhir_queries_;
 };
 
-// Fills `prefetch` from what the data gatherer made of each key: a hit when
-// the key was in the request's prefetch, no FHIR query was made with its
-// template and no problem was noted for it.
-void TracePrefetch(RequestTrace& trace, const std::vector<fhir::PrefetchSpec>& specs,
-                   const std::vector<std::string>& keys_sent, const fhir::GatherResult& gathered);
+// Fills `prefetch` from the call record: a hit when the request's prefetch
+// supplied the key, no FHIR query was made with its template and no problem
+// was noted for it.
+void TracePrefetch(RequestTrace& trace, const CallRecord& record);
 
 // Fills `ruleset`, `rules_fired` and `cards`.
 void TraceEvaluation(RequestTrace& trace, const rules::RuleSet& rule_set,
