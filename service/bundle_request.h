@@ -4,9 +4,8 @@
 // prefetch is complete for `service`: used by `magcds evaluate --bundle` and
 // by the population backtest (one Bundle per patient). Every search key gets
 // the whole Bundle; a Patient read key gets the Bundle's Patient resource (or
-// null when there is none). The patient id is the Patient's id, or "example"
-// when the Bundle has no usable Patient. No JSON text is written or re-parsed:
-// the prefetch values point into `bundle`, which the request keeps alive.
+// null when there is none). The patient id is the Patient's id. No JSON text is written or
+// re-parsed: the prefetch values point into `bundle`, which the request keeps alive.
 
 #include <memory>
 #include <optional>
@@ -21,7 +20,8 @@
 namespace cds::service {
 
 // kInvalidRequest when the document is not a Bundle (resourceType) or holds
-// Patient resources of more than one patient (their data must not be mixed).
+// Patient resources of more than one patient (their data must not be mixed), or
+// no Patient resource, or a Patient without a usable id (issue #13).
 Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument> bundle,
                                        const rules::RuleSet& rule_set,
                                        const rules::ServiceDefinition& service,

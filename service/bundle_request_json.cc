@@ -58,7 +58,7 @@ std::string PatientId(const rapidjson::Value* patient) {
       if (IsFhirId(text)) return text;
     }
   }
-  return "example";
+  return "";
 }
 
 }  // namespace
@@ -78,6 +78,18 @@ Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument>
                      " different Patient resources; give one patient per Bundle"};
   }
   const rapidjson::Value* patient = FindPatient(bundle);
+  // Issue #13: a record without its Patient belongs to no one; evaluating it
+  // under a made-up id would look like a real answer.
+  if (patient == nullptr) {
+    return Error{ErrorCode::kInvalidRequest,
+                 "the Bundle holds no Patient resource (an entry whose resource has "
+                 "resourceType \"Patient\"); add the patient's Patient to the Bundle"};
+  }
+  if (PatientId(patient).empty()) {
+    return Error{ErrorCode::kInvalidRequest,
+                 "the Bundle's Patient has no usable id (a FHIR id: letters, digits, '-' and "
+                 "'.', at most 64 characters)"};
+  }
 
   HookRequest request;
   request.hook = service.hook;

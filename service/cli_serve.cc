@@ -232,6 +232,9 @@ int RunServe(const CliArgs& args) {
                                               HttpResponseView& response) {
     secure_handler.Decorate(request, response);
   };
+  server_options.on_refused = [&front](const HttpRequestView& request, int status, double seconds) {
+    front.RecordRefused(request, status, seconds);
+  };
   HttpServer server(front, server_options);
   if (Status started = server.Start(); !started) {
     LogEvent("error", "listen_failed", {{"listen", listen}, {"message", started.error().message}});
@@ -242,6 +245,10 @@ int RunServe(const CliArgs& args) {
     ServerOptions ops_server_options = server_options;
     ops_server_options.host = ops_address->first;
     ops_server_options.port = ops_address->second;
+    ops_server_options.on_refused = [&ops_front](const HttpRequestView& request, int status,
+                                                 double seconds) {
+      ops_front.RecordRefused(request, status, seconds);
+    };
     ops_server = std::make_unique<HttpServer>(ops_front, ops_server_options);
     if (Status started = ops_server->Start(); !started) {
       LogEvent("error", "listen_failed",

@@ -125,6 +125,17 @@ struct PendingCall {
     const ServiceCallResult result = RunServiceCall(input, call_options);
     if (!result.response) {
       if (trace && !gathered.error) TracePrefetch(*trace, result.record);
+      if (result.response.error().code == ErrorCode::kPrefetchUnavailable) {
+        std::string keys;
+        for (const std::string& key : gathered.unavailable_required) {
+          keys += (keys.empty() ? "" : ", ") + key;
+        }
+        LogEvent("warn", "prefetch_unavailable",
+                 {{"service", service->id},
+                  {"hookInstance", request.hook_instance},
+                  {"keys", keys},
+                  {"message", result.response.error().message}});
+      }
       respond(NoStore(ErrorResponse(result.response.error())));
       return;
     }
@@ -278,9 +289,18 @@ void HookHandler::Feedback(const std::string& service_id, const HttpRequestView&
     return respond(NoStore(
         ErrorResponse(Error{ErrorCode::kUnknownService, "unknown service " + Quoted(service_id)})));
   }
+  if (http.trace) http.trace->service_id = service_id;
   Result<FeedbackRequest> feedback = ParseFeedbackRequest(http.body);
   if (!feedback) return respond(NoStore(ErrorResponse(feedback.error())));
-  // TODO(#8): count feedback by outcome; de-duplicate if it is ever stored (FB-3).
+  if (http.trace) {
+    // Issue #13: counted and logged by outcome (InstrumentedHandler).
+    for (const FeedbackItem& item : feedback->items) {
+      ++http.trace->feedback_outcomes[item.outcome];
+      http.trace->feedback_accepted_suggestions +=
+          static_cast<int>(item.accepted_suggestions.size());
+    }
+  }
+  // TODO(#16): store the feedback; de-duplicate it (FB-3).
   respond(NoStore(Json(200, "{}")));
 }
 

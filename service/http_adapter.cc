@@ -369,6 +369,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       const std::size_t used = parser_.Feed(buffer_);
       buffer_.erase(0, used);
       if (!was_started && parser_.started()) {
+        request_started_ = Clock::now();
         phase_ = Phase::kHead;
         SetDeadline(state_->options.header_timeout);
       }
@@ -461,6 +462,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // An answer about the framing: always closes the connection.
   void SendFraming(int status, const std::string& message) {
     HttpResponseView view = FramingError(status, message);
+    // Issue #13: refusals of a request whose head was read are counted and
+    // logged like answered ones.
+    if (state_->options.on_refused && !parser_.request().method.empty()) {
+      try {
+        state_->options.on_refused(
+            parser_.request(), status,
+            std::chrono::duration<double>(Clock::now() - request_started_).count());
+      } catch (...) {
+        // Accounting never stops the answer.
+      }
+    }
     // Decorated (CORS) when the head was read, e.g. a 413 from Content-Length.
     if (state_->options.decorate && !parser_.request().method.empty() &&
         parser_.error_status() == 413) {
@@ -511,6 +523,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool head_request_ = false;
   bool sent_continue_ = false;
   bool uncounted_ = false;  // `connections` no longer counts this one
+  Clock::time_point request_started_ = Clock::now();
 };
 
 }  // namespace

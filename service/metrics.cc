@@ -22,6 +22,7 @@ enum FamilyIndex : std::size_t {
   kActiveRuleSet,
   kAuditFailures,
   kDropped,
+  kFeedback,
   kFamilyCount
 };
 
@@ -167,6 +168,8 @@ Metrics::Metrics() {
       "Things dropped rather than used or waited for (issue #12): FHIR resources for another "
       "patient, log lines the log reader could not take.",
       Type::kCounter, {"what"});
+  add("feedback_total", "Feedback items received, by CDS service and outcome.", Type::kCounter,
+      {"service", "outcome"});
   // Series that exist from the start, so rates and alerts work before the
   // first event.
   for (const char* outcome : {"success", "failure"}) families_[kReloads]->Add({outcome}, 0);
@@ -214,6 +217,11 @@ void Metrics::CountPrefetch(std::string_view key, bool hit) {
 void Metrics::CountAuthFailure(std::string_view reason) {
   std::lock_guard<std::mutex> lock(mutex_);
   Get(kAuthFailures).Add({std::string(reason.empty() ? "unspecified" : reason)}, 1);
+}
+
+void Metrics::CountFeedback(std::string_view service, std::string_view outcome, int items) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Get(kFeedback).Add({std::string(service), std::string(outcome)}, items);
 }
 
 void Metrics::CountReload(bool success) {

@@ -10,6 +10,7 @@
 //   (ok|http_error|timeout|network_error) fhir_query_duration_seconds histogram
 //   prefetch_keys_total{key,result}                     counter (hit|miss)
 //   auth_failures_total{reason}                         counter
+//   feedback_total{service,outcome}                     counter (accepted|overridden items)
 //   rules_reloads_total{outcome}                        counter (success|failure)
 //   rules_last_reload_success                           gauge (1 ok or none yet, 0 failed)
 //   ruleset_active{ruleset,version}                     gauge (1 for the active set only)
@@ -37,8 +38,9 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // endpoint: "discovery", "service", "feedback", "healthz", "readyz",
-  // "metrics" or "other"; service: a served service id or "".
+  // endpoint: "discovery", "service", "feedback", "preflight", "healthz",
+  // "readyz", "metrics" or "other"; service: a served service id or "".
+  // Every status is counted, refusals (400, 401, 413, 415) included.
   void CountRequest(std::string_view endpoint, std::string_view service, int status,
                     double seconds);
   void AddInFlight(int delta);
@@ -48,6 +50,8 @@ class Metrics {
   // Client authentication failures (issue #6) by reason code, e.g. "missing",
   // "bad_signature", "expired", "unknown_issuer", "replayed_jti".
   void CountAuthFailure(std::string_view reason);
+  // Feedback items received (issue #13), by served service id and outcome.
+  void CountFeedback(std::string_view service, std::string_view outcome, int items);
   void CountReload(bool success);
   // Replaces the active-ruleset series: only one is ever present.
   void SetActiveRuleSet(std::string_view id, std::string_view version);

@@ -69,6 +69,16 @@ struct RequestTrace {
   // Issue #12: FHIR resources for another patient, dropped before evaluation.
   std::size_t foreign_resources_dropped = 0;
 
+  // The {id} of a /cds-services/{id}[/feedback] path as requested (a URL-safe
+  // id of at most 64 characters, else ""), whether or not it is served: the
+  // audit trail and the log name it for calls refused before routing (401,
+  // 413). Never a metric label (service_id is).
+  std::string requested_service;
+  // Feedback calls (issue #13): the items received, by outcome ("accepted",
+  // "overridden"), and the accepted suggestions among them.
+  std::map<std::string, int> feedback_outcomes;
+  int feedback_accepted_suggestions = 0;
+
   // Client authentication (issue #6), when a JWT was checked.
   std::string jwt_issuer;
   std::string jwt_id;

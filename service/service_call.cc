@@ -17,15 +17,6 @@ double MillisSince(Steady::time_point start) {
   return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
 }
 
-std::string JoinKeys(const std::vector<std::string>& keys) {
-  std::string out;
-  for (const std::string& key : keys) {
-    if (!out.empty()) out += ", ";
-    out += key;
-  }
-  return out;
-}
-
 // Service ids are URL-safe (checklist D-4); anything else is not named back.
 std::string Quoted(std::string_view id) {
   bool printable = !id.empty() && id.size() <= 64;
@@ -78,9 +69,9 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
   }
   if (!gathered.unavailable_required.empty()) {
     // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
-    result.response = Error{ErrorCode::kPrefetchUnavailable,
-                            "required prefetch data was not provided and could not be fetched: " +
-                                JoinKeys(gathered.unavailable_required)};
+    // Issue #13: the message says why, per key (the sandbox shows it to the
+    // integrator); it names keys and causes only, never PHI or a token.
+    result.response = Error{ErrorCode::kPrefetchUnavailable, fhir::UnavailableMessage(gathered)};
     return result;
   }
 
