@@ -4,20 +4,14 @@
 
 #include "service/http_adapter.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <pplx/threadpool.h>
 
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <exception>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <set>
-#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -26,10 +20,10 @@
 #include <boost/asio/ssl.hpp>
 
 #include "service/http_request_parser.h"
-#include "service/http_status.h"
+#include "service/http_response_text.h"
+#include "service/http_tls.h"
 #include "service/log.h"
 #include "service/request_trace.h"
-#include "service/response_json.h"
 
 namespace cds::service {
 namespace {
@@ -50,168 +44,6 @@ void InitializeThreadPool(std::size_t threads) {
       // Already initialised by an earlier user of cpprestsdk: keep that pool.
     }
   });
-}
-
-const char* Reason(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 412:
-      return "Precondition Failed";
-    case 413:
-      return "Content Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Status";
-  }
-}
-
-bool HasLineBreak(std::string_view text) {
-  return text.find_first_of("\r\n") != std::string_view::npos;
-}
-
-bool EqualsLower(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
-HttpResponseView ErrorView(const Error& error) {
-  HttpResponseView view;
-  view.status = HttpStatusFor(error.code);
-  view.body = WriteErrorBody(error);
-  view.headers.emplace_back("Cache-Control", "no-store");
-  return view;
-}
-
-// An answer about the framing itself (before any request exists for the
-// handler): 400 and 413 use the service's error codes; 408, 431, 501 and 505
-// are transport statuses that no handler produces.
-HttpResponseView FramingError(int status, const std::string& message) {
-  if (status == 400) return ErrorView(Error{ErrorCode::kInvalidRequest, message});
-  if (status == 413) return ErrorView(Error{ErrorCode::kPayloadTooLarge, message});
-  HttpResponseView view;
-  view.status = status;
-  const char* code = status == 408   ? "request_timeout"
-                     : status == 431 ? "request_header_fields_too_large"
-                     : status == 501 ? "not_implemented"
-                                     : "http_version_not_supported";
-  view.body = WriteStringObject({{"error", code}, {"message", message}});
-  view.headers.emplace_back("Cache-Control", "no-store");
-  return view;
-}
-
-std::string Serialize(const HttpResponseView& view, bool keep_alive, bool head) {
-  std::string out = "HTTP/1.1 " + std::to_string(view.status) + " " + Reason(view.status) + "\r\n";
-  for (const auto& [name, value] : view.headers) {
-    // Framing is ours; a line break would split the response.
-    if (EqualsLower(name, "content-length") || EqualsLower(name, "transfer-encoding") ||
-        EqualsLower(name, "connection") || HasLineBreak(name) || HasLineBreak(value)) {
-      continue;
-    }
-    out += name + ": " + value + "\r\n";
-  }
-  if (!view.content_type.empty() && !HasLineBreak(view.content_type)) {
-    out += "Content-Type: " + view.content_type + "\r\n";
-  }
-  out += "Content-Length: " + std::to_string(view.body.size()) + "\r\n";
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  if (!head && view.status != 204 && view.status != 304) out += view.body;
-  return out;
-}
-
-bool AsksToClose(const HttpResponseView& view) {
-  for (const auto& [name, value] : view.headers) {
-    if (EqualsLower(name, "connection") && EqualsLower(value, "close")) return true;
-  }
-  return false;
-}
-
-// Issue #6: the listener's certificate and key, read once.
-struct TlsMaterial {
-  std::string cert_chain_pem;
-  std::string key_pem;
-};
-
-// Modern TLS only (checklist S-1): TLS 1.2+ (1.0 and 1.1 refused with a
-// protocol-version alert), ECDHE with AES-GCM or ChaCha20 for TLS 1.2.
-// Throws boost::system::system_error when the material does not load.
-void ConfigureTls(ssl::context& context, const TlsMaterial& material) {
-  context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                      ssl::context::single_dh_use);
-  SSL_CTX* native = context.native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_cipher_list(native,
-                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256");
-  context.use_certificate_chain(
-      asio::buffer(material.cert_chain_pem.data(), material.cert_chain_pem.size()));
-  context.use_private_key(asio::buffer(material.key_pem.data(), material.key_pem.size()),
-                          ssl::context::pem);
-  if (SSL_CTX_check_private_key(native) != 1) {
-    throw boost::system::system_error(boost::system::error_code(static_cast<int>(ERR_get_error()),
-                                                                asio::error::get_ssl_category()),
-                                      "the TLS key does not match the certificate");
-  }
-}
-
-Result<TlsMaterial> LoadTlsMaterial(const std::string& cert_file, const std::string& key_file) {
-  TlsMaterial material;
-  for (const auto& [path, out] :
-       {std::pair<const std::string&, std::string&>(cert_file, material.cert_chain_pem),
-        std::pair<const std::string&, std::string&>(key_file, material.key_pem)}) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in || text.str().empty()) return Error{ErrorCode::kRuleConfig, "tls: cannot read " + path};
-    out = text.str();
-  }
-  try {
-    ssl::context probe(ssl::context::tls_server);
-    ConfigureTls(probe, material);
-  } catch (const std::exception& e) {
-    return Error{ErrorCode::kRuleConfig,
-                 "tls: " + cert_file + " / " + key_file + " cannot be used: " + e.what()};
-  }
-  return material;
 }
 
 class SessionBase {
@@ -439,8 +271,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       LogFields fields = {{"correlationId", correlation}};
       if (what != nullptr) fields.emplace_back("exception", what);
       LogEvent("error", "unhandled_exception", fields);
-      HttpResponseView failed =
-          ErrorView(Error{ErrorCode::kInternal, "internal error; correlation id " + correlation});
+      HttpResponseView failed = ErrorViewFor(
+          Error{ErrorCode::kInternal, "internal error; correlation id " + correlation});
       if (decorate) decorate(failed);
       respond(std::move(failed));
     };
@@ -455,13 +287,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void SendResponse(HttpResponseView response) {
     if (phase_ == Phase::kClosed) return;
-    const bool keep = keep_alive_ && !AsksToClose(response) && !state_->stopping.load();
-    Write(Serialize(response, keep, head_request_), keep);
+    const bool keep = keep_alive_ && !ResponseAsksToClose(response) && !state_->stopping.load();
+    Write(SerializeResponse(response, keep, head_request_), keep);
   }
 
   // An answer about the framing: always closes the connection.
   void SendFraming(int status, const std::string& message) {
-    HttpResponseView view = FramingError(status, message);
+    HttpResponseView view = FramingErrorResponse(status, message);
     // Issue #13: refusals of a request whose head was read are counted and
     // logged like answered ones.
     if (state_->options.on_refused && !parser_.request().method.empty()) {
@@ -478,7 +310,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         parser_.error_status() == 413) {
       state_->options.decorate(parser_.request(), view);
     }
-    Write(Serialize(view, false, false), false);
+    Write(SerializeResponse(view, false, false), false);
   }
 
   void Write(std::string bytes, bool keep_alive) {
