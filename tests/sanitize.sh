@@ -19,9 +19,10 @@ which="${1:-all}"
 root="${CDS_SANITIZE_BUILD_ROOT:-.}"
 
 configure() {  # configure DIR SANITIZERS
+  mkdir -p "$1"
   cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-    -DCDS_WARNINGS_AS_ERRORS=ON -DCDS_SANITIZE="$2" -DCDS_FUZZ_SECONDS=0 >"$1.configure.log" 2>&1 \
-    || { cat "$1.configure.log"; exit 1; }
+    -DCDS_WARNINGS_AS_ERRORS=ON -DCDS_SANITIZE="$2" -DCDS_FUZZ_SECONDS=0 >"$1/configure.log" 2>&1 \
+    || { cat "$1/configure.log"; exit 1; }
 }
 
 if [ "$which" = asan ] || [ "$which" = all ]; then
