@@ -9,6 +9,10 @@
 #          under ASan a report would fail the run).
 #  item 1: a chunk-size line of -1 (or 2^64-1), over plain HTTP with auth
 #          required and over TLS: 400/413 and the process lives on.
+#  item 9: a 900 KB hookInstance reaches the
+#          log and the audit trail as short, valid UTF-8 JSON lines; /readyz
+#          shows the audit state; an audit key file readable by others stops
+#          startup.
 # Every wait is bounded; every process started here is stopped by PID.
 # usage: hostile_serve_test.sh MAGCDS_BINARY SAMPLE_REQUEST FHIR_SERVER_DIR
 set -euo pipefail
@@ -147,6 +151,47 @@ PY
   wait "$pid" || fail "chunk-$scheme: exit status $?"
 done
 echo "item 1: chunk sizes -1 and 2^64-1 over HTTP (auth required) and TLS: 400/413, process alive"
+
+# --- item 9: logs and audit stay short and valid; file modes ----------------
+printf 'audit-hash-key-0123456789abcdef\n' >"$work/hash.key"
+chmod 644 "$work/hash.key"
+port=$(free_port)
+printf '{"listen":"127.0.0.1:%s","audit":{"path":"%s","hashKeyFile":"%s"}}\n' "$port" \
+  "$work/audit.jsonl" "$work/hash.key" >"$work/audit.json"
+status=0
+out=$("$magcds" serve --config "$work/audit.json" 2>&1) || status=$?
+[ "$status" != 0 ] || fail "a hash key file readable by others was accepted"
+grep -q "accessible by others" <<<"$out" || fail "key file mode message: $out"
+chmod 600 "$work/hash.key"
+"$magcds" serve --config "$work/audit.json" >"$work/audit.out" 2>"$work/audit.log" &
+pid=$!
+pids+=("$pid")
+for _ in $(seq 1 100); do
+  curl -sf -m 2 -o /dev/null "http://127.0.0.1:$port/healthz" && break
+  kill -0 "$pid" 2>/dev/null || fail "audit: magcds exited at start"
+  sleep 0.1
+done
+python3 - "$port" "$sample" <<'PY' || fail "huge hookInstance"
+import http.client, json, sys
+port, sample = int(sys.argv[1]), json.load(open(sys.argv[2]))
+sample['hookInstance'] = 'h' * (900 * 1024)
+c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+c.request('POST', '/cds-services/magnesium-advisor', json.dumps(sample), {'Content-Type': 'application/json'})
+r = c.getresponse(); r.read()
+if r.status != 200: sys.exit(f'HTTP {r.status}')
+PY
+readyz=$(curl -s -m 5 "http://127.0.0.1:$port/readyz")
+grep -q '"audit":{"state":"ok","written":1,"lost":0}' <<<"$readyz" || fail "/readyz audit state: $readyz"
+kill -TERM "$pid"; wait "$pid" || true
+python3 - "$work/audit.jsonl" "$work/audit.out" <<'PY' || fail "log or audit lines too long or not valid UTF-8 JSON"
+import json, sys
+for path in sys.argv[1:]:
+    for raw in open(path, 'rb'):
+        if len(raw) > 8192: sys.exit(f'{path}: a {len(raw)}-byte line')
+        json.loads(raw.decode('utf-8'))  # strict: invalid UTF-8 raises
+    print(path.rsplit('/', 1)[-1], 'ok')
+PY
+echo "item 9: 900 KB hookInstance capped in log and audit; /readyz shows the audit; key mode checked"
 
 # --- item 5: shutdown with fetches in flight ----------------------------------
 # The server exits when its stdin closes (lifecycle.mjs): hold a pipe open.
