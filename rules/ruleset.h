@@ -161,6 +161,15 @@ struct SuggestionTemplate {
   std::vector<ActionTemplate> actions;
 };
 
+// A reason a clinician may give for overriding a card (CDS Hooks 2.0 card
+// `overrideReasons`, a Coding list). The EHR offers them and sends the chosen
+// one back in feedback (issue #16).
+struct OverrideReason {
+  std::string system;
+  std::string code;
+  std::string display;
+};
+
 struct IndicatorCase {
   Predicate when;
   Indicator indicator = Indicator::kInfo;
@@ -178,6 +187,7 @@ struct Rule {
   std::string summary;                                       // template, < 140 chars rendered
   std::vector<TextPart> detail;
   std::vector<SuggestionTemplate> suggestions;
+  std::vector<OverrideReason> override_reasons;  // card.overrideReasons, file order
   std::string source_label;
   std::string source_url;
   std::string evidence;

@@ -343,6 +343,19 @@ void Authenticator::State::VerifyAndRecord(const std::shared_ptr<Check>& check,
     check->outcome.detail = *check->outcome.failure == AuthFailure::kReplayed
                                 ? "jti was already used"
                                 : "replay cache is full of live entries";
+  } else if (options.shared_replay) {
+    // Issue #16: the other replicas' view of this jti, off this thread.
+    auto self = shared_from_this();
+    options.shared_replay(check->jwt.claims.iss, check->jwt.claims.jti,
+                          check->jwt.claims.exp + options.config.clock_skew_seconds, now,
+                          [self, check](std::optional<bool> replayed) {
+                            if (replayed.value_or(false)) {
+                              check->outcome.failure = AuthFailure::kReplayed;
+                              check->outcome.detail = "jti was already used on another replica";
+                            }
+                            self->Finish(check);
+                          });
+    return;
   }
   Finish(check);
 }

@@ -97,6 +97,14 @@ struct AuthenticatorOptions {
   // Called once per Authenticate with its outcome (e.g. metrics by reason, #8).
   std::function<void(const AuthOutcome&)> on_outcome;
   bool log_rejections = true;  // LogEvent("warn", "auth_rejected", ...)
+  // Issue #16: a replay cache shared with the other replicas (check 9), asked
+  // after the in-memory cache found the jti fresh. It calls `done` exactly
+  // once, on any thread: true = already used on some replica (refused as
+  // replayed_jti), false = fresh, nullopt = no answer in time (the in-memory
+  // verdict stands). Null = in-memory only (the default).
+  std::function<void(const std::string& iss, const std::string& jti, std::int64_t expires_at,
+                     std::int64_t now, std::function<void(std::optional<bool>)> done)>
+      shared_replay;
 };
 
 class Authenticator {

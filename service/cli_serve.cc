@@ -19,6 +19,7 @@
 #include "service/config.h"
 #include "service/demo_patients.h"
 #include "service/drain_gate.h"
+#include "service/feedback_store_parts.h"
 #include "service/graceful_shutdown.h"
 #include "service/http_adapter.h"
 #include "service/instrumented_handler.h"
@@ -155,6 +156,14 @@ int RunServe(const CliArgs& args) {
   reloader_options.metrics = &metrics;
   RuleSetReloader reloader(holder, reloader_options);
 
+  // Issue #16: card feedback kept and counted (SQLite by default, PostgreSQL
+  // at scale); writes are queued, never on the response path.
+  Result<FeedbackStoreParts> feedback_store = BuildFeedbackStoreParts(config, metrics);
+  if (!feedback_store) {
+    std::cerr << "magcds serve: " << feedback_store.error().message << "\n";
+    return 2;
+  }
+
   HookHandlerOptions options;
   // Embedded defaults only (no config file, no FHIR servers): a request that
   // names no fhirServer is answered from the ruleset's example patients, so
@@ -177,13 +186,16 @@ int RunServe(const CliArgs& args) {
   options.ids = RandomIds();
   options.fhir_client = fhir_client.get();
   options.gather = gather;
+  options.feedback_sink = feedback_store->feedback_sink();
   const HookHandler handler(holder, std::move(options));
 
   // Issue #6: JWT client authentication and CORS in front of the CDS endpoints.
-  Result<SecurityParts> security =
-      BuildSecurityParts(config, [&metrics](const AuthOutcome& outcome) {
+  Result<SecurityParts> security = BuildSecurityParts(
+      config,
+      [&metrics](const AuthOutcome& outcome) {
         if (!outcome.ok()) metrics.CountAuthFailure(AuthFailureName(*outcome.failure));
-      });
+      },
+      feedback_store->replay.get());
   if (!security) {
     std::cerr << "magcds serve: " << security.error().message << "\n";
     return 2;
@@ -292,6 +304,8 @@ int RunServe(const CliArgs& args) {
   // the handlers go out of scope (in reverse order of declaration).
   if (security->jwks_client) security->jwks_client->Shutdown();
   if (fhir_client) fhir_client->Shutdown();
+  // What the last requests queued is written before exit (bounded).
+  feedback_store->Stop(std::chrono::seconds(5));
   FlushLogs(std::chrono::milliseconds(1000));
   return 0;
 }

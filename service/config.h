@@ -14,7 +14,8 @@
 // The security members (publicBaseUrl, tls, auth, cors) are described in
 // service/security_config.h.
 // The operational members (ops, audit, log, reload, shutdownGraceSeconds) are
-// described in service/ops_config.h.
+// described in service/ops_config.h. The feedback store (store) is described
+// in service/store_config.h.
 
 #include <cstddef>
 #include <string>
@@ -24,6 +25,7 @@
 #include "fhir/result.h"
 #include "service/ops_config.h"
 #include "service/security_config.h"
+#include "service/store_config.h"
 
 namespace cds::service {
 
@@ -61,6 +63,8 @@ struct ServiceConfig {
   TlsConfig tls;
   AuthConfig auth;
   CorsConfig cors;
+  // store (service/store_config.h; issue #16).
+  StoreConfig store;
 };
 
 // kRuleConfig with a message naming the member when the text is not a valid config.

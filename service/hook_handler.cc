@@ -10,6 +10,7 @@
 #include "fhir/data_gatherer.h"
 #include "fhir/patient_facts.h"
 #include "service/feedback_request.h"
+#include "service/feedback_sink.h"
 #include "service/hook_request.h"
 #include "service/http_status.h"
 #include "service/log.h"
@@ -143,7 +144,13 @@ struct PendingCall {
     if (trace) trace->foreign_resources_dropped = result.record.foreign_resources.size();
     if (options->on_evaluation) options->on_evaluation(*rule_set, result.evaluation);
     if (trace) TraceEvaluation(*trace, *rule_set, result.evaluation, *result.response);
-    respond(NoStore(Json(200, WriteCardsResponse(*result.response))));
+    std::string body = WriteCardsResponse(*result.response);
+    // Issue #16: remember which rule issued each card (queued, never waited on).
+    if (options->feedback_sink != nullptr && !result.response->empty()) {
+      options->feedback_sink->CardsIssued(service->id, request.hook_instance, request.patient_id,
+                                          *result.response, as_of);
+    }
+    respond(NoStore(Json(200, std::move(body))));
   }
 };
 
@@ -191,7 +198,7 @@ void HookHandler::Handle(const HttpRequestView& request, Respond respond) const 
       if (!ContentTypeAcceptable(request))
         return respond(NoStore(ErrorResponse(UnsupportedMedia())));
       if (tail.empty()) return CallService(std::string(id), request, std::move(respond));
-      return Feedback(std::string(id), request, respond);
+      return Feedback(std::string(id), request, std::move(respond));
     }
   }
   respond(ErrorResponse(Error{ErrorCode::kUnknownService,
@@ -283,7 +290,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
 }
 
 void HookHandler::Feedback(const std::string& service_id, const HttpRequestView& http,
-                           Respond& respond) const {
+                           Respond respond) const {
   const std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
   if (!rule_set || ServicesWithId(*rule_set, service_id).empty()) {
     return respond(NoStore(
@@ -300,8 +307,19 @@ void HookHandler::Feedback(const std::string& service_id, const HttpRequestView&
           static_cast<int>(item.accepted_suggestions.size());
     }
   }
-  // TODO(#16): store the feedback; de-duplicate it (FB-3).
-  respond(NoStore(Json(200, "{}")));
+  if (options_.feedback_sink == nullptr || feedback->items.empty()) {
+    return respond(NoStore(Json(200, "{}")));
+  }
+  // Issue #16: answered once stored (CDS Hooks 2.0 §Feedback: 200 OK), so an
+  // EHR told 503 knows to send it again; storing is idempotent (FB-3).
+  options_.feedback_sink->FeedbackReceived(
+      service_id, std::move(feedback).value(), options_.clock(),
+      [respond = std::move(respond)](Status stored) {
+        if (stored) return respond(NoStore(Json(200, "{}")));
+        HttpResponseView response = NoStore(ErrorResponse(stored.error()));
+        response.headers.emplace_back("Retry-After", "5");
+        respond(std::move(response));
+      });
 }
 
 }  // namespace cds::service

@@ -43,7 +43,7 @@ void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoin
   }
   if (Metrics* metrics = options.metrics; metrics != nullptr && endpoint == "feedback") {
     for (const auto& [outcome, count] : trace.feedback_outcomes) {
-      metrics->CountFeedback(trace.service_id, outcome, count);
+      metrics->CountFeedbackReceived(trace.service_id, outcome, count);
     }
   }
   const double ms = seconds * 1000.0;

@@ -22,6 +22,7 @@ enum FamilyIndex : std::size_t {
   kActiveRuleSet,
   kAuditFailures,
   kDropped,
+  kFeedbackReceived,
   kFeedback,
   kFamilyCount
 };
@@ -168,8 +169,11 @@ Metrics::Metrics() {
       "Things dropped rather than used or waited for (issue #12): FHIR resources for another "
       "patient, log lines the log reader could not take.",
       Type::kCounter, {"what"});
-  add("feedback_total", "Feedback items received, by CDS service and outcome.", Type::kCounter,
-      {"service", "outcome"});
+  add("feedback_received_total", "Feedback items received, by CDS service and outcome.",
+      Type::kCounter, {"service", "outcome"});
+  add("feedback_total",
+      "Card feedback items stored, by the issuing rule (unmatched: card not known) and outcome.",
+      Type::kCounter, {"rule", "outcome"});
   // Series that exist from the start, so rates and alerts work before the
   // first event.
   for (const char* outcome : {"success", "failure"}) families_[kReloads]->Add({outcome}, 0);
@@ -219,9 +223,9 @@ void Metrics::CountAuthFailure(std::string_view reason) {
   Get(kAuthFailures).Add({std::string(reason.empty() ? "unspecified" : reason)}, 1);
 }
 
-void Metrics::CountFeedback(std::string_view service, std::string_view outcome, int items) {
+void Metrics::CountFeedbackReceived(std::string_view service, std::string_view outcome, int items) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Get(kFeedback).Add({std::string(service), std::string(outcome)}, items);
+  Get(kFeedbackReceived).Add({std::string(service), std::string(outcome)}, items);
 }
 
 void Metrics::CountReload(bool success) {
@@ -248,11 +252,27 @@ void Metrics::CountDropped(std::string_view what, std::size_t n) {
   Get(kDropped).Add({std::string(what)}, static_cast<double>(n));
 }
 
+void Metrics::CountFeedback(std::string_view rule_id, std::string_view outcome) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Get(kFeedback).Add(
+      {rule_id.empty() ? std::string("unmatched") : std::string(rule_id), std::string(outcome)}, 1);
+}
+
+void Metrics::AddCollector(std::function<void(std::string&)> collector) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  collectors_.push_back(std::move(collector));
+}
+
 std::string Metrics::RenderPrometheus() const {
   std::string out;
-  std::lock_guard<std::mutex> lock(mutex_);
-  Get(kDropped).values[{"log_line"}] = static_cast<double>(LogLinesDropped());
-  for (const auto& family : families_) family->Render(out);
+  std::vector<std::function<void(std::string&)>> collectors;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Get(kDropped).values[{"log_line"}] = static_cast<double>(LogLinesDropped());
+    for (const auto& family : families_) family->Render(out);
+    collectors = collectors_;
+  }
+  for (const auto& collector : collectors) collector(out);
   return out;
 }
 

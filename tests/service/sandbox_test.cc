@@ -231,11 +231,14 @@ BOOST_AUTO_TEST_CASE(sandbox_calls_with_pinned_keys_and_cors_from_its_origin) {
   BOOST_TEST(log.find("\"event\":\"auth_rejected\"") == std::string::npos, log);
   const std::string metrics = serve.Send("GET", "/metrics").body;
   BOOST_TEST(
-      MetricValue(metrics,
-                  R"(magcds_feedback_total{service="magnesium-advisor",outcome="accepted"})") == 1);
+      MetricValue(
+          metrics,
+          R"(magcds_feedback_received_total{service="magnesium-advisor",outcome="accepted"})") ==
+      1);
   BOOST_TEST(
-      MetricValue(metrics,
-                  R"(magcds_feedback_total{service="magnesium-advisor",outcome="overridden"})") ==
+      MetricValue(
+          metrics,
+          R"(magcds_feedback_received_total{service="magnesium-advisor",outcome="overridden"})") ==
       1);
   BOOST_TEST(
       MetricValue(metrics,
