@@ -46,6 +46,8 @@ struct Card {
   Source source;
   std::vector<Suggestion> suggestions;
   std::string selection_behavior;  // "at-most-one" when suggestions exist, else ""
+  // CDS Hooks 2.0 card overrideReasons: what the EHR may offer on dismissal.
+  std::vector<Coding> override_reasons;
   // Provenance, sent as the card's `extension`: which rule and ruleset made it.
   std::string rule_id;
   std::string rule_version;

@@ -232,6 +232,9 @@ std::vector<Card> RenderCards(const rules::RuleSet& rule_set, const rules::Evalu
       }
     }
     if (!card.suggestions.empty()) card.selection_behavior = "at-most-one";
+    for (const rules::OverrideReason& reason : rule.override_reasons) {
+      card.override_reasons.push_back({reason.system, reason.code, reason.display});
+    }
     card.rule_id = rule.id;
     card.rule_version = rule.version;
     card.ruleset_id = rule_set.id;

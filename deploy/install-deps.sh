@@ -15,17 +15,23 @@ set -euo pipefail
 packages=(
   cmake g++ make
   libcpprest-dev rapidjson-dev libssl-dev libboost-test-dev
+  libsqlite3-dev libpq-dev
   ccache curl ca-certificates python3
 )
 # Test-only tools (issue #8, tests/deploy/): nginx (nginx -t, the end-to-end
 # front), systemd (systemd-analyze verify), procps (/bin/kill for the unit's
 # ExecReload), openssl (test certificates), yamllint + python3-kubernetes +
-# python3-yaml (Kubernetes manifest validation against the API schema).
+# python3-yaml (Kubernetes manifest validation against the API schema);
+# chromium + python3-pil (issue #17: backtest report and rule book rendered
+# headless, screenshot pixels checked); postgresql (issue #16): the feedback
+# store tests start a throwaway cluster with its initdb/pg_ctl
+# (/usr/lib/postgresql/15/bin) on a loopback port.
 # Node.js for the test FHIR servers comes with the machine image (>= 20.19;
 # Debian 12's nodejs is older), see tests/run-all.sh.
 test_extras=(
   nginx systemd procps openssl
   yamllint python3-yaml python3-kubernetes
+  chromium python3-pil postgresql
 )
 # Fuzzing (issue #6, tests/fuzz/run.sh): clang and compiler-rt, which holds
 # libFuzzer (libclang_rt.fuzzer) and the ASan/UBSan runtimes for clang 14.

@@ -1,5 +1,6 @@
 #include "fhir/data_gatherer.h"
 
+#include <algorithm>
 #include <cctype>
 #include <mutex>
 #include <utility>
@@ -22,6 +23,9 @@ struct KeyResult {
   const PrefetchSpec* spec;
   KeyOutcome outcome;
   std::string note;
+  std::string given;        // for a missing key: what prefetch held
+  std::string not_fetched;  // for a missing key that was not queried: why
+  std::string fetch_error;  // for a missing key whose query failed: why
 };
 
 // A category is complete when all its keys are; not obtained when a required
@@ -42,6 +46,8 @@ void Aggregate(const std::vector<KeyResult>& keys, GatherResult& result) {
     if (key.outcome == KeyOutcome::kMissing && key.spec->required) {
       state.availability = Availability::kNotObtained;
       result.unavailable_required.push_back(key.spec->key);
+      result.unavailable_details.push_back(
+          {key.spec->key, key.given, key.not_fetched, key.fetch_error});
     } else if (key.outcome != KeyOutcome::kComplete &&
                state.availability == Availability::kComplete) {
       state.availability = Availability::kPartial;
@@ -92,6 +98,7 @@ class Run : public std::enable_shared_from_this<Run> {
         verdict.reason = "absent from prefetch";
       } else if (it->second.is_null) {
         verdict.use = PrefetchUse::kNoData;
+        key.source = KeySource::kNull;
       } else {
         verdict = ClassifyPrefetch(spec, it->second.value);
       }
@@ -116,20 +123,24 @@ class Run : public std::enable_shared_from_this<Run> {
           }
           break;
         case PrefetchUse::kNotGiven: {
-          const std::string given =
+          key.given =
               it == input_.prefetch.end() ? verdict.reason : "prefetch value is " + verdict.reason;
+          key.source = KeySource::kMissing;
           if (!can_fetch_) {
             key.outcome = KeyOutcome::kMissing;
-            key.note = given + "; " + no_fetch_reason_;
+            key.not_fetched = no_fetch_reason_;
+            key.note = key.given + "; " + no_fetch_reason_;
             break;
           }
           Result<std::string> rendered = RenderPrefetchTemplate(spec.query, input_.tokens);
           if (!rendered) {
             key.outcome = KeyOutcome::kMissing;
-            key.note = given + "; cannot fetch: " + rendered.error().message;
+            key.not_fetched = "cannot fetch: " + rendered.error().message;
+            key.note = key.given + "; " + key.not_fetched;
             break;
           }
-          key.fetched_because = given;
+          key.source = KeySource::kFetched;
+          key.fetched_because = key.given;
           queries.emplace_back(k, Query(base_ + "/" + *rendered, spec.query));
           break;
         }
@@ -145,9 +156,13 @@ class Run : public std::enable_shared_from_this<Run> {
     KeyOutcome outcome = KeyOutcome::kComplete;
     std::string note;
     std::string fetched_because;  // why the key was fetched ("absent from prefetch")
+    std::string given;            // for kMissing: what prefetch held
+    std::string not_fetched;      // for kMissing without a query: why not
+    std::string fetch_error;      // for kMissing after a query: why it failed
     std::vector<JsonRef> inputs;  // prefetched value and/or fetched pages
     std::size_t pages = 0;
     std::size_t entries = 0;
+    KeySource source = KeySource::kHit;
   };
 
   FhirGet Query(std::string url, std::string log_path) const {
@@ -175,6 +190,8 @@ class Run : public std::enable_shared_from_this<Run> {
 
   static void Fail(Key& key, const std::string& why) {
     key.outcome = KeyOutcome::kMissing;
+    key.source = KeySource::kFailed;
+    key.fetch_error = why;
     key.note = (key.fetched_because.empty() ? std::string() : key.fetched_because + "; ") +
                "fetch failed: " + why;
     key.inputs.clear();
@@ -193,6 +210,9 @@ class Run : public std::enable_shared_from_this<Run> {
   void OnPage(std::size_t k, FhirResponse response) {
     const PrefetchSpec& spec = input_.specs[k];
     FetchedPage page = ReadFetchedPage(spec, response);
+    if (response.status == 0 && response.timed_out) {
+      page.reason = "timeout after " + std::to_string(options_.deadline.count()) + " ms";
+    }
     std::optional<FhirGet> next;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -320,7 +340,11 @@ class Run : public std::enable_shared_from_this<Run> {
     }
     std::vector<KeyResult> keys;
     for (std::size_t k = 0; k < keys_.size(); ++k) {
-      keys.push_back({&input_.specs[k], keys_[k].outcome, keys_[k].note});
+      const Key& key = keys_[k];
+      keys.push_back(
+          {&input_.specs[k], key.outcome, key.note, key.given, key.not_fetched, key.fetch_error});
+      result.keys.push_back({input_.specs[k].key, input_.specs[k].required, key.source,
+                             key.note.empty() ? key.fetched_because : key.note});
     }
     Aggregate(keys, result);
     if (!medication_problems_.empty()) {
@@ -362,6 +386,51 @@ class Run : public std::enable_shared_from_this<Run> {
 
 }  // namespace
 
+const char* KeySourceName(KeySource source) {
+  switch (source) {
+    case KeySource::kHit:
+      return "hit";
+    case KeySource::kFetched:
+      return "fetched";
+    case KeySource::kNull:
+      return "null";
+    case KeySource::kMissing:
+      return "missing";
+    case KeySource::kFailed:
+      return "failed";
+  }
+  return "missing";
+}
+
+std::string UnavailableMessage(const GatherResult& result) {
+  // Keys not queried for the same reason are named together; each failed
+  // query gets its own clause.
+  std::vector<std::pair<std::string, std::string>> clauses;  // (keys, reason)
+  for (const UnavailableKey& key : result.unavailable_details) {
+    if (!key.fetch_error.empty()) {
+      clauses.emplace_back("", "FHIR query for " + key.key + " failed: " + key.fetch_error);
+      continue;
+    }
+    std::string reason = key.given;
+    if (!key.not_fetched.empty()) reason += (reason.empty() ? "" : ", and ") + key.not_fetched;
+    auto same = std::find_if(clauses.begin(), clauses.end(),
+                             [&](const auto& clause) { return clause.second == reason; });
+    if (same != clauses.end() && !same->first.empty()) {
+      same->first += ", " + key.key;
+    } else {
+      clauses.emplace_back(key.key, reason);
+    }
+  }
+  std::string message = "required data could not be obtained: ";
+  for (std::size_t i = 0; i < clauses.size(); ++i) {
+    if (i > 0) message += "; ";
+    if (!clauses[i].first.empty()) message += clauses[i].first + ": ";
+    message += clauses[i].second;
+  }
+  if (clauses.empty()) message += "(no reason recorded)";
+  return message;
+}
+
 void DataGatherer::Gather(GatherInput input, Done done) const {
   if (!input.fhir_server.empty() && !options_.servers.empty() &&
       !options_.servers.AllowsServer(input.fhir_server)) {
@@ -375,23 +444,33 @@ void DataGatherer::Gather(GatherInput input, Done done) const {
     return;
   }
   FhirClient* client = client_;
-  if (input.fhir_server.empty() && options_.demo_client != nullptr) {
-    input.fhir_server = kDemoFhirBase;
-    client = options_.demo_client;
-  }
   std::string reason;
-  if (client != client_) {
-    // demo data: no token, no allowlist
+  if (input.fhir_server.empty() && options_.demo_client != nullptr) {
+    const auto patient = input.tokens.find("context.patientId");
+    if (patient != input.tokens.end() && options_.demo_client->HasPatient(patient->second)) {
+      input.fhir_server = kDemoFhirBase;  // demo data: no token, no allowlist
+      client = options_.demo_client;
+    } else {
+      // Issue #13: an empty answer here would read as "nothing to say".
+      std::string ids;
+      for (const std::string& id : options_.demo_client->PatientIds()) {
+        ids += (ids.empty() ? "" : ", ") + id;
+      }
+      reason =
+          "no fhirServer in the request, and the patient is not one of the embedded demo "
+          "patients (" +
+          ids + ")";
+    }
   } else if (input.fhir_server.empty()) {
-    reason = "no fhirServer to fetch from";
+    reason = "no fhirServer in the request";
   } else if (input.access_token.empty()) {
-    reason = "no fhirAuthorization token to fetch with";  // checklist F-1
+    reason = "fhirServer present but no fhirAuthorization (access token)";  // checklist F-1
   } else if (client_ == nullptr || options_.servers.empty()) {
-    reason = "FHIR fetching is not configured";
+    reason = "this service is not configured to fetch from FHIR servers";
   }
   const bool can_fetch = reason.empty();
-  auto run = std::make_shared<Run>(std::move(input), client, options_, can_fetch,
-                                   std::move(reason), std::move(done));
+  auto run = std::make_shared<Run>(std::move(input), client, options_, can_fetch, std::move(reason),
+                                   std::move(done));
   run->Start();
 }
 

@@ -22,7 +22,8 @@
 // - any failure of a key's query (no answer, timeout, non-200, non-FHIR or
 //   malformed body, OperationOutcome, wrong type, cap reached, next link to
 //   another origin) makes that key not obtained: a required key is named in
-//   unavailable_required (the handler's 412), an optional one leaves its
+//   unavailable_required, with the reason in unavailable_details (the
+//   handler's 412, UnavailableMessage), an optional one leaves its
 //   category partial. Pages already read for a failed key are not used.
 //
 // A fhirServer that is not on the allowlist (while one is configured) is a bad
@@ -53,7 +54,8 @@
 
 namespace cds::fhir {
 
-class FhirClient;  // fhir/fhir_client.h (FHIR fetching; may be null: prefetch only)
+class FhirClient;      // fhir/fhir_client.h (FHIR fetching; may be null: prefetch only)
+class DemoFhirClient;  // fhir/demo_fhir_client.h (embedded-defaults demo)
 
 struct PrefetchValue {
   bool is_null = false;  // the key was present with JSON null
@@ -77,9 +79,35 @@ struct GatherOptions {
   std::size_t max_entries = 5000;           // per key, all pages together
   std::size_t max_medication_reads = 50;    // Medication/<id> reads per request
   // Embedded-defaults demo only (fhir/demo_fhir_client.h): when a request names
-  // no fhirServer, its missing keys are read from this client instead. Null in
-  // any configured deployment.
-  FhirClient* demo_client = nullptr;
+  // no fhirServer, its missing keys are read from this client instead, for
+  // its demo patients only (any other patient's keys are not obtained, so a
+  // required one gives 412, never an empty "nothing to say"). Null in any
+  // configured deployment.
+  DemoFhirClient* demo_client = nullptr;
+};
+
+// A required prefetch key that could not be had, and why (no PHI, no token).
+struct UnavailableKey {
+  std::string key;          // "medications"
+  std::string given;        // what prefetch held: "absent from prefetch", "prefetch value is ..."
+  std::string not_fetched;  // why no FHIR query was made, e.g. "no fhirServer in the request"
+  std::string fetch_error;  // why the FHIR query failed, e.g. "timeout after 300 ms", "HTTP 503"
+};
+
+// What became of one prefetch key of the called service, for the call record
+// (service/service_call.h): taken from the request's prefetch (kHit), fetched
+// from fhirServer (kFetched), sent as JSON null = no data (kNull), not given
+// and not fetchable (kMissing), or its fetch failed (kFailed). `reason` says
+// why it was fetched, missing or failed, or what was noted about a hit (e.g.
+// "prefetch has more pages; not fetched"); no PHI.
+enum class KeySource { kHit, kFetched, kNull, kMissing, kFailed };
+const char* KeySourceName(KeySource source);  // "hit", "fetched", "null", "missing", "failed"
+
+struct KeyReport {
+  std::string key;
+  bool required = false;
+  KeySource source = KeySource::kMissing;
+  std::string reason;
 };
 
 struct GatherResult {
@@ -89,12 +117,23 @@ struct GatherResult {
   CategoryState states[kFactCategoryCount];
   std::vector<FhirInput> inputs;                               // what to normalise
   std::vector<std::shared_ptr<const JsonDocument>> documents;  // keeps inputs alive
-  std::vector<std::string> unavailable_required;  // required keys that could not be had
-  std::vector<std::string> notes;                 // per key: why not used (no PHI)
-  std::size_t queries = 0;                        // FHIR GETs issued
+  std::vector<std::string> unavailable_required;    // required keys that could not be had
+  std::vector<UnavailableKey> unavailable_details;  // the same keys, with why
+  std::vector<std::string> notes;                   // per key: why not used (no PHI)
+  std::size_t queries = 0;                          // FHIR GETs issued
+  std::vector<KeyReport> keys;                      // one per spec, in spec order
 
   const CategoryState& state(FactCategory c) const { return states[static_cast<int>(c)]; }
 };
+
+// The 412 message for `result.unavailable_details` (CDS Hooks 2.0 §Prefetch),
+// one clause per cause, e.g.
+//   "required data could not be obtained: conditions, observations: absent
+//    from prefetch, and no fhirServer in the request"
+//   "required data could not be obtained: FHIR query for medications failed:
+//    timeout after 300 ms"
+// Keys, reasons and HTTP statuses only: never a patient id, URL query or token.
+std::string UnavailableMessage(const GatherResult& result);
 
 class DataGatherer {
  public:

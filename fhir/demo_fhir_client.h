@@ -35,6 +35,7 @@ class DemoFhirClient : public FhirClient {
 
   void Get(FhirGet request, Done done) override;
   std::vector<std::string> PatientIds() const;
+  bool HasPatient(const std::string& id) const;
 
  private:
   struct Data;

@@ -10,7 +10,9 @@ namespace {
 using internal::AsValue;
 using internal::Find;
 
-std::string Str(const rapidjson::Value* v) { return v != nullptr && v->IsString() ? v->GetString() : ""; }
+std::string Str(const rapidjson::Value* v) {
+  return v != nullptr && v->IsString() ? v->GetString() : "";
+}
 
 // The value of `name=` in a query string, up to the next '&' (no decoding:
 // demo ids are plain).
@@ -62,6 +64,10 @@ std::vector<std::string> DemoFhirClient::PatientIds() const {
   std::vector<std::string> ids;
   for (const auto& [id, resources] : data_->by_patient) ids.push_back(id);
   return ids;
+}
+
+bool DemoFhirClient::HasPatient(const std::string& id) const {
+  return data_->by_patient.count(id) != 0;
 }
 
 void DemoFhirClient::Get(FhirGet request, Done done) {

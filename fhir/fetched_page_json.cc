@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "fhir/fetched_page.h"
 #include "fhir/json_internal.h"
@@ -69,7 +70,7 @@ FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& respon
   }
   auto parsed = JsonDocument::Parse(response.body);
   if (!parsed) {
-    page.reason = "malformed body (" + parsed.error().message + ")";
+    page.reason = "unreadable body (" + parsed.error().message + ")";
     return page;
   }
   const JsonRef root = (*parsed)->root();
@@ -81,7 +82,13 @@ FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& respon
   PrefetchVerdict verdict = ClassifyPrefetch(spec, root);
   page.use = verdict.use;
   if (verdict.use == PrefetchUse::kNotGiven) {
-    page.reason = "the answer is " + verdict.reason;
+    // "the client could not prefetch it" is about prefetch, not this answer.
+    constexpr std::string_view kPrefetchNote = " (the client could not prefetch it)";
+    std::string what = verdict.reason;
+    if (const std::size_t at = what.find(kPrefetchNote); at != std::string::npos) {
+      what.erase(at, kPrefetchNote.size());
+    }
+    page.reason = "the answer is " + what;
     return page;
   }
   page.next_url = std::move(verdict.next_url);

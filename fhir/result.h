@@ -20,6 +20,7 @@ enum class ErrorCode {
   kUnsupportedMedia,     // 415
   kPrefetchUnavailable,  // 412: required data neither prefetched nor fetchable
   kUpstreamFailure,      // 412: the FHIR server failed us
+  kUnavailable,          // 503: a dependency of ours (e.g. the feedback store) is down; retry later
   kRuleConfig,           // a rule file is invalid (startup / reload error, never per request)
   kInternal,             // 500
 };

@@ -210,6 +210,15 @@ struct SuggestionTemplate {
   std::vector<ActionTemplate> actions;
 };
 
+// A reason a clinician may give for overriding a card (CDS Hooks 2.0 card
+// `overrideReasons`, a Coding list). The EHR offers them and sends the chosen
+// one back in feedback (issue #16).
+struct OverrideReason {
+  std::string system;
+  std::string code;
+  std::string display;
+};
+
 struct IndicatorCase {
   Predicate when;
   Indicator indicator = Indicator::kInfo;
@@ -234,6 +243,7 @@ struct Rule {
   std::vector<TextPart> detail;
   std::vector<TextTable> tables;
   std::vector<SuggestionTemplate> suggestions;
+  std::vector<OverrideReason> override_reasons;  // card.overrideReasons, file order
   std::string source_label;
   std::string source_url;
   std::string evidence;

@@ -34,7 +34,9 @@ std::string WriteAuditLine(const AuditRecord& record) {
   Field(w, "time", record.time);
   Field(w, "type", "cds_call");
   Field(w, "hookInstance", trace.hook_instance);
-  Field(w, "service", trace.service_id);
+  // Issue #13: a call refused before routing (401, 413) still names the
+  // service it was for.
+  Field(w, "service", trace.service_id.empty() ? trace.requested_service : trace.service_id);
   Field(w, "hook", trace.hook);
   Field(w, "ruleset", trace.ruleset);
   w.Key("rulesFired");

@@ -151,6 +151,9 @@ struct Check {
   JwtAlgorithm algorithm = JwtAlgorithm::kES384;
   const IssuerState* issuer = nullptr;
   std::vector<std::shared_ptr<KeySource>> sources;
+  // The issuer's pinned files, for a token naming an allowlisted jku: used
+  // only when that jku set cannot be had (issue #13).
+  std::vector<std::shared_ptr<KeySource>> fallback;
   bool reloaded = false;
   AuthOutcome outcome;
   std::function<void(AuthOutcome)> done;
@@ -235,6 +238,21 @@ void Authenticator::State::ResolveKey(const std::shared_ptr<Check>& check) {
         });
       }
       waiting = !wait_for.empty();
+    }
+    if (!key && !waiting && !check->fallback.empty() &&
+        std::all_of(check->sources.begin(), check->sources.end(),
+                    [](const std::shared_ptr<KeySource>& source) {
+                      return !source->keys || !source->last_error.empty();
+                    })) {
+      // The named jku set is unavailable: the pinned keys stand in for it.
+      for (const auto& source : check->fallback) {
+        if (source->keys) any_keys = true;
+        const JwtPublicKey* found = source->keys ? source->keys->Find(kid) : nullptr;
+        if (found != nullptr) {
+          key = *found;
+          break;
+        }
+      }
     }
   }
   if (waiting) {
@@ -325,6 +343,19 @@ void Authenticator::State::VerifyAndRecord(const std::shared_ptr<Check>& check,
     check->outcome.detail = *check->outcome.failure == AuthFailure::kReplayed
                                 ? "jti was already used"
                                 : "replay cache is full of live entries";
+  } else if (options.shared_replay) {
+    // Issue #16: the other replicas' view of this jti, off this thread.
+    auto self = shared_from_this();
+    options.shared_replay(check->jwt.claims.iss, check->jwt.claims.jti,
+                          check->jwt.claims.exp + options.config.clock_skew_seconds, now,
+                          [self, check](std::optional<bool> replayed) {
+                            if (replayed.value_or(false)) {
+                              check->outcome.failure = AuthFailure::kReplayed;
+                              check->outcome.detail = "jti was already used on another replica";
+                            }
+                            self->Finish(check);
+                          });
+    return;
   }
   Finish(check);
 }
@@ -427,7 +458,7 @@ void Authenticator::Authenticate(std::string_view path, std::string_view authori
         check, AuthFailure::kAlgorithmNotAllowed,
         std::string("alg ") + JwtAlgorithmName(*algorithm) + " is not allowed for this issuer");
   }
-  if (header.jku) {
+  if (header.jku && !issuer->second.config.jku.empty()) {
     // Checklist S-22: a jku off the issuer's allowlist is never fetched.
     std::shared_ptr<KeySource> source = issuer->second.UrlSource(*header.jku);
     if (!source) {
@@ -435,7 +466,13 @@ void Authenticator::Authenticate(std::string_view path, std::string_view authori
                         "jku '" + Clip(*header.jku) + "' is not allowlisted for this issuer");
     }
     check->sources.push_back(std::move(source));
+    for (const auto& pinned : issuer->second.sources) {
+      if (pinned->is_file) check->fallback.push_back(pinned);
+    }
   } else {
+    // No jku, or an issuer whose keys are pinned (no allowlist, issue #13):
+    // a jku header is not trusted and never fetched; the issuer's own key
+    // sources decide, as they would for a token without one.
     check->sources = issuer->second.sources;
   }
 

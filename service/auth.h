@@ -8,17 +8,23 @@
 //   1. a well-formed compact JWS (service/jwt.h) with typ "JWT" (or no typ);
 //   2. alg is one of ES256/384/512, RS256/384/512 — never none or HS* (S-13);
 //   3. iss is a configured issuer, and alg is on that issuer's list (S-14);
-//   4. a jku header, if sent, is on that issuer's jku allowlist — it is never
-//      fetched otherwise (S-22);
+//   4. a jku header is trusted only when the issuer has a jku allowlist: then
+//      it must be on it (S-22; never fetched otherwise). An issuer without an
+//      allowlist has pinned keys (its jwks file, configured out of band): the
+//      header is ignored, nothing is fetched, the file decides (issue #13);
 //   5. aud (a string or any element of an array) equals the endpoint's URL under
 //      publicBaseUrl: {base}/cds-services, {base}/cds-services/{id},
 //      {base}/cds-services/{id}/feedback (trailing slashes removed; §11.7);
 //   6. exp has not passed; iat (and nbf) are not in the future beyond the clock
 //      skew; exp - iat is positive and at most the issuer's maxLifetimeSeconds;
 //   7. the kid selects a key of the issuer (its jwks file and/or jku sets; only
-//      the jku set when the token names one) that fits alg; an unknown kid
-//      re-loads those sources once — a file is re-read, a jku URL re-fetched —
-//      at most once per source per jwksMinRefreshSeconds;
+//      the jku set when the token names an allowlisted one) that fits alg; an
+//      unknown kid re-loads those sources once — a file is re-read, a jku URL
+//      re-fetched — at most once per source per jwksMinRefreshSeconds. When a
+//      named jku set cannot be had (its last fetch failed, or it was never
+//      loaded and may not be re-fetched yet), the issuer's pinned jwks file is
+//      used instead: a failed fetch never locks out a client whose keys are
+//      pinned;
 //   8. the signature verifies (EVP_DigestVerify);
 //   9. (iss, jti) has not been seen; it is then remembered until exp + skew.
 //      The cache holds at most jtiCacheSize entries: when full of live
@@ -91,6 +97,14 @@ struct AuthenticatorOptions {
   // Called once per Authenticate with its outcome (e.g. metrics by reason, #8).
   std::function<void(const AuthOutcome&)> on_outcome;
   bool log_rejections = true;  // LogEvent("warn", "auth_rejected", ...)
+  // Issue #16: a replay cache shared with the other replicas (check 9), asked
+  // after the in-memory cache found the jti fresh. It calls `done` exactly
+  // once, on any thread: true = already used on some replica (refused as
+  // replayed_jti), false = fresh, nullopt = no answer in time (the in-memory
+  // verdict stands). Null = in-memory only (the default).
+  std::function<void(const std::string& iss, const std::string& jti, std::int64_t expires_at,
+                     std::int64_t now, std::function<void(std::optional<bool>)> done)>
+      shared_replay;
 };
 
 class Authenticator {

@@ -16,5 +16,9 @@ using CliArgs = std::vector<std::string>;
 int RunServe(const CliArgs& args);
 int RunEvaluate(const CliArgs& args);
 int RunRules(const CliArgs& args);
+// `rules backtest` and `rules book` (cli_backtest.cc, cli_book.cc), dispatched by RunRules.
+int RunRulesBacktest(const CliArgs& args);
+int RunRulesBook(const CliArgs& args);
+int RunReport(const CliArgs& args);  // issue #16: report feedback
 
 }  // namespace cds::service

@@ -1,13 +1,17 @@
 // magcds evaluate (--request FILE | --bundle FILE) [--hook HOOK] [--service ID]
 //                 [--now ISO-8601] [--rules PATH] [--explain]
-#include <future>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "fhir/fhir_time.h"
 #include "service/bundle_request.h"
 #include "service/cli.h"
 #include "service/cli_common.h"
 #include "service/hook_request.h"
+#include "service/http_status.h"
+#include "service/response_json.h"
+#include "service/service_call.h"
 
 namespace cds::service {
 namespace {
@@ -39,12 +43,20 @@ const rules::ServiceDefinition* PickService(const rules::RuleSet& rule_set,
 
 void PrintExplain(const rules::RuleSet& rule_set, const rules::Evaluation& evaluation) {
   for (const rules::RuleOutcome& outcome : evaluation.outcomes) {
-    if (outcome.rule < 0 || static_cast<std::size_t>(outcome.rule) >= rule_set.rules.size()) continue;
+    if (outcome.rule < 0 || static_cast<std::size_t>(outcome.rule) >= rule_set.rules.size())
+      continue;
     const rules::Rule& rule = rule_set.rules[static_cast<std::size_t>(outcome.rule)];
     std::cerr << rule.id << "@" << rule.version << ": " << rules::TruthName(outcome.truth)
               << (outcome.fired ? " (fires)" : "") << "\n";
     for (const std::string& line : outcome.explain) std::cerr << "  " << line << "\n";
   }
+}
+
+// The answer the service would give, as "HTTP <status> <error body>".
+int FailAsService(const Error& error) {
+  std::cerr << "magcds evaluate: HTTP " << HttpStatusFor(error.code) << " " << WriteErrorBody(error)
+            << "\n";
+  return 1;
 }
 
 }  // namespace
@@ -65,23 +77,28 @@ int RunEvaluate(const CliArgs& args) {
   std::optional<fhir::EpochSeconds> fixed_now;
   if (const auto now = flags.Value("now")) {
     const auto instant = fhir::ParseFhirDateTime(*now);
-    if (!instant) return Fail("--now must be an ISO-8601 date or date-time with zone, e.g. 2026-01-15T09:00:00Z");
+    if (!instant)
+      return Fail(
+          "--now must be an ISO-8601 date or date-time with zone, e.g. 2026-01-15T09:00:00Z");
     fixed_now = instant->seconds;
   }
 
-  std::shared_ptr<const rules::RuleSet> rule_set = LoadRulesOrReport(RulesPath(flags.Value("rules")));
+  std::shared_ptr<const rules::RuleSet> rule_set =
+      LoadRulesOrReport(RulesPath(flags.Value("rules")));
   if (!rule_set) return 2;
 
   const std::string path = request_path ? *request_path : *bundle_path;
   Result<std::string> text = ReadTextFile(path);
   if (!text) return Fail(text.error().message);
 
+  // The request is parsed once: from the file (--request), or built from the
+  // Bundle (--bundle) once the service is known.
+  std::optional<Result<HookRequest>> parsed;
   std::string hook = flags.Value("hook").value_or("");
-  if (hook.empty() && request_path) {
-    // Take the hook from the request itself; a request that does not parse
-    // still goes to the handler, which reports what is wrong (400).
-    Result<HookRequest> parsed = ParseHookRequest(*text);
-    if (parsed) hook = parsed->hook;
+  if (request_path) {
+    parsed = ParseHookRequest(*text);
+    // A request that does not parse is reported below as the service would (400).
+    if (hook.empty() && *parsed) hook = (*parsed)->hook;
   }
   if (hook.empty() && !flags.Value("service")) hook = "patient-view";
   const rules::ServiceDefinition* service = PickService(*rule_set, flags.Value("service"), hook);
@@ -90,47 +107,36 @@ int RunEvaluate(const CliArgs& args) {
                 (flags.Value("service") ? " '" + *flags.Value("service") + "'" : std::string()) +
                 (hook.empty() ? std::string() : " for hook '" + hook + "'"));
   }
-
-  std::string body;
   if (bundle_path) {
-    Result<std::string> built = BuildBundleRequest(*text, *rule_set, *service);
-    if (!built) return Fail(path + ": " + built.error().message);
-    body = std::move(built).value();
-  } else {
-    body = std::move(text).value();
+    auto document = fhir::JsonDocument::Parse(*text);
+    if (!document) return Fail(path + ": " + document.error().message);
+    parsed = BuildBundleRequest(std::move(document).value(), *rule_set, *service);
+    if (!*parsed) return Fail(path + ": " + (*parsed).error().message);
   }
+  if (!*parsed) return FailAsService((*parsed).error());
+  const HookRequest& request = **parsed;
+  Result<const rules::ServiceDefinition*> resolved =
+      ResolveService(*rule_set, service->id, request.hook);
+  if (!resolved) return FailAsService(resolved.error());
 
-  RuleSetHolder holder(rule_set);
-  HookHandlerOptions options;
-  if (fixed_now) {
-    options.clock = [t = *fixed_now] { return t; };
-    options.ids = SequentialIds();
-  } else {
-    options.clock = SystemNow;
-    options.ids = RandomIds();
-  }
-  if (flags.Has("explain")) {
-    options.explain = true;
-    options.on_evaluation = PrintExplain;
-  }
-  const HookHandler handler(holder, std::move(options));
-
-  HttpRequestView request;
-  request.method = "POST";
-  request.path = "/cds-services/" + service->id;
-  request.headers["content-type"] = "application/json";
-  request.body = std::move(body);
-  std::promise<HttpResponseView> promise;
-  std::future<HttpResponseView> answer = promise.get_future();
-  handler.Handle(request, [&promise](HttpResponseView response) {
-    promise.set_value(std::move(response));
-  });
-  const HttpResponseView response = answer.get();  // main thread, not a pool thread
-  if (response.status != 200) {
-    std::cerr << "magcds evaluate: HTTP " << response.status << " " << response.body << "\n";
-    return 1;
-  }
-  std::cout << response.body << "\n";
+  // Gathering is prefetch only here (no FHIR client), then the one core call.
+  const fhir::GatherResult gathered =
+      GatherPrefetchOnly(GatherInputFor(*rule_set, **resolved, request));
+  const IdSourceFactory ids_factory = fixed_now ? SequentialIds() : RandomIds();
+  std::unique_ptr<cards::IdSource> ids = ids_factory();
+  ServiceCallInput input;
+  input.rule_set = rule_set.get();
+  input.service = *resolved;
+  input.request = &request;
+  input.gathered = &gathered;
+  input.now = fixed_now ? *fixed_now : SystemNow();
+  ServiceCallOptions options;
+  options.explain = flags.Has("explain");
+  options.ids = ids.get();
+  const ServiceCallResult result = RunServiceCall(input, options);
+  if (!result.response) return FailAsService(result.response.error());
+  if (options.explain) PrintExplain(*rule_set, result.evaluation);
+  std::cout << WriteCardsResponse(*result.response) << "\n";
   return 0;
 }
 

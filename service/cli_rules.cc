@@ -19,6 +19,9 @@ constexpr const char* kUsage =
     "usage: magcds rules validate PATH\n"
     "       magcds rules test PATH [--cases DIR]   (default DIR: PATH/examples)\n"
     "       magcds rules diff OLD_PATH NEW_PATH\n"
+    "       magcds rules backtest --population PATH... --rules NEW [--baseline OLD] [--now ISO]\n"
+    "                             [--now-per-patient] [--hook H] [--jobs N] [--out DIR]\n"
+    "       magcds rules book PATH [--baseline OLD] --out DIR\n"
     "PATH is a ruleset directory (ruleset.json + valuesets.json) or its ruleset.json.\n";
 
 std::string Ids(const std::set<std::string>& ids) {
@@ -98,6 +101,8 @@ int RunRules(const CliArgs& args) {
   const std::string& verb = args[0];
   if (verb == "validate" && args.size() == 2) return Validate(args[1]);
   if (verb == "diff" && args.size() == 3) return Diff(args[1], args[2]);
+  if (verb == "backtest") return RunRulesBacktest(CliArgs(args.begin() + 1, args.end()));
+  if (verb == "book") return RunRulesBook(CliArgs(args.begin() + 1, args.end()));
   if (verb == "test" && args.size() >= 2) {
     FlagParser flags({"cases"}, {});
     if (Status parsed = flags.Parse(CliArgs(args.begin() + 2, args.end())); !parsed) {

@@ -18,7 +18,8 @@ constexpr std::chrono::seconds kJwksDeadline{5};
 }  // namespace
 
 Result<SecurityParts> BuildSecurityParts(const ServiceConfig& config,
-                                         std::function<void(const AuthOutcome&)> on_outcome) {
+                                         std::function<void(const AuthOutcome&)> on_outcome,
+                                         SharedReplayCache* shared_replay) {
   SecurityParts parts;
   if (!config.cors.allowed_origins.empty()) {
     parts.cors = std::make_unique<CorsPolicy>(config.cors.allowed_origins);
@@ -63,6 +64,13 @@ Result<SecurityParts> BuildSecurityParts(const ServiceConfig& config,
   options.public_base_url = config.public_base_url;
   options.clock = [] { return static_cast<std::int64_t>(SystemNow()); };
   options.on_outcome = std::move(on_outcome);
+  if (shared_replay != nullptr) {
+    options.shared_replay = [shared_replay](const std::string& iss, const std::string& jti,
+                                            std::int64_t expires_at, std::int64_t now,
+                                            std::function<void(std::optional<bool>)> done) {
+      shared_replay->Check(iss, jti, expires_at, now, std::move(done));
+    };
+  }
   Result<std::unique_ptr<Authenticator>> authenticator = Authenticator::Create(std::move(options));
   if (!authenticator) return authenticator.error();
   parts.authenticator = std::move(authenticator).value();

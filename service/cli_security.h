@@ -14,6 +14,7 @@
 #include "service/auth.h"
 #include "service/config.h"
 #include "service/cors.h"
+#include "service/shared_replay_cache.h"
 
 namespace cds::service {
 
@@ -25,7 +26,10 @@ struct SecurityParts {
 
 // kRuleConfig when a jwks file cannot be loaded. `on_outcome` (optional) sees
 // every authentication outcome, e.g. to count failures by reason.
+// `shared_replay` (optional, not owned; issue #16) makes the jti replay check
+// span every replica on the same PostgreSQL store.
 Result<SecurityParts> BuildSecurityParts(const ServiceConfig& config,
-                                         std::function<void(const AuthOutcome&)> on_outcome);
+                                         std::function<void(const AuthOutcome&)> on_outcome,
+                                         SharedReplayCache* shared_replay = nullptr);
 
 }  // namespace cds::service

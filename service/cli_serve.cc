@@ -12,14 +12,14 @@
 #include <vector>
 
 #include "fhir/rest_fhir_client.h"
-#include "service/demo_patients.h"
-
+#include "service/audit_log.h"
 #include "service/cli.h"
 #include "service/cli_common.h"
 #include "service/cli_security.h"
-#include "service/audit_log.h"
 #include "service/config.h"
+#include "service/demo_patients.h"
 #include "service/drain_gate.h"
+#include "service/feedback_store_parts.h"
 #include "service/graceful_shutdown.h"
 #include "service/http_adapter.h"
 #include "service/instrumented_handler.h"
@@ -61,10 +61,9 @@ int RunServe(const CliArgs& args) {
     return 2;
   }
 
-  const std::string rules_path =
-      RulesPath(flags.Value("rules") ? flags.Value("rules")
-                                     : (config.rules.empty() ? std::nullopt
-                                                             : std::optional(config.rules)));
+  const std::string rules_path = RulesPath(
+      flags.Value("rules") ? flags.Value("rules")
+                           : (config.rules.empty() ? std::nullopt : std::optional(config.rules)));
   std::shared_ptr<const rules::RuleSet> rule_set = LoadRulesOrReport(rules_path);
   if (!rule_set) return 2;
 
@@ -154,6 +153,14 @@ int RunServe(const CliArgs& args) {
   reloader_options.metrics = &metrics;
   RuleSetReloader reloader(holder, reloader_options);
 
+  // Issue #16: card feedback kept and counted (SQLite by default, PostgreSQL
+  // at scale); writes are queued, never on the response path.
+  Result<FeedbackStoreParts> feedback_store = BuildFeedbackStoreParts(config, metrics);
+  if (!feedback_store) {
+    std::cerr << "magcds serve: " << feedback_store.error().message << "\n";
+    return 2;
+  }
+
   HookHandlerOptions options;
   // Embedded defaults only (no config file, no FHIR servers): a request that
   // names no fhirServer is answered from the ruleset's example patients, so
@@ -166,26 +173,30 @@ int RunServe(const CliArgs& args) {
       gather.demo_client = demo_client.get();
       std::string ids;
       for (const std::string& id : demo_client->PatientIds()) ids += (ids.empty() ? "" : ",") + id;
-      LogEvent("info", "demo_patients", {{"patients", ids}, {"note", "embedded defaults: requests without fhirServer use these example patients"}});
+      LogEvent(
+          "info", "demo_patients",
+          {{"patients", ids},
+           {"note", "embedded defaults: requests without fhirServer use these example patients"}});
     }
   }
   options.clock = SystemNow;
   options.ids = RandomIds();
   options.fhir_client = fhir_client.get();
   options.gather = gather;
+  options.feedback_sink = feedback_store->feedback_sink();
   const HookHandler handler(holder, std::move(options));
 
   // Issue #6: JWT client authentication and CORS in front of the CDS endpoints.
-  Result<SecurityParts> security = BuildSecurityParts(
-      config, [&metrics](const AuthOutcome& outcome) {
+  Result<SecurityParts> security =
+      BuildSecurityParts(config, [&metrics](const AuthOutcome& outcome) {
         if (!outcome.ok()) metrics.CountAuthFailure(AuthFailureName(*outcome.failure));
-      });
+      },
+      feedback_store->replay.get());
   if (!security) {
     std::cerr << "magcds serve: " << security.error().message << "\n";
     return 2;
   }
-  const SecurityGate secure_handler(handler, security->authenticator.get(),
-                                    security->cors.get());
+  const SecurityGate secure_handler(handler, security->authenticator.get(), security->cors.get());
 
   // The front of each port: routing, drain gate, metrics, audit, request logs.
   DrainGate gate;
@@ -222,6 +233,9 @@ int RunServe(const CliArgs& args) {
                                               HttpResponseView& response) {
     secure_handler.Decorate(request, response);
   };
+  server_options.on_refused = [&front](const HttpRequestView& request, int status, double seconds) {
+    front.RecordRefused(request, status, seconds);
+  };
   HttpServer server(front, server_options);
   if (Status started = server.Start(); !started) {
     LogEvent("error", "listen_failed", {{"listen", listen}, {"message", started.error().message}});
@@ -232,6 +246,10 @@ int RunServe(const CliArgs& args) {
     ServerOptions ops_server_options = server_options;
     ops_server_options.host = ops_address->first;
     ops_server_options.port = ops_address->second;
+    ops_server_options.on_refused = [&ops_front](const HttpRequestView& request, int status,
+                                                 double seconds) {
+      ops_front.RecordRefused(request, status, seconds);
+    };
     ops_server = std::make_unique<HttpServer>(ops_front, ops_server_options);
     if (Status started = ops_server->Start(); !started) {
       LogEvent("error", "listen_failed",
@@ -266,6 +284,8 @@ int RunServe(const CliArgs& args) {
   std::vector<StopListener> listeners = {[&server] { return server.Stop(); }};
   if (ops_server) listeners.emplace_back([&ops_server] { return ops_server->Stop(); });
   GracefulShutdown(gate, listeners, std::chrono::milliseconds(ops_config.shutdown_grace_ms));
+  // What the last requests queued is written before exit (bounded).
+  feedback_store->Stop(std::chrono::seconds(5));
   return 0;
 }
 

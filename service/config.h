@@ -11,7 +11,8 @@
 // The security members (publicBaseUrl, tls, auth, cors) are described in
 // service/security_config.h.
 // The operational members (ops, audit, log, reload, shutdownGraceSeconds) are
-// described in service/ops_config.h.
+// described in service/ops_config.h. The feedback store (store) is described
+// in service/store_config.h.
 
 #include <cstddef>
 #include <string>
@@ -21,6 +22,7 @@
 #include "fhir/result.h"
 #include "service/ops_config.h"
 #include "service/security_config.h"
+#include "service/store_config.h"
 
 namespace cds::service {
 
@@ -50,6 +52,8 @@ struct ServiceConfig {
   TlsConfig tls;
   AuthConfig auth;
   CorsConfig cors;
+  // store (service/store_config.h; issue #16).
+  StoreConfig store;
 };
 
 // kRuleConfig with a message naming the member when the text is not a valid config.

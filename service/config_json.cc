@@ -113,6 +113,10 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
                               : name == "auth" ? ParseAuthConfig(ref, config.auth)
                                                : ParseCorsConfig(ref, config.cors);
       if (!security) return security.error();
+    } else if (name == "store") {
+      if (Status store = ParseStoreConfig(fhir::internal::MakeRef(value), config.store); !store) {
+        return store.error();
+      }
     } else if (name == "$schema" || name == "description") {
       // Documentation members.
     } else {

@@ -1,11 +1,10 @@
 // Parsing of feedback bodies (service/feedback_request.h).
-#include "service/feedback_request.h"
-
 #include <string>
 #include <utility>
 
 #include "fhir/fhir_time.h"
 #include "fhir/json_internal.h"
+#include "service/feedback_request.h"
 
 namespace cds::service {
 namespace {
@@ -25,12 +24,51 @@ std::string Text(const rapidjson::Value& value) {
   return std::string(value.GetString(), value.GetStringLength());
 }
 
+// An optional string member no longer than `max`; "" when absent or null.
+Status OptionalString(const rapidjson::Value& object, const char* name, const std::string& path,
+                      std::size_t max, std::string& out) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) return OkStatus();
+  if (!value->IsString()) return Invalid("'" + path + "." + name + "' must be a string");
+  if (value->GetStringLength() > max) {
+    return Invalid("'" + path + "." + name + "' is longer than " + std::to_string(max) +
+                   " characters");
+  }
+  out = Text(*value);
+  return OkStatus();
+}
+
+// CDS Hooks 2.0 §Overridden guidance: overrideReason {reason: Coding, userComment}.
+Status ParseOverrideReason(const rapidjson::Value& value, const std::string& path,
+                           FeedbackItem& item) {
+  if (!value.IsObject()) return Invalid("'" + path + "' must be an object");
+  const rapidjson::Value* reason = Member(value, "reason");
+  if (reason != nullptr && !reason->IsNull()) {
+    const std::string at = path + ".reason";
+    if (!reason->IsObject()) return Invalid("'" + at + "' must be a Coding object");
+    if (!IsNonEmptyString(Member(*reason, "code"))) {
+      return Invalid("'" + at + ".code' must be a non-empty string");
+    }
+    for (const auto& [name, out] :
+         {std::pair<const char*, std::string*>{"code", &item.override_code},
+          {"system", &item.override_system},
+          {"display", &item.override_display}}) {
+      if (Status s = OptionalString(*reason, name, at, kMaxCodingFieldLength, *out); !s) return s;
+    }
+  }
+  return OptionalString(value, "userComment", path, kMaxUserCommentLength, item.user_comment);
+}
+
 Result<FeedbackItem> ParseItem(const rapidjson::Value& value, const std::string& path) {
   if (!value.IsObject()) return Invalid("'" + path + "' must be an object");
   FeedbackItem item;
   const rapidjson::Value* card = Member(value, "card");
   if (!IsNonEmptyString(card)) return Invalid("'" + path + ".card' must be a non-empty string");
   item.card = Text(*card);
+  if (item.card.size() > kMaxFeedbackIdLength) {
+    return Invalid("'" + path + ".card' is longer than " + std::to_string(kMaxFeedbackIdLength) +
+                   " characters");
+  }
 
   const rapidjson::Value* outcome = Member(value, "outcome");
   if (!IsNonEmptyString(outcome)) {
@@ -49,6 +87,10 @@ Result<FeedbackItem> ParseItem(const rapidjson::Value& value, const std::string&
       if (!IsNonEmptyString(id)) {
         return Invalid("'" + path + ".acceptedSuggestions[]' items must be {\"id\": string}");
       }
+      if (id->GetStringLength() > kMaxFeedbackIdLength) {
+        return Invalid("'" + path + ".acceptedSuggestions[].id' is longer than " +
+                       std::to_string(kMaxFeedbackIdLength) + " characters");
+      }
       item.accepted_suggestions.push_back(Text(*id));
     }
   }
@@ -57,8 +99,10 @@ Result<FeedbackItem> ParseItem(const rapidjson::Value& value, const std::string&
   }
 
   const rapidjson::Value* reason = Member(value, "overrideReason");
-  if (reason != nullptr && !reason->IsNull() && !reason->IsObject()) {
-    return Invalid("'" + path + ".overrideReason' must be an object");
+  if (reason != nullptr && !reason->IsNull()) {
+    if (Status s = ParseOverrideReason(*reason, path + ".overrideReason", item); !s) {
+      return s.error();
+    }
   }
 
   const rapidjson::Value* timestamp = Member(value, "outcomeTimestamp");
@@ -85,6 +129,10 @@ Result<FeedbackRequest> ParseFeedbackRequest(std::string_view body) {
     return Invalid("missing required field 'feedback'");
   }
   if (!feedback->IsArray()) return Invalid("'feedback' must be an array");
+  if (feedback->Size() > kMaxFeedbackItems) {
+    return Invalid("'feedback' has " + std::to_string(feedback->Size()) + " items; at most " +
+                   std::to_string(kMaxFeedbackItems) + " per request");
+  }
   FeedbackRequest request;
   rapidjson::SizeType index = 0;
   for (const rapidjson::Value& value : feedback->GetArray()) {

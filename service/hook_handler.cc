@@ -10,12 +10,14 @@
 #include "fhir/data_gatherer.h"
 #include "fhir/patient_facts.h"
 #include "service/feedback_request.h"
+#include "service/feedback_sink.h"
 #include "service/hook_request.h"
 #include "service/http_status.h"
 #include "service/log.h"
 #include "service/recording_fhir_client.h"
 #include "service/request_trace.h"
 #include "service/response_json.h"
+#include "service/service_call.h"
 
 namespace cds::service {
 namespace {
@@ -40,9 +42,9 @@ HttpResponseView NoStore(HttpResponseView response) {
 }
 
 HttpResponseView MethodNotAllowed(const char* allow) {
-  HttpResponseView response = ErrorResponse(
-      Error{ErrorCode::kMethodNotAllowed,
-            std::string("method not allowed on this endpoint; allowed: ") + allow});
+  HttpResponseView response =
+      ErrorResponse(Error{ErrorCode::kMethodNotAllowed,
+                          std::string("method not allowed on this endpoint; allowed: ") + allow});
   response.headers.emplace_back("Allow", allow);
   return response;
 }
@@ -95,62 +97,59 @@ std::vector<const rules::ServiceDefinition*> ServicesWithId(const rules::RuleSet
   return found;
 }
 
-std::string JoinKeys(const std::vector<std::string>& keys) {
-  std::string out;
-  for (const std::string& key : keys) {
-    if (!out.empty()) out += ", ";
-    out += key;
-  }
-  return out;
-}
-
-// The part of a service call after the data is in: normalise, evaluate,
-// render, encode. Runs on whichever thread completes the gather.
-struct ServiceCall {
+// The part of a service call after the data is in: the core call
+// (service/service_call.h), then encoding. Runs on whichever thread completes
+// the gather.
+struct PendingCall {
   std::shared_ptr<const rules::RuleSet> rule_set;
+  const rules::ServiceDefinition* service = nullptr;  // owned by rule_set
   HookRequest request;
   fhir::EpochSeconds as_of = 0;
   const HookHandlerOptions* options = nullptr;
   Respond respond;
   // For the operational observers (null when the request has no trace).
   std::shared_ptr<RequestTrace> trace;
-  std::vector<fhir::PrefetchSpec> specs;
-  std::vector<std::string> keys_sent;
   std::shared_ptr<fhir::FhirClient> recorder;  // records FHIR queries into `trace`
 
-  void Finish(fhir::GatherResult gathered) {
-    if (gathered.error) {
-      // E.g. a fhirServer off the allowlist (400; no connection was made).
-      respond(NoStore(ErrorResponse(*gathered.error)));
-      return;
-    }
-    if (trace) TracePrefetch(*trace, specs, keys_sent, gathered);
-    if (!gathered.unavailable_required.empty()) {
-      // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
-      respond(NoStore(ErrorResponse(Error{
-          ErrorCode::kPrefetchUnavailable,
-          "required prefetch data was not provided and could not be fetched: " +
-              JoinKeys(gathered.unavailable_required)})));
-      return;
-    }
-    fhir::PatientFacts facts;
-    for (int c = 0; c < fhir::kFactCategoryCount; ++c) facts.categories[c] = gathered.states[c];
-    facts.patient_id = request.patient_id;
-    fhir::Normalize(gathered.inputs, as_of, options->normalize, facts);
-
-    rules::EvaluateOptions evaluate_options;
-    evaluate_options.explain = options->explain;
-    const rules::Evaluation evaluation = rules::Evaluate(*rule_set, facts, as_of, evaluate_options);
-    if (options->on_evaluation) options->on_evaluation(*rule_set, evaluation);
-
+  void Finish(const fhir::GatherResult& gathered) {
     std::unique_ptr<cards::IdSource> ids = options->ids();
-    cards::RenderContext context;
-    context.patient_id = request.patient_id;
-    context.ids = ids.get();
-    context.now = as_of;
-    const std::vector<cards::Card> cards = cards::RenderCards(*rule_set, evaluation, context);
-    if (trace) TraceEvaluation(*trace, *rule_set, evaluation, cards);
-    respond(NoStore(Json(200, WriteCardsResponse(cards))));
+    ServiceCallInput input;
+    input.rule_set = rule_set.get();
+    input.service = service;
+    input.request = &request;
+    input.gathered = &gathered;
+    input.now = as_of;
+    ServiceCallOptions call_options;
+    call_options.normalize = options->normalize;
+    call_options.explain = options->explain;
+    call_options.ids = ids.get();
+    const ServiceCallResult result = RunServiceCall(input, call_options);
+    if (!result.response) {
+      if (trace && !gathered.error) TracePrefetch(*trace, result.record);
+      if (result.response.error().code == ErrorCode::kPrefetchUnavailable) {
+        std::string keys;
+        for (const std::string& key : gathered.unavailable_required) {
+          keys += (keys.empty() ? "" : ", ") + key;
+        }
+        LogEvent("warn", "prefetch_unavailable",
+                 {{"service", service->id},
+                  {"hookInstance", request.hook_instance},
+                  {"keys", keys},
+                  {"message", result.response.error().message}});
+      }
+      respond(NoStore(ErrorResponse(result.response.error())));
+      return;
+    }
+    if (trace) TracePrefetch(*trace, result.record);
+    if (options->on_evaluation) options->on_evaluation(*rule_set, result.evaluation);
+    if (trace) TraceEvaluation(*trace, *rule_set, result.evaluation, *result.response);
+    std::string body = WriteCardsResponse(*result.response);
+    // Issue #16: remember which rule issued each card (queued, never waited on).
+    if (options->feedback_sink != nullptr && !result.response->empty()) {
+      options->feedback_sink->CardsIssued(service->id, request.hook_instance, request.patient_id,
+                                          *result.response, as_of);
+    }
+    respond(NoStore(Json(200, std::move(body))));
   }
 };
 
@@ -195,9 +194,10 @@ void HookHandler::Handle(const HttpRequestView& request, Respond respond) const 
     const std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash);
     if (!id.empty() && (tail.empty() || tail == "/feedback")) {
       if (!post) return respond(NoStore(MethodNotAllowed("POST")));
-      if (!ContentTypeAcceptable(request)) return respond(NoStore(ErrorResponse(UnsupportedMedia())));
+      if (!ContentTypeAcceptable(request))
+        return respond(NoStore(ErrorResponse(UnsupportedMedia())));
       if (tail.empty()) return CallService(std::string(id), request, std::move(respond));
-      return Feedback(std::string(id), request, respond);
+      return Feedback(std::string(id), request, std::move(respond));
     }
   }
   respond(ErrorResponse(Error{ErrorCode::kUnknownService,
@@ -246,30 +246,14 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
   }
 
   // One id may be registered for several hooks (checklist D-5): pick by hook.
-  const rules::ServiceDefinition* service = nullptr;
-  for (const rules::ServiceDefinition* candidate : candidates) {
-    if (candidate->hook == parsed->hook) service = candidate;
-  }
-  if (service == nullptr) {
-    return respond(NoStore(ErrorResponse(
-        Error{ErrorCode::kInvalidRequest,
-              "hook " + Quoted(parsed->hook) + " is not served by " + Quoted(service_id)})));
-  }
+  Result<const rules::ServiceDefinition*> service =
+      ResolveService(*rule_set, service_id, parsed->hook);
+  if (!service) return respond(NoStore(ErrorResponse(service.error())));
 
-  fhir::GatherInput input;
-  for (const int index : service->prefetch) {
-    if (index >= 0 && static_cast<std::size_t>(index) < rule_set->prefetch.size()) {
-      input.specs.push_back(rule_set->prefetch[static_cast<std::size_t>(index)]);
-    }
-  }
-  input.prefetch = parsed->prefetch;
-  input.request_document = parsed->document;
-  input.tokens = parsed->tokens;
-  input.fhir_server = parsed->fhir_server;
-  if (parsed->fhir_authorization) input.access_token = parsed->fhir_authorization->access_token;
-
-  auto call = std::make_shared<ServiceCall>();
+  fhir::GatherInput input = GatherInputFor(*rule_set, **service, *parsed);
+  auto call = std::make_shared<PendingCall>();
   call->rule_set = std::move(rule_set);
+  call->service = *service;
   call->request = std::move(parsed).value();
   call->as_of = options_.clock();
   call->options = &options_;
@@ -277,8 +261,6 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
   fhir::FhirClient* fhir_client = options_.fhir_client;
   if (http.trace) {
     call->trace = http.trace;
-    call->specs = input.specs;
-    for (const auto& [key, value] : input.prefetch) call->keys_sent.push_back(key);
     if (fhir_client != nullptr) {
       call->recorder = std::make_shared<RecordingFhirClient>(fhir_client, http.trace);
       fhir_client = call->recorder.get();
@@ -290,7 +272,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
     // This may run on a FHIR client thread, beyond the adapter's catch: keep
     // the one-response guarantee here too.
     try {
-      call->Finish(std::move(gathered));
+      call->Finish(gathered);
     } catch (const std::exception& e) {
       const std::string correlation = NewCorrelationId();
       LogEvent("error", "service_call_failed",
@@ -307,16 +289,36 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
 }
 
 void HookHandler::Feedback(const std::string& service_id, const HttpRequestView& http,
-                           Respond& respond) const {
+                           Respond respond) const {
   const std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
   if (!rule_set || ServicesWithId(*rule_set, service_id).empty()) {
     return respond(NoStore(
         ErrorResponse(Error{ErrorCode::kUnknownService, "unknown service " + Quoted(service_id)})));
   }
+  if (http.trace) http.trace->service_id = service_id;
   Result<FeedbackRequest> feedback = ParseFeedbackRequest(http.body);
   if (!feedback) return respond(NoStore(ErrorResponse(feedback.error())));
-  // TODO(#8): count feedback by outcome; de-duplicate if it is ever stored (FB-3).
-  respond(NoStore(Json(200, "{}")));
+  if (http.trace) {
+    // Issue #13: counted and logged by outcome (InstrumentedHandler).
+    for (const FeedbackItem& item : feedback->items) {
+      ++http.trace->feedback_outcomes[item.outcome];
+      http.trace->feedback_accepted_suggestions +=
+          static_cast<int>(item.accepted_suggestions.size());
+    }
+  }
+  if (options_.feedback_sink == nullptr || feedback->items.empty()) {
+    return respond(NoStore(Json(200, "{}")));
+  }
+  // Issue #16: answered once stored (CDS Hooks 2.0 §Feedback: 200 OK), so an
+  // EHR told 503 knows to send it again; storing is idempotent (FB-3).
+  options_.feedback_sink->FeedbackReceived(
+      service_id, std::move(feedback).value(), options_.clock(),
+      [respond = std::move(respond)](Status stored) {
+        if (stored) return respond(NoStore(Json(200, "{}")));
+        HttpResponseView response = NoStore(ErrorResponse(stored.error()));
+        response.headers.emplace_back("Retry-After", "5");
+        respond(std::move(response));
+      });
 }
 
 }  // namespace cds::service

@@ -2,13 +2,16 @@
 
 // HookHandler: the CDS Hooks endpoints behind the HTTP adapter (style §4.1).
 // Routes an HttpRequestView and runs one service call as a short pipeline:
-//   parse (ParseHookRequest) -> service + hook check -> DataGatherer::Gather
-//   -> fhir::Normalize -> rules::Evaluate -> cards::RenderCards
+//   parse (ParseHookRequest) -> service + hook check (ResolveService)
+//   -> DataGatherer::Gather (the only asynchronous stage)
+//   -> RunServiceCall (service/service_call.h: normalise, evaluate, render;
+//      the same function `magcds evaluate` and the backtest call)
 //   -> WriteCardsResponse.
 // Endpoints:
 //   GET  /cds-services                  discovery (all services of the active rule set)
 //   POST /cds-services/{id}             service call (200 cards, 400, 404, 412, 415)
-//   POST /cds-services/{id}/feedback    feedback shape check (200 {}, 400, 404)
+//   POST /cds-services/{id}/feedback    feedback (200 {} once stored, 400, 404,
+//                                       503 when the store cannot take it now)
 //   GET  /healthz, GET /readyz          process alive / rule set loaded
 // Any other method on these paths is 405 with Allow; any other path is 404.
 // Every error has a JSON body {"error", "message"} with its status from
@@ -43,6 +46,8 @@ class FhirClient;
 
 namespace cds::service {
 
+class FeedbackSink;
+
 // Evaluation "now", as UTC epoch seconds.
 using Clock = std::function<fhir::EpochSeconds()>;
 // Makes the uuid source for one request (called once per service call).
@@ -63,6 +68,9 @@ struct HookHandlerOptions {
   // explain output is PHI-adjacent and never goes to production logs.
   bool explain = false;
   std::function<void(const rules::RuleSet&, const rules::Evaluation&)> on_evaluation;
+  // Issue #16: told of every answered card and every valid feedback item;
+  // null = feedback is checked and answered 200 but not kept. Not owned.
+  FeedbackSink* feedback_sink = nullptr;
 };
 
 class HookHandler : public RequestHandler {
@@ -81,7 +89,7 @@ class HookHandler : public RequestHandler {
   void CallService(const std::string& service_id, const HttpRequestView& request,
                    Respond respond) const;
   void Feedback(const std::string& service_id, const HttpRequestView& request,
-                Respond& respond) const;
+                Respond respond) const;
 
   const RuleSetHolder& rule_sets_;
   HookHandlerOptions options_;

@@ -1,22 +1,22 @@
 #include "service/http_adapter.h"
 
+#include <cpprest/http_listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pplx/threadpool.h>
+
 #include <atomic>
 #include <cctype>
 #include <exception>
 #include <fstream>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <cpprest/http_listener.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <pplx/threadpool.h>
 
 #include "service/http_status.h"
 #include "service/log.h"
@@ -89,8 +89,9 @@ HttpResponseView ErrorView(const Error& error) {
 
 // 413: also end the connection, whatever the client sent after the head.
 HttpResponseView TooLarge(std::size_t limit) {
-  HttpResponseView view = ErrorView(Error{
-      ErrorCode::kPayloadTooLarge, "request body is larger than " + std::to_string(limit) + " bytes"});
+  HttpResponseView view =
+      ErrorView(Error{ErrorCode::kPayloadTooLarge,
+                      "request body is larger than " + std::to_string(limit) + " bytes"});
   view.headers.emplace_back("Connection", "close");
   return view;
 }
@@ -115,7 +116,8 @@ class OneReply {
     LogFields fields = {{"correlationId", correlation}};
     if (what != nullptr) fields.emplace_back("exception", what);
     LogEvent("error", "unhandled_exception", fields);
-    SendOwn(ErrorView(Error{ErrorCode::kInternal, "internal error; correlation id " + correlation}));
+    SendOwn(
+        ErrorView(Error{ErrorCode::kInternal, "internal error; correlation id " + correlation}));
   }
   void SetDecorator(std::function<void(HttpResponseView&)> decorate) {
     decorate_ = std::move(decorate);
@@ -170,8 +172,10 @@ struct BodyReader : std::enable_shared_from_this<BodyReader> {
 
   void Next() {
     auto self = shared_from_this();
-    request.body().streambuf().getn(chunk.data(), chunk.size()).then(
-        [self](const pplx::task<std::size_t>& read) {
+    request.body()
+        .streambuf()
+        .getn(chunk.data(), chunk.size())
+        .then([self](const pplx::task<std::size_t>& read) {
           std::size_t n = 0;
           try {
             n = read.get();  // already complete: a task-based continuation never blocks
@@ -201,8 +205,8 @@ struct TlsMaterial {
 void ConfigureTls(boost::asio::ssl::context& context, const TlsMaterial& material) {
   namespace ssl = boost::asio::ssl;
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
   SSL_CTX* native = context.native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(native,
@@ -215,15 +219,17 @@ void ConfigureTls(boost::asio::ssl::context& context, const TlsMaterial& materia
                           ssl::context::pem);
   if (SSL_CTX_check_private_key(native) != 1) {
     throw boost::system::system_error(
-        boost::system::error_code(static_cast<int>(ERR_get_error()), boost::asio::error::get_ssl_category()),
+        boost::system::error_code(static_cast<int>(ERR_get_error()),
+                                  boost::asio::error::get_ssl_category()),
         "the TLS key does not match the certificate");
   }
 }
 
 Result<TlsMaterial> LoadTlsMaterial(const std::string& cert_file, const std::string& key_file) {
   TlsMaterial material;
-  for (const auto& [path, out] : {std::pair<const std::string&, std::string&>(cert_file, material.cert_chain_pem),
-                                  std::pair<const std::string&, std::string&>(key_file, material.key_pem)}) {
+  for (const auto& [path, out] :
+       {std::pair<const std::string&, std::string&>(cert_file, material.cert_chain_pem),
+        std::pair<const std::string&, std::string&>(key_file, material.key_pem)}) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
@@ -234,8 +240,8 @@ Result<TlsMaterial> LoadTlsMaterial(const std::string& cert_file, const std::str
     boost::asio::ssl::context probe(boost::asio::ssl::context::tls_server);
     ConfigureTls(probe, material);
   } catch (const std::exception& e) {
-    return Error{ErrorCode::kRuleConfig, "tls: " + cert_file + " / " + key_file +
-                                             " cannot be used: " + e.what()};
+    return Error{ErrorCode::kRuleConfig,
+                 "tls: " + cert_file + " / " + key_file + " cannot be used: " + e.what()};
   }
   return material;
 }
@@ -251,6 +257,7 @@ struct HttpServer::State {
 };
 
 void HttpServer::State::Serve(http::http_request request) const {
+  const auto arrived = std::chrono::steady_clock::now();
   auto reply = std::make_shared<OneReply>(request);
   try {
     HttpRequestView view;
@@ -260,21 +267,32 @@ void HttpServer::State::Serve(http::http_request request) const {
     view.path = uri.path();
     view.query = uri.query();
     for (const auto& [name, value] : request.headers()) view.headers[Lower(name)] = value;
+    auto head = std::make_shared<HttpRequestView>();
+    head->method = view.method;
+    head->path = view.path;
+    head->headers = view.headers;
     if (options.decorate) {
-      auto head = std::make_shared<HttpRequestView>();
-      head->method = view.method;
-      head->path = view.path;
-      head->headers = view.headers;
       reply->SetDecorator([decorate = options.decorate, head](HttpResponseView& response) {
         decorate(*head, response);
       });
     }
+    // Issue #13: the adapter's own refusals are counted and logged too.
+    auto refuse = [on_refused = options.on_refused, head, reply,
+                   arrived](HttpResponseView response) {
+      const int status = response.status;
+      reply->SendOwn(std::move(response));
+      if (on_refused) {
+        on_refused(
+            *head, status,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
+      }
+    };
 
     // 413 without reading the body (issue #6; see StopReadingBody).
     const auto length = view.headers.find("content-length");
     if (length != view.headers.end() && ContentLengthOver(length->second, options.max_body_bytes)) {
       StopReadingBody(request);
-      reply->SendOwn(TooLarge(options.max_body_bytes));
+      refuse(TooLarge(options.max_body_bytes));
       return;
     }
 
@@ -284,16 +302,16 @@ void HttpServer::State::Serve(http::http_request request) const {
     auto reader = std::make_shared<BodyReader>();
     reader->request = request;
     reader->limit = limit;
-    reader->done = [reply, limit, &hook_handler, view = std::move(view)](
+    reader->done = [reply, refuse, limit, &hook_handler, view = std::move(view)](
                        BodyRead outcome, std::string body) mutable {
       try {
         if (outcome == BodyRead::kFailed) {
-          reply->SendOwn(
+          refuse(
               ErrorView(Error{ErrorCode::kInvalidRequest, "the request body could not be read"}));
           return;
         }
         if (outcome == BodyRead::kTooLarge) {
-          reply->SendOwn(TooLarge(limit));
+          refuse(TooLarge(limit));
           return;
         }
         view.body = std::move(body);
@@ -319,7 +337,8 @@ HttpServer::~HttpServer() { Stop(); }
 
 std::string HttpServer::Url() const {
   const bool tls = !state_->options.tls_cert_file.empty();
-  return (tls ? "https://" : "http://") + state_->options.host + ":" + std::to_string(state_->options.port) + "/";
+  return (tls ? "https://" : "http://") + state_->options.host + ":" +
+         std::to_string(state_->options.port) + "/";
 }
 
 Status HttpServer::Start() {
@@ -333,8 +352,9 @@ Status HttpServer::Start() {
       if (!tls) return tls.error();
       // cpprestsdk calls this for every accepted connection: the PEM text is
       // read from disk once, here.
-      config.set_ssl_context_callback(
-          [material = *tls](boost::asio::ssl::context& context) { ConfigureTls(context, material); });
+      config.set_ssl_context_callback([material = *tls](boost::asio::ssl::context& context) {
+        ConfigureTls(context, material);
+      });
     }
     auto listener =
         std::make_unique<http::experimental::listener::http_listener>(web::uri(Url()), config);

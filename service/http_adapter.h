@@ -50,6 +50,11 @@ struct ServerOptions {
   // Issue #6: applied to the responses the adapter makes itself (413, 400 on
   // an unreadable body, 500), e.g. to add the CORS headers. Optional.
   std::function<void(const HttpRequestView&, HttpResponseView&)> decorate;
+  // Issue #13: told of each response the adapter makes before the handler
+  // sees the request (413, 400 on an unreadable body), with the request head
+  // (no body) and the seconds since it arrived, so that it is counted and
+  // logged like the rest (InstrumentedHandler::RecordRefused). Optional.
+  std::function<void(const HttpRequestView&, int status, double seconds)> on_refused;
 };
 
 class HttpServer {

@@ -20,6 +20,8 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kPrefetchUnavailable:
     case ErrorCode::kUpstreamFailure:
       return 412;
+    case ErrorCode::kUnavailable:
+      return 503;
     case ErrorCode::kRuleConfig:
     case ErrorCode::kInternal:
       return 500;
@@ -45,6 +47,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "prefetch_unavailable";
     case ErrorCode::kUpstreamFailure:
       return "upstream_failure";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
     case ErrorCode::kRuleConfig:
       return "rule_config";
     case ErrorCode::kInternal:

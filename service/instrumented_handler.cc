@@ -1,6 +1,7 @@
 #include "service/instrumented_handler.h"
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -39,6 +40,11 @@ void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoin
     // Auth failures are counted where they are decided (Authenticator's
     // on_outcome, wired in cli_serve.cc), not here.
   }
+  if (Metrics* metrics = options.metrics; metrics != nullptr && endpoint == "feedback") {
+    for (const auto& [outcome, count] : trace.feedback_outcomes) {
+      metrics->CountFeedbackReceived(trace.service_id, outcome, count);
+    }
+  }
   const double ms = seconds * 1000.0;
   if (options.audit != nullptr && endpoint == "service") {
     if (!options.audit->Write(trace, status, ms)) {
@@ -55,12 +61,25 @@ void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoin
                       {"endpoint", std::string(endpoint)},
                       {"status", std::to_string(status)},
                       {"durationMs", duration}};
-  if (!trace.service_id.empty()) fields.emplace_back("service", trace.service_id);
+  if (!trace.service_id.empty()) {
+    fields.emplace_back("service", trace.service_id);
+  } else if (!trace.requested_service.empty()) {
+    fields.emplace_back("service", trace.requested_service);
+  }
   if (!trace.hook_instance.empty()) fields.emplace_back("hookInstance", trace.hook_instance);
   if (!trace.ruleset.empty()) fields.emplace_back("ruleset", trace.ruleset);
   if (endpoint == "service") fields.emplace_back("cards", std::to_string(trace.cards.size()));
   if (status == 401 && !trace.auth_failure.empty()) {
     fields.emplace_back("authFailure", trace.auth_failure);
+  }
+  if (endpoint == "feedback" && !trace.feedback_outcomes.empty()) {
+    const auto count = [&trace](const char* outcome) {
+      const auto it = trace.feedback_outcomes.find(outcome);
+      return std::to_string(it == trace.feedback_outcomes.end() ? 0 : it->second);
+    };
+    fields.emplace_back("feedbackAccepted", count("accepted"));
+    fields.emplace_back("feedbackOverridden", count("overridden"));
+    fields.emplace_back("acceptedSuggestions", std::to_string(trace.feedback_accepted_suggestions));
   }
   LogEvent(level, "request", fields);
 }
@@ -83,9 +102,37 @@ std::string_view EndpointOf(std::string_view path) {
   return "other";
 }
 
+std::string_view EndpointOf(std::string_view method, std::string_view path) {
+  const std::string_view endpoint = EndpointOf(path);
+  const bool cds = endpoint == "discovery" || endpoint == "service" || endpoint == "feedback";
+  return cds && method == "OPTIONS" ? "preflight" : endpoint;
+}
+
+std::string RequestedServiceId(std::string_view path) {
+  constexpr std::string_view kPrefix = "/cds-services/";
+  if (path.rfind(kPrefix, 0) != 0) return "";
+  std::string_view id = path.substr(kPrefix.size());
+  id = id.substr(0, id.find('/'));
+  if (id.empty() || id.size() > 64) return "";
+  for (const char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) {
+      return "";
+    }
+  }
+  return std::string(id);
+}
+
+void InstrumentedHandler::RecordRefused(const HttpRequestView& request, int status,
+                                        double seconds) const {
+  RequestTrace trace;
+  trace.requested_service = RequestedServiceId(request.path);
+  Observe(options_, EndpointOf(request.method, request.path), request.method, trace, status,
+          seconds);
+}
+
 void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond) const {
   const SteadyClock::time_point started = SteadyClock::now();
-  const std::string_view endpoint = EndpointOf(request.path);
+  const std::string_view endpoint = EndpointOf(request.method, request.path);
   const bool ops_endpoint = endpoint == "healthz" || endpoint == "readyz" || endpoint == "metrics";
   const RequestHandler* target = ops_endpoint ? options_.ops : options_.cds;
 
@@ -97,6 +144,7 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
     copy->trace = trace = std::make_shared<RequestTrace>();
   }
   const HttpRequestView& traced = copy ? *copy : request;
+  if (!ops_endpoint) trace->requested_service = RequestedServiceId(request.path);
 
   // Settles the request once, on whichever thread produces the response (or
   // aborts it at the end of the shutdown grace period).

@@ -25,7 +25,13 @@ constexpr Command kCommands[] = {
      "      through the service without sockets; print the response JSON."},
     {"rules", cds::service::RunRules,
      "rules validate PATH | rules test PATH [--cases DIR] | rules diff OLD NEW\n"
+     "      | rules backtest --population PATH... --rules NEW [--baseline OLD] [--out DIR]\n"
+     "      | rules book PATH [--baseline OLD] --out DIR\n"
      "      Check a ruleset, run its example patients, or list what changed."},
+    {"report", cds::service::RunReport,
+     "report feedback [--config FILE] [--since DATE] [--format table|json|csv]\n"
+     "      Card feedback per rule and version: cards issued, accepted, overridden,\n"
+     "      acceptance rate, override reasons, suggestions taken."},
 };
 
 void PrintUsage(std::ostream& out) {
@@ -33,7 +39,8 @@ void PrintUsage(std::ostream& out) {
       << "usage: magcds <command> [options]\n\ncommands:\n";
   for (const Command& command : kCommands) out << "  " << command.summary << "\n";
   out << "  help\n      Show this text.\n\n"
-      << "Rules default to $MAGCDS_RULES, else " << CDS_DEFAULT_RULES_DIR << ".\n";
+      << "Rules default to $MAGCDS_RULES, else " << CDS_DEFAULT_RULES_DIR << ".\n"
+      << "The feedback store defaults to $MAGCDS_DB, else ./magcds.db (serve and report).\n";
 }
 
 }  // namespace

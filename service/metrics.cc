@@ -19,6 +19,8 @@ enum FamilyIndex : std::size_t {
   kLastReloadOk,
   kActiveRuleSet,
   kAuditFailures,
+  kFeedbackReceived,
+  kFeedback,
   kFamilyCount
 };
 
@@ -160,6 +162,11 @@ Metrics::Metrics() {
   add("ruleset_active", "The rule set in force (value 1), by id and version.", Type::kGauge,
       {"ruleset", "version"});
   add("audit_write_failures_total", "Audit records that could not be written.", Type::kCounter, {});
+  add("feedback_received_total", "Feedback items received, by CDS service and outcome.",
+      Type::kCounter, {"service", "outcome"});
+  add("feedback_total",
+      "Card feedback items stored, by the issuing rule (unmatched: card not known) and outcome.",
+      Type::kCounter, {"rule", "outcome"});
   // Series that exist from the start, so rates and alerts work before the
   // first event.
   for (const char* outcome : {"success", "failure"}) families_[kReloads]->Add({outcome}, 0);
@@ -208,6 +215,11 @@ void Metrics::CountAuthFailure(std::string_view reason) {
   Get(kAuthFailures).Add({std::string(reason.empty() ? "unspecified" : reason)}, 1);
 }
 
+void Metrics::CountFeedbackReceived(std::string_view service, std::string_view outcome, int items) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Get(kFeedbackReceived).Add({std::string(service), std::string(outcome)}, items);
+}
+
 void Metrics::CountReload(bool success) {
   std::lock_guard<std::mutex> lock(mutex_);
   Get(kReloads).Add({success ? "success" : "failure"}, 1);
@@ -226,10 +238,26 @@ void Metrics::CountAuditWriteFailure() {
   Get(kAuditFailures).Add({}, 1);
 }
 
+void Metrics::CountFeedback(std::string_view rule_id, std::string_view outcome) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Get(kFeedback).Add(
+      {rule_id.empty() ? std::string("unmatched") : std::string(rule_id), std::string(outcome)}, 1);
+}
+
+void Metrics::AddCollector(std::function<void(std::string&)> collector) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  collectors_.push_back(std::move(collector));
+}
+
 std::string Metrics::RenderPrometheus() const {
   std::string out;
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& family : families_) family->Render(out);
+  std::vector<std::function<void(std::string&)>> collectors;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& family : families_) family->Render(out);
+    collectors = collectors_;
+  }
+  for (const auto& collector : collectors) collector(out);
   return out;
 }
 

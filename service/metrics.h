@@ -10,10 +10,15 @@
 //   (ok|http_error|timeout|network_error) fhir_query_duration_seconds histogram
 //   prefetch_keys_total{key,result}                     counter (hit|miss)
 //   auth_failures_total{reason}                         counter
+//   feedback_received_total{service,outcome}            counter (accepted|overridden items)
 //   rules_reloads_total{outcome}                        counter (success|failure)
 //   rules_last_reload_success                           gauge (1 ok or none yet, 0 failed)
 //   ruleset_active{ruleset,version}                     gauge (1 for the active set only)
 //   audit_write_failures_total                          counter
+//   feedback_total{rule,outcome}                        counter (issue #16: feedback items
+//                                                       stored; rule "unmatched" for unknown cards)
+//   plus the series of added collectors (the feedback store's queue, see
+//   service/store_metrics.h).
 // Label values come from the rule set (service ids, rule ids, prefetch keys),
 // fixed vocabularies, or reason codes: never from request data, so the number
 // of series stays bounded and no PHI reaches a label.
@@ -21,6 +26,7 @@
 // Thread-safety: every method may be called from any thread.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,8 +43,9 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // endpoint: "discovery", "service", "feedback", "healthz", "readyz",
-  // "metrics" or "other"; service: a served service id or "".
+  // endpoint: "discovery", "service", "feedback", "preflight", "healthz",
+  // "readyz", "metrics" or "other"; service: a served service id or "".
+  // Every status is counted, refusals (400, 401, 413, 415) included.
   void CountRequest(std::string_view endpoint, std::string_view service, int status,
                     double seconds);
   void AddInFlight(int delta);
@@ -48,10 +55,17 @@ class Metrics {
   // Client authentication failures (issue #6) by reason code, e.g. "missing",
   // "bad_signature", "expired", "unknown_issuer", "replayed_jti".
   void CountAuthFailure(std::string_view reason);
+  // Feedback items received (issue #13), by served service id and outcome.
+  void CountFeedbackReceived(std::string_view service, std::string_view outcome, int items);
   void CountReload(bool success);
   // Replaces the active-ruleset series: only one is ever present.
   void SetActiveRuleSet(std::string_view id, std::string_view version);
   void CountAuditWriteFailure();
+  // Issue #16: one feedback item newly stored ("" rule = unmatched card).
+  void CountFeedback(std::string_view rule_id, std::string_view outcome);
+  // Text appended to RenderPrometheus's output (complete families with HELP
+  // and TYPE), called at each render without the metrics lock held.
+  void AddCollector(std::function<void(std::string&)> collector);
 
   std::string RenderPrometheus() const;
 
@@ -64,6 +78,7 @@ class Metrics {
 
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;
+  std::vector<std::function<void(std::string&)>> collectors_;
 };
 
 }  // namespace cds::service

@@ -1,26 +1,15 @@
 #include "service/request_trace.h"
 
-#include <algorithm>
-
 #include "cards/card.h"
 #include "rules/engine.h"
 #include "rules/ruleset.h"
+#include "service/service_call.h"
 
 namespace cds::service {
 
-void TracePrefetch(RequestTrace& trace, const std::vector<fhir::PrefetchSpec>& specs,
-                   const std::vector<std::string>& keys_sent, const fhir::GatherResult& gathered) {
-  const std::vector<TracedFhirQuery> queries = trace.FhirQueries();
-  for (const fhir::PrefetchSpec& spec : specs) {
-    const bool sent = std::find(keys_sent.begin(), keys_sent.end(), spec.key) != keys_sent.end();
-    const bool fetched = std::any_of(queries.begin(), queries.end(), [&](const TracedFhirQuery& q) {
-      return q.path == spec.query;
-    });
-    const std::string prefix = spec.key + ": ";
-    const bool noted =
-        std::any_of(gathered.notes.begin(), gathered.notes.end(),
-                    [&](const std::string& note) { return note.rfind(prefix, 0) == 0; });
-    trace.prefetch[spec.key] = sent && !fetched && !noted;
+void TracePrefetch(RequestTrace& trace, const CallRecord& record) {
+  for (const PrefetchKeyRecord& key : record.prefetch) {
+    trace.prefetch[key.key] = key.source == fhir::KeySource::kHit && key.reason.empty();
   }
 }
 

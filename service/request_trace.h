@@ -36,6 +36,8 @@ struct RuleSet;
 
 namespace cds::service {
 
+struct CallRecord;  // service/service_call.h
+
 // One FHIR GET made for the request. `path` is the prefetch template or a path
 // with patient values replaced (FhirGet::log_path): never the real URL.
 struct TracedFhirQuery {
@@ -65,6 +67,16 @@ struct RequestTrace {
   // supplied it usable as sent (no fetch, no problem noted).
   std::map<std::string, bool> prefetch;
 
+  // The {id} of a /cds-services/{id}[/feedback] path as requested (a URL-safe
+  // id of at most 64 characters, else ""), whether or not it is served: the
+  // audit trail and the log name it for calls refused before routing (401,
+  // 413). Never a metric label (service_id is).
+  std::string requested_service;
+  // Feedback calls (issue #13): the items received, by outcome ("accepted",
+  // "overridden"), and the accepted suggestions among them.
+  std::map<std::string, int> feedback_outcomes;
+  int feedback_accepted_suggestions = 0;
+
   // Client authentication (issue #6), when a JWT was checked.
   std::string jwt_issuer;
   std::string jwt_id;
@@ -85,11 +97,10 @@ struct RequestTrace {
   std::vector<TracedFhirQuery> fhir_queries_;
 };
 
-// Fills `prefetch` from what the data gatherer made of each key: a hit when
-// the key was in the request's prefetch, no FHIR query was made with its
-// template and no problem was noted for it.
-void TracePrefetch(RequestTrace& trace, const std::vector<fhir::PrefetchSpec>& specs,
-                   const std::vector<std::string>& keys_sent, const fhir::GatherResult& gathered);
+// Fills `prefetch` from the call record: a hit when the request's prefetch
+// supplied the key, no FHIR query was made with its template and no problem
+// was noted for it.
+void TracePrefetch(RequestTrace& trace, const CallRecord& record);
 
 // Fills `ruleset`, `rules_fired` and `cards`.
 void TraceEvaluation(RequestTrace& trace, const rules::RuleSet& rule_set,

@@ -100,6 +100,13 @@ void WriteCard(JsonWriter& w, const cards::Card& card) {
     Key(w, "selectionBehavior");
     w.String(card.selection_behavior.empty() ? "at-most-one" : card.selection_behavior.c_str());
   }
+  if (!card.override_reasons.empty()) {
+    // CDS Hooks 2.0 §Card: overrideReasons, a Coding list; feedback sends one back.
+    Key(w, "overrideReasons");
+    w.StartArray();
+    for (const cards::Coding& reason : card.override_reasons) WriteCoding(w, reason);
+    w.EndArray();
+  }
   if (!card.rule_id.empty() || !card.ruleset_id.empty()) {
     Key(w, "extension");
     w.StartObject();

@@ -13,6 +13,11 @@
       A ruleset directory with K copies of every rule of SRC_DIR (ids renamed
       MG-01 -> MG-01-c002 ...; precedence copied per copy), same value sets.
       13 rules x 10 = 130, x 100 = 1,300.
+  gen_data.py population --patients N [--split LINES] OUT_DIR
+      A FHIR Bulk Data export of N patients (issue #17 backtest benchmark):
+      one NDJSON file per resource type, split every LINES lines
+      (Observation.000.ndjson, ...). Patient k has 20..80 resources (the
+      patient mix above, seed k) and id bench-<k>.
 """
 
 import argparse
@@ -334,6 +339,34 @@ def cmd_rules(args):
         f.write(vs)
 
 
+def cmd_population(args):
+    os.makedirs(args.out, exist_ok=True)
+    writers = {}
+
+    def write(resource_type, line):
+        state = writers.get(resource_type)
+        if state is None or state[1] >= args.split:
+            part = 0 if state is None else state[2] + 1
+            if state is not None:
+                state[0].close()
+            name = os.path.join(args.out, f"{resource_type}.{part:03d}.ndjson")
+            state = [open(name, "w", encoding="utf-8"), 0, part]
+            writers[resource_type] = state
+        state[0].write(line)
+        state[1] += 1
+
+    for k in range(args.patients):
+        request = make_patient(20 + (k * 37) % 61, k)
+        patient_id = f"bench-{k:05d}"
+        for value in request["prefetch"].values():
+            resources = [e["resource"] for e in value["entry"]] if value["resourceType"] == "Bundle" else [value]
+            for resource in resources:
+                line = json.dumps(resource, separators=(",", ":")).replace(PATIENT_ID, patient_id)
+                write(resource["resourceType"], line + "\n")
+    for state in writers.values():
+        state[0].close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -353,6 +386,11 @@ def main():
     c.add_argument("src")
     c.add_argument("out")
     c.set_defaults(func=cmd_rules)
+    d = sub.add_parser("population")
+    d.add_argument("--patients", type=int, required=True)
+    d.add_argument("--split", type=int, default=100000)
+    d.add_argument("out")
+    d.set_defaults(func=cmd_population)
     args = p.parse_args()
     args.func(args)
 

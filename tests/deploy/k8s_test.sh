@@ -49,7 +49,25 @@ assert c['resources']['requests'] and c['resources']['limits']
 rules = [m for m in c['volumeMounts'] if m['name'] == 'rules'][0]
 assert 'subPath' not in rules, 'a subPath mount never sees ConfigMap updates'
 assert [v for v in pod['volumes'] if v['name'] == 'rules'][0]['configMap']['name'] == 'magcds-rules'
-print('deployment: probes, limits, non-root, read-only root FS, whole-ConfigMap rules mount')
+# Issue #16: the replicas share the feedback store through a Secret-held
+# connection string (never in the ConfigMap).
+db = [v for v in pod['volumes'] if v['name'] == 'db'][0]
+assert db['secret']['secretName'] == 'magcds-db'
+assert any(m['name'] == 'db' and m['mountPath'] == '/etc/magcds/db' for m in c['volumeMounts'])
+print('deployment: probes, limits, non-root, read-only root FS, whole-ConfigMap rules mount, db Secret')
+PY
+"$py" - "$k8s/configmap-config.yaml" "$k8s/secret-db.yaml" "$root/deploy/compose/compose.yaml" <<'PY'
+import json, sys, yaml
+config = json.loads(yaml.safe_load(open(sys.argv[1]))['data']['config.json'])
+assert config['store']['engine'] == 'postgres'
+assert config['store']['connectionFile'] == '/etc/magcds/db/connection'
+assert 'connection' not in config['store'], 'the connection string belongs in the Secret'
+secret = yaml.safe_load(open(sys.argv[2]))
+assert secret['kind'] == 'Secret' and secret['metadata']['name'] == 'magcds-db'
+compose = yaml.safe_load(open(sys.argv[3]))
+assert compose['services']['db']['image'].startswith('postgres:')
+assert compose['services']['magcds']['depends_on']['db']['condition'] == 'service_healthy'
+print('feedback store: PostgreSQL in compose, connection string from a Secret in Kubernetes')
 PY
 
 # The committed rules ConfigMap is the shipped rule set.

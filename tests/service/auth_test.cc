@@ -368,6 +368,54 @@ BOOST_AUTO_TEST_CASE(allowlisted_jku_is_fetched_and_used) {
                 "unknown_key");
 }
 
+// Issue #13: an issuer with pinned keys and no jku allowlist (how hospitals
+// without egress trust the CDS Hooks sandbox) accepts tokens that carry a jku
+// header, verifies them with the pinned file only and never fetches.
+BOOST_AUTO_TEST_CASE(pinned_issuer_ignores_the_jku_header_and_never_fetches) {
+  Fixture f([](AuthConfig& config) { config.issuers[0].jku.clear(); });
+  const std::string elsewhere = "https://sandbox.example/.well-known/jwks.json";
+  const TestKey other = TestKey::Generate(TestKey::Type::kEcP384);
+  f.served[elsewhere] = testing::JwkSetOf(other.PublicJwk("ec-1"));
+  EXPECT_REASON(f.Bearer(f.Token("ES384", Claims(), "", R"(,"jku":")" + elsewhere + "\"")), "ok");
+  EXPECT_REASON(f.Bearer(f.Token("RS384", Claims(), "", R"(,"jku":")" + kJku + "\"")), "ok");
+  // Another key under the pinned kid: the header's set is not consulted.
+  EXPECT_REASON(f.Bearer(MakeJwt(Header("ES384", "ec-1", R"(,"jku":")" + elsewhere + "\""),
+                                 WithJti("forged").Json(), &other, "ES384")),
+                "bad_signature");
+  // An unknown kid re-reads the file, nothing else.
+  EXPECT_REASON(f.Bearer(MakeJwt(Header("ES384", "other", R"(,"jku":")" + elsewhere + "\""),
+                                 WithJti("unknown").Json(), &other, "ES384")),
+                "unknown_key");
+  BOOST_TEST(f.fetched.empty());
+}
+
+// Issue #13: with an allowlist, a jku that cannot be fetched falls back to the
+// pinned file, and the failure (rate-limited re-fetch) never blocks the issuer.
+BOOST_AUTO_TEST_CASE(failed_jku_fetch_falls_back_to_the_pinned_file) {
+  Fixture f;  // kJku allowlisted, nothing served there (404)
+  const std::string jku = R"(,"jku":")" + kJku + "\"";
+  EXPECT_REASON(f.Bearer(f.Token("ES384", Claims(), "", jku)), "ok");
+  BOOST_TEST(f.fetched.size() == 1u);
+  // Within jwksMinRefreshSeconds: no new fetch, the pinned keys still serve.
+  EXPECT_REASON(f.Bearer(f.Token("RS384", Claims(), "", jku)), "ok");
+  BOOST_TEST(f.fetched.size() == 1u);
+  const TestKey other = TestKey::Generate(TestKey::Type::kEcP384);
+  EXPECT_REASON(
+      f.Bearer(MakeJwt(Header("ES384", "ec-1", jku), WithJti("forged").Json(), &other, "ES384")),
+      "bad_signature");
+  // Once the jku answers, its set is authoritative again.
+  const TestKey published = TestKey::Generate(TestKey::Type::kEcP384);
+  f.served[kJku] = testing::JwkSetOf(published.PublicJwk("pub-1"));
+  f.now += 61;
+  Claims later;
+  later.iat = f.now - 5;
+  later.exp = f.now + 100;
+  later.jti = "after";
+  EXPECT_REASON(f.Bearer(MakeJwt(Header("ES384", "pub-1", jku), later.Json(), &published, "ES384")),
+                "ok");
+  BOOST_TEST(f.fetched.size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(replayed_jti_is_refused_until_it_expires) {
   Fixture f;
   const std::string token = f.Token("ES384");
@@ -544,11 +592,31 @@ BOOST_AUTO_TEST_SUITE(JsonHardening)
 // segfaulted on 1.2345678901234567890123e-330 (one such number in a request
 // crashed magcds) and made "0e95" 3.99e292. Numbers now parse as strtod does.
 BOOST_AUTO_TEST_CASE(numbers_parse_like_strtod_and_never_crash) {
-  for (const std::string number :
-       {"1.2345678901234567890123e-330", "0.00333333333333333333e-333", "0e95", "0e47", "0e0047",
-        "0.000e300", "-0e308", "0E+99", "0e-400", "0.000000000000000000000000000000000000", "-0.0",
-        "0", "0.7", "1.7", "2.05", "0.74", "123.456", "1e2", "1.5e-3", "6.0221409e+23",
-        "33333333333333333333e-340", "1e-400", "1e308", "0.1e-320", "12345678901234567"}) {
+  for (const std::string number : {"1.2345678901234567890123e-330",
+                                   "0.00333333333333333333e-333",
+                                   "0e95",
+                                   "0e47",
+                                   "0e0047",
+                                   "0.000e300",
+                                   "-0e308",
+                                   "0E+99",
+                                   "0e-400",
+                                   "0.000000000000000000000000000000000000",
+                                   "-0.0",
+                                   "0",
+                                   "0.7",
+                                   "1.7",
+                                   "2.05",
+                                   "0.74",
+                                   "123.456",
+                                   "1e2",
+                                   "1.5e-3",
+                                   "6.0221409e+23",
+                                   "33333333333333333333e-340",
+                                   "1e-400",
+                                   "1e308",
+                                   "0.1e-320",
+                                   "12345678901234567"}) {
     BOOST_TEST(ParseNumber("[" + number + "]") == std::strtod(number.c_str(), nullptr), number);
   }
   // Strings are data, and malformed numbers stay malformed.

@@ -8,9 +8,18 @@ namespace {
 
 struct FeedbackCase {
   const char* name;
-  const char* body;
+  std::string body;
   const char* message_part;  // nullptr: valid
 };
+
+std::string ManyItems(int count) {
+  std::string body = R"({"feedback":[)";
+  for (int i = 0; i < count; ++i) {
+    body += std::string(i ? "," : "") + R"({"card":"c)" + std::to_string(i) +
+            R"(","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"})";
+  }
+  return body + "]}";
+}
 std::ostream& operator<<(std::ostream& out, const FeedbackCase& c) { return out << c.name; }
 
 const FeedbackCase kCases[] = {
@@ -30,6 +39,16 @@ const FeedbackCase kCases[] = {
     {"missing_timestamp", R"({"feedback":[{"card":"c","outcome":"overridden"}]})", "'feedback[0].outcomeTimestamp'"},
     {"date_only_timestamp", R"({"feedback":[{"card":"c","outcome":"overridden","outcomeTimestamp":"2021-12-11"}]})", "RFC 3339"},
     {"reason_string", R"({"feedback":[{"card":"c","outcome":"overridden","overrideReason":"x","outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].overrideReason' must be an object"},
+    // Issue #16: the override reason is kept, so its parts are checked too.
+    {"reason_coding_string", R"({"feedback":[{"card":"c","outcome":"overridden","overrideReason":{"reason":"x"},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].overrideReason.reason' must be a Coding object"},
+    {"reason_without_code", R"({"feedback":[{"card":"c","outcome":"overridden","overrideReason":{"reason":{"system":"s"}},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].overrideReason.reason.code'"},
+    {"reason_code_number", R"({"feedback":[{"card":"c","outcome":"overridden","overrideReason":{"reason":{"code":5}},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].overrideReason.reason.code'"},
+    {"comment_number", R"({"feedback":[{"card":"c","outcome":"overridden","overrideReason":{"userComment":1},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].overrideReason.userComment' must be a string"},
+    {"second_item_named", R"({"feedback":[{"card":"a","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"},{"card":"b","outcome":"overridden","outcomeTimestamp":"x"}]})", "'feedback[1].outcomeTimestamp'"},
+    {"card_too_long", R"({"feedback":[{"card":")" + std::string(129, 'a') + R"(","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].card' is longer than 128"},
+    {"comment_too_long", R"({"feedback":[{"card":"c","outcome":"overridden","overrideReason":{"userComment":")" + std::string(1001, 'x') + R"("},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})", "'feedback[0].overrideReason.userComment' is longer than 1000"},
+    {"too_many_items", ManyItems(101), "'feedback' has 101 items; at most 100 per request"},
+    {"hundred_items", ManyItems(100), nullptr},
 };
 
 BOOST_AUTO_TEST_SUITE(FeedbackRequestParsing)
@@ -44,6 +63,17 @@ BOOST_DATA_TEST_CASE(feedback_shape_is_checked, boost::unit_test::data::make(kCa
     BOOST_TEST(parsed.error().message.find(c.message_part) != std::string::npos,
                "message: " << parsed.error().message);
   }
+}
+
+BOOST_AUTO_TEST_CASE(override_reason_and_comment_are_kept) {
+  const Result<FeedbackRequest> parsed = ParseFeedbackRequest(
+      R"({"feedback":[{"card":"c1","outcome":"overridden","overrideReason":{"reason":{"system":"http://example.org/r","code":"already-taking-magnesium","display":"Already taking"},"userComment":"on oral Mg"},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]})");
+  BOOST_REQUIRE(parsed.has_value());
+  const FeedbackItem& item = parsed->items.at(0);
+  BOOST_TEST(item.override_system == "http://example.org/r");
+  BOOST_TEST(item.override_code == "already-taking-magnesium");
+  BOOST_TEST(item.override_display == "Already taking");
+  BOOST_TEST(item.user_comment == "on oral Mg");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -23,6 +23,7 @@ const StatusCase kCases[] = {
     {ErrorCode::kUnsupportedMedia, 415, "unsupported_media_type"},
     {ErrorCode::kPrefetchUnavailable, 412, "prefetch_unavailable"},
     {ErrorCode::kUpstreamFailure, 412, "upstream_failure"},
+    {ErrorCode::kUnavailable, 503, "unavailable"},
     {ErrorCode::kRuleConfig, 500, "rule_config"},
     {ErrorCode::kInternal, 500, "internal"},
 };

@@ -63,6 +63,25 @@ TestKey TestKey::Generate(Type type) {
   return out;
 }
 
+TestKey TestKey::FromPrivatePem(const std::string& pem) {
+  TestKey out;
+  out.impl_ = std::make_shared<Impl>();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  Check(bio != nullptr, "BIO_new_mem_buf");
+  out.impl_->key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  Check(out.impl_->key != nullptr, "PEM_read_bio_PrivateKey");
+  if (EVP_PKEY_is_a(out.impl_->key, "RSA")) {
+    out.type_ = Type::kRsa2048;
+  } else {
+    Check(EVP_PKEY_is_a(out.impl_->key, "EC"), "not an EC or RSA key");
+    const int bits = EVP_PKEY_get_bits(out.impl_->key);
+    Check(bits == 384 || bits == 256, "EC curve is not P-256 or P-384");
+    out.type_ = bits == 384 ? Type::kEcP384 : Type::kEcP256;
+  }
+  return out;
+}
+
 std::string TestKey::PublicJwk(const std::string& kid, const std::string& alg) const {
   using service::Base64UrlEncode;
   std::string jwk;

@@ -15,6 +15,10 @@ class TestKey {
  public:
   enum class Type { kEcP384, kEcP256, kRsa2048 };
   static TestKey Generate(Type type);
+  // A private key from PEM text (PKCS#8 or SEC1 "EC PRIVATE KEY"), e.g. the
+  // CDS Hooks sandbox's published demo key (tests/data/sandbox). Throws
+  // std::runtime_error if it cannot be read or is not P-256/P-384/RSA.
+  static TestKey FromPrivatePem(const std::string& pem);
 
   // {"kty":"EC","crv":"P-384","x":..,"y":..,"kid":kid} or RSA n/e; `alg` added when not "".
   std::string PublicJwk(const std::string& kid, const std::string& alg = "") const;
