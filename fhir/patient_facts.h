@@ -154,6 +154,9 @@ struct PatientFacts {
   std::vector<DraftOrderFact> draft_orders;  // non-medication drafts (R29)
   // Malformed individual resources that were skipped (ids and reasons only, no PHI).
   std::vector<std::string> warnings;
+  // Issue #12: resources whose subject is another patient than `patient_id`
+  // ("Observation/o-1"), dropped by Normalize and never used as facts.
+  std::vector<std::string> foreign_resources;
 
   const CategoryState& state(FactCategory c) const { return categories[static_cast<int>(c)]; }
   CategoryState& state(FactCategory c) { return categories[static_cast<int>(c)]; }

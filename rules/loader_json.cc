@@ -1363,10 +1363,9 @@ class RuleSetBuilder {
       r_.Fail(cpath, "missing; expected {summary, detail, suggestions}");
       return;
     }
-    CheckKeys(*card, cpath,
-              {"summary", "summaryCases", "detail", "suggestions", "overrideReasons"});
-    ParseOverrideReasons(*card, cpath, rule);
+    CheckKeys(*card, cpath, {"summary", "summaryCases", "detail", "suggestions", "overrideReasons"});
     ParseSummaryCases(*card, cpath, rule, binds, refs);
+    ParseOverrideReasons(*card, cpath, rule);
     if (GetString(*card, "summary", cpath, r_, rule.summary)) {
       std::size_t longest = CheckTemplate(rule.summary, Join(cpath, "summary"), &binds, false);
       if (longest > kMaxSummaryCodePoints) {
@@ -1475,39 +1474,6 @@ class RuleSetBuilder {
     }
   }
 
-  // card.overrideReasons: [{system, code, display}] (issue #16); every field
-  // required (the EHR shows display, sends back system + code), codes unique.
-  void ParseOverrideReasons(const Value& card, const std::string& cpath, Rule& rule) {
-    const Value* reasons = Member(card, "overrideReasons");
-    if (reasons == nullptr) return;
-    const std::string path = Join(cpath, "overrideReasons");
-    if (!reasons->IsArray()) {
-      r_.Fail(path, "expected an array of {system, code, display}");
-      return;
-    }
-    std::set<std::string> seen;
-    for (rapidjson::SizeType i = 0; i < reasons->Size(); ++i) {
-      const std::string rpath = Index(path, i);
-      const Value& r = (*reasons)[i];
-      if (!r.IsObject()) {
-        r_.Fail(rpath, "expected {system, code, display}");
-        continue;
-      }
-      CheckKeys(r, rpath, {"system", "code", "display"});
-      OverrideReason reason;
-      // All three are read (and each missing one reported) before giving up.
-      bool ok = GetString(r, "system", rpath, r_, reason.system);
-      ok = GetString(r, "code", rpath, r_, reason.code) && ok;
-      ok = GetString(r, "display", rpath, r_, reason.display) && ok;
-      if (!ok) continue;
-      if (!seen.insert(reason.system + "|" + reason.code).second) {
-        r_.Fail(Join(rpath, "code"), "duplicate override reason '" + reason.code + "'");
-        continue;
-      }
-      rule.override_reasons.push_back(std::move(reason));
-    }
-  }
-
   // R18: summaries that depend on the facts ("Long-term PPI …" / "PPI for 10 months …").
   void ParseSummaryCases(const Value& card, const std::string& cpath, Rule& rule,
                          const std::map<std::string, BindKind>& binds, std::set<std::string>& refs) {
@@ -1568,6 +1534,39 @@ class RuleSetBuilder {
     }
     rule.tables.push_back(std::move(table));
     return static_cast<int>(rule.tables.size()) - 1;
+  }
+
+  // card.overrideReasons: [{system, code, display}] (issue #16); every field
+  // required (the EHR shows display, sends back system + code), codes unique.
+  void ParseOverrideReasons(const Value& card, const std::string& cpath, Rule& rule) {
+    const Value* reasons = Member(card, "overrideReasons");
+    if (reasons == nullptr) return;
+    const std::string path = Join(cpath, "overrideReasons");
+    if (!reasons->IsArray()) {
+      r_.Fail(path, "expected an array of {system, code, display}");
+      return;
+    }
+    std::set<std::string> seen;
+    for (rapidjson::SizeType i = 0; i < reasons->Size(); ++i) {
+      const std::string rpath = Index(path, i);
+      const Value& r = (*reasons)[i];
+      if (!r.IsObject()) {
+        r_.Fail(rpath, "expected {system, code, display}");
+        continue;
+      }
+      CheckKeys(r, rpath, {"system", "code", "display"});
+      OverrideReason reason;
+      // All three are read (and each missing one reported) before giving up.
+      bool ok = GetString(r, "system", rpath, r_, reason.system);
+      ok = GetString(r, "code", rpath, r_, reason.code) && ok;
+      ok = GetString(r, "display", rpath, r_, reason.display) && ok;
+      if (!ok) continue;
+      if (!seen.insert(reason.system + "|" + reason.code).second) {
+        r_.Fail(Join(rpath, "code"), "duplicate override reason '" + reason.code + "'");
+        continue;
+      }
+      rule.override_reasons.push_back(std::move(reason));
+    }
   }
 
   static std::string SubstituteReason(const std::string& json, const std::string& reason) {

@@ -99,6 +99,7 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
   }
   const std::vector<fhir::FactCategory> categories = CategoriesOf(hook);
   record.timing.normalize_ms = MillisSince(start);
+  record.foreign_resources = facts.foreign_resources;
   for (const fhir::FactCategory category : categories) {
     const int c = static_cast<int>(category);
     const fhir::CategoryState& state = facts.categories[c];
