@@ -1086,7 +1086,24 @@ class RuleSetBuilder {
     if (!v.IsObject()) return;
     CheckKeys(v, path,
               {"valueSet", "routes", "minDays", "startUnknown", "recentDays", "recentStatuses",
-               "asNeeded", "source"});
+               "asNeeded", "chainGapDays", "chainStatuses", "source"});
+    if (const Value* gap = Member(v, "chainGapDays")) {
+      double days = 0;
+      if (WindowDays(*gap, Join(path, "chainGapDays"), days)) p.chain_gap_days = days;
+      p.chain_statuses = {"completed", "stopped"};
+      if (Member(v, "minDays") == nullptr) r_.Fail(Join(path, "chainGapDays"), "needs minDays");
+    }
+    if (const Value* statuses = Member(v, "chainStatuses")) {
+      p.chain_statuses.clear();
+      if (!statuses->IsArray()) {
+        r_.Fail(Join(path, "chainStatuses"), "expected an array of statuses");
+      } else {
+        for (rapidjson::SizeType i = 0; i < statuses->Size(); ++i) {
+          if ((*statuses)[i].IsString()) p.chain_statuses.emplace_back((*statuses)[i].GetString());
+        }
+      }
+      if (!p.chain_gap_days) r_.Fail(Join(path, "chainStatuses"), "needs chainGapDays");
+    }
     if (const Value* source = Member(v, "source")) {
       const std::string text = source->IsString() ? source->GetString() : "";
       if (text == "current") p.source = MedicationSource::kCurrent;
@@ -1675,7 +1692,9 @@ class RuleSetBuilder {
     key << '|' << (p.condition_within_days ? *p.condition_within_days : -1.0) << '|'
         << p.undated_counts << '|' << (p.recent_days ? *p.recent_days : -1.0) << '|'
         << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|'
-        << static_cast<int>(p.source) << '|';
+        << static_cast<int>(p.source) << '|'
+        << (p.chain_gap_days ? *p.chain_gap_days : -1.0) << '|';
+    for (const std::string& st : p.chain_statuses) key << st << ',';
     for (const std::string& st : p.recent_statuses) key << st << ',';
     key << '|';
     for (const std::string& b : p.bands) key << b << ',';
