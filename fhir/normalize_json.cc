@@ -166,6 +166,9 @@ class Normalizer {
       ObservationFact fact;
       if (internal::ReadObservation(resource, ref, fact, problems)) {
         facts_.observations.push_back(std::move(fact));
+        // R5: coded components with their own value are results in their own right.
+        internal::ReadObservationComponents(resource, facts_.observations.back(), problems,
+                                            facts_.observations);
       }
     } else if (type == "Patient") {
       ReadPatient(resource, problems);
@@ -176,6 +179,10 @@ class Normalizer {
     const std::string id = internal::ReadString(resource, "id", "id", problems);
     const auto birth = internal::ReadDateTime(resource, "birthDate", "birthDate", problems);
     const std::string gender = internal::ReadString(resource, "gender", "gender", problems);
+    const std::optional<bool> deceased_flag =
+        internal::ReadBool(resource, "deceasedBoolean", "deceasedBoolean", problems);
+    const auto deceased_at =
+        internal::ReadDateTime(resource, "deceasedDateTime", "deceasedDateTime", problems);
     if (problems.failed()) return;
     if (patient_read_ || (!facts_.patient_id.empty() && facts_.patient_id != id)) {
       problems.notes.push_back("not the context patient or a second Patient; ignored");
@@ -184,7 +191,10 @@ class Normalizer {
     patient_read_ = true;
     facts_.patient_id = id;
     facts_.birth_date = birth;
+    if (birth) facts_.birth_date_latest = internal::ReadDateTimeLatest(resource, "birthDate");
     facts_.gender = gender;
+    // R7: a deceasedDateTime says the patient died, whatever the date.
+    facts_.deceased = deceased_flag.value_or(false) || deceased_at.has_value();
   }
 
   // True when the resource's subject names a patient other than the context

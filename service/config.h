@@ -1,7 +1,7 @@
 #pragma once
 
 // ServiceConfig: what `magcds serve --config FILE` reads. A JSON object:
-//   {"listen": "127.0.0.1:8080", "rules": "rules/sets/magnesium/1.0.0",
+//   {"listen": "127.0.0.1:8080", "rules": "rules/sets/magnesium/1.1.0",
 //    "threads": 4, "limits": {"maxBodyBytes": 1048576, "maxHeaderBytes": 32768,
 //                             "maxHeaders": 100, "maxConnections": 1024,
 //                             "headerTimeoutMs": 10000, "bodyTimeoutMs": 30000,

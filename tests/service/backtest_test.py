@@ -132,10 +132,13 @@ def check_agreement(report, rows, page, label):
             for json_key, csv_key in [("cards", "cards"), ("info", "info"), ("warning", "warning"),
                                       ("critical", "critical"), ("per1000", "per_1000"),
                                       ("unknown", "unknown"), ("patientsGaining", "patients_gaining"),
-                                      ("patientsLosing", "patients_losing"), ("change", "change")]:
+                                      ("patientsLosing", "patients_losing"), ("change", "change"),
+                                      ("infoPer1000", "info_per_1000"), ("warningPer1000", "warning_per_1000"),
+                                      ("criticalPer1000", "critical_per_1000")]:
                 check(str(rule[json_key]) == row[csv_key],
                       f"{label}: {side['ruleset']} {rule['id']} {json_key}: json {rule[json_key]} csv {row[csv_key]}")
-            for field in ["cards", "info", "warning", "critical", "per1000", "unknown"]:
+            for field in ["cards", "info", "warning", "critical", "per1000", "unknown",
+                          "infoPer1000", "warningPer1000", "criticalPer1000"]:
                 html_value = cells.cells.get((side["ruleset"], rule["id"], field))
                 check(html_value == str(rule[field]),
                       f"{label}: {side['ruleset']} {rule['id']} {field}: json {rule[field]} html {html_value}")
