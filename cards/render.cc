@@ -66,7 +66,8 @@ class TextFiller {
         continue;
       }
       std::string value = Value(seg);
-      out += summary && seg.field != "first" ? Truncate(value, rules::MaxFieldWidth(seg.field)) : value;
+      out += summary && seg.field != "first" ? Truncate(value, rules::MaxFieldWidth(seg.field))
+                                             : value;
     }
     return out;
   }
@@ -92,7 +93,8 @@ class TextFiller {
       // R18: the first (highest-priority) name, cut to 40, then " and n more".
       if (b.names.empty()) return "(not recorded)";
       std::string first = Truncate(b.names.front(), 40);
-      return b.names.size() == 1 ? first : first + " and " + std::to_string(b.names.size() - 1) + " more";
+      return b.names.size() == 1 ? first
+                                 : first + " and " + std::to_string(b.names.size() - 1) + " more";
     }
     if (seg.field == "months") {
       if (!b.earliest_start) return "(unknown)";
@@ -178,8 +180,9 @@ std::vector<Card> RenderCards(const rules::RuleSet& rule_set, const rules::Evalu
     Card card;
     card.uuid = context.ids->NewUuid();
     const std::string& summary =
-        outcome.summary_case >= 0 ? rule.summary_cases[static_cast<std::size_t>(outcome.summary_case)].summary
-                                  : rule.summary;
+        outcome.summary_case >= 0
+            ? rule.summary_cases[static_cast<std::size_t>(outcome.summary_case)].summary
+            : rule.summary;
     card.summary = filler.Fill(summary, true);
     for (const rules::TextPart& part : rule.detail) {
       if (!PartShown(part, outcome)) continue;

@@ -153,12 +153,16 @@ std::optional<EpochSeconds> SupplyEnd(const rapidjson::Value& dispense, EpochSec
   std::string unit = StringOrEmpty(Find(*duration, "code"));
   if (unit.empty()) unit = StringOrEmpty(Find(*duration, "unit"));
   double days_per_unit = 0;
-  if (unit == "d" || unit == "day" || unit == "days") days_per_unit = 1;
-  else if (unit == "wk" || unit == "week" || unit == "weeks") days_per_unit = 7;
-  else if (unit == "mo" || unit == "month" || unit == "months") days_per_unit = 30;
+  if (unit == "d" || unit == "day" || unit == "days")
+    days_per_unit = 1;
+  else if (unit == "wk" || unit == "week" || unit == "weeks")
+    days_per_unit = 7;
+  else if (unit == "mo" || unit == "month" || unit == "months")
+    days_per_unit = 30;
   if (days_per_unit == 0) return std::nullopt;
   double repeats = 0;
-  if (const rapidjson::Value* r = Find(dispense, "numberOfRepeatsAllowed"); r != nullptr && r->IsNumber()) {
+  if (const rapidjson::Value* r = Find(dispense, "numberOfRepeatsAllowed");
+      r != nullptr && r->IsNumber()) {
     repeats = r->GetDouble();
   }
   const double days = (repeats + 1) * value->GetDouble() * days_per_unit;
@@ -261,7 +265,8 @@ bool ReadMedicationRequest(const rapidjson::Value& resource, const std::string& 
   out.start = Earliest(authored, validity_start);
   out.status = status;
   if (validity != nullptr) out.end = ReadDateTimeLatest(*validity, "end");
-  if (!out.end && out.start && dispense != nullptr) out.end = SupplyEnd(*dispense, out.start->seconds);
+  if (!out.end && out.start && dispense != nullptr)
+    out.end = SupplyEnd(*dispense, out.start->seconds);
   if (const rapidjson::Value* prior =
           ReadObject(resource, "priorPrescription", "priorPrescription", problems)) {
     std::string prior_ref =

@@ -602,6 +602,7 @@ class Evaluator {
                          ", route " + fhir::RouteName(m.route) + ")");
       }
     }
+    if (p.min_days && p.chain_gap_days && earliest) ExtendExposure(p, *earliest, notes);
     Truth t;
     if (p.min_days) {
       bool long_enough = earliest && AtLeastDays(earliest->seconds, *p.min_days);
@@ -642,6 +643,32 @@ class Evaluator {
     bound.earliest_start = earliest;
     bound.latest_start = latest;
     return t;
+  }
+
+  // R13: walks back through closed courses of any drug of the value set that
+  // ended within the gap before the exposure start. A course without an end
+  // cannot chain here (the facts layer chains those through priorPrescription).
+  void ExtendExposure(const Predicate& p, fhir::FhirInstant& start,
+                      std::vector<std::string>* notes) {
+    const auto gap =
+        static_cast<EpochSeconds>(*p.chain_gap_days * static_cast<double>(fhir::kSecondsPerDay));
+    bool extended = true;
+    while (extended) {
+      extended = false;
+      for (std::size_t i = 0; i < facts_.medications.size(); ++i) {
+        const fhir::MedicationFact& m = facts_.medications[i];
+        if (m.current || !m.start || !m.end || m.start->seconds >= start.seconds) continue;
+        if (std::find(p.chain_statuses.begin(), p.chain_statuses.end(), m.status) ==
+            p.chain_statuses.end())
+          continue;
+        if (*m.end + gap < start.seconds || !MedInSet(p.value_set, i)) continue;
+        if (notes != nullptr)
+          notes->push_back("exposure continues " + m.ref + " '" + m.name + "' (" + m.status +
+                           ", from " + m.start->date_text + ")");
+        start = *m.start;
+        extended = true;
+      }
+    }
   }
 
   Truth EvalCondition(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {

@@ -1080,7 +1080,24 @@ class RuleSetBuilder {
     if (!v.IsObject()) return;
     CheckKeys(v, path,
               {"valueSet", "routes", "minDays", "startUnknown", "recentDays", "recentStatuses",
-               "asNeeded"});
+               "asNeeded", "chainGapDays", "chainStatuses"});
+    if (const Value* gap = Member(v, "chainGapDays")) {
+      double days = 0;
+      if (WindowDays(*gap, Join(path, "chainGapDays"), days)) p.chain_gap_days = days;
+      p.chain_statuses = {"completed", "stopped"};
+      if (Member(v, "minDays") == nullptr) r_.Fail(Join(path, "chainGapDays"), "needs minDays");
+    }
+    if (const Value* statuses = Member(v, "chainStatuses")) {
+      p.chain_statuses.clear();
+      if (!statuses->IsArray()) {
+        r_.Fail(Join(path, "chainStatuses"), "expected an array of statuses");
+      } else {
+        for (rapidjson::SizeType i = 0; i < statuses->Size(); ++i) {
+          if ((*statuses)[i].IsString()) p.chain_statuses.emplace_back((*statuses)[i].GetString());
+        }
+      }
+      if (!p.chain_gap_days) r_.Fail(Join(path, "chainStatuses"), "needs chainGapDays");
+    }
     if (const Value* prn = Member(v, "asNeeded")) {
       if (!prn->IsBool())
         r_.Fail(Join(path, "asNeeded"), "expected true or false");
@@ -1643,7 +1660,9 @@ class RuleSetBuilder {
     for (fhir::Route r : p.routes) key << static_cast<int>(r) << ',';
     key << '|' << (p.condition_within_days ? *p.condition_within_days : -1.0) << '|'
         << p.undated_counts << '|' << (p.recent_days ? *p.recent_days : -1.0) << '|'
-        << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|';
+        << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|'
+        << (p.chain_gap_days ? *p.chain_gap_days : -1.0) << '|';
+    for (const std::string& st : p.chain_statuses) key << st << ',';
     for (const std::string& st : p.recent_statuses) key << st << ',';
     key << '|';
     for (const std::string& b : p.bands) key << b << ',';

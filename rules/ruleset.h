@@ -136,11 +136,17 @@ struct Predicate {
   std::vector<Predicate> children;  // all / any / not
 
   // medication / condition
-  int value_set = -1;                // index into RuleSet::value_sets
-  std::vector<fhir::Route> routes;   // medication: allowed routes; empty = any
-  std::optional<double> min_days;    // medication: exposure at least this long
-  bool start_unknown = false;        // medication: some match has no start date
-  std::optional<bool> as_needed;     // medication: only PRN (true) / only scheduled (false) matches
+  int value_set = -1;               // index into RuleSet::value_sets
+  std::vector<fhir::Route> routes;  // medication: allowed routes; empty = any
+  std::optional<double> min_days;   // medication: exposure at least this long
+  bool start_unknown = false;       // medication: some match has no start date
+  std::optional<bool> as_needed;
+  // medication minDays (R13): closed records of the same value set with one of
+  // `chain_statuses` whose end lies at most `chain_gap_days` before the exposure
+  // start extend it back to their own start (any member drug: a class effect).
+  std::optional<double> chain_gap_days;
+  std::vector<std::string>
+      chain_statuses;                // medication: only PRN (true) / only scheduled (false) matches
   bool include_unconfirmed = false;  // condition: unconfirmed/differential count
   // condition: onset (else recordedDate) at most this many days ago; an undated
   // record counts only with `undated_counts`.
