@@ -27,12 +27,14 @@ packages=(
 # headless, screenshot pixels checked); postgresql (issue #16): the feedback
 # store tests start a throwaway cluster with its initdb/pg_ctl
 # (/usr/lib/postgresql/15/bin) on a loopback port.
+# clang-format + clang-tidy (14 on Debian 12; issue #11): tests/lint.sh.
 # Node.js for the test FHIR servers comes with the machine image (>= 20.19;
 # Debian 12's nodejs is older), see tests/run-all.sh.
 test_extras=(
   nginx systemd procps openssl
   yamllint python3-yaml python3-kubernetes
   chromium python3-pil postgresql
+  clang-format clang-tidy
 )
 # Fuzzing (issue #6, tests/fuzz/run.sh): clang and compiler-rt, which holds
 # libFuzzer (libclang_rt.fuzzer) and the ASan/UBSan runtimes for clang 14.

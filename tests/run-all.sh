@@ -17,6 +17,18 @@ bash deploy/install-deps.sh --test
 # Node.js >= 20.19 (@medplum 4.5.2), which the machine image provides.
 npm ci --prefix tests/fhir_server --no-audit --no-fund
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCDS_WARNINGS_AS_ERRORS=ON
+# Style checks (tests/lint.sh) before the build, so a broken boundary fails in
+# seconds, not after it. Include boundaries and test labels always fail the
+# run. clang-tidy fails it too, over the .cc files the last commit (or merge)
+# changed plus those including a changed header; results are cached by
+# preprocessed text (~/.cache/magcds-lint), so CDS_LINT_TIDY_BASE= (empty: the
+# whole tree, ~13 min cold on 2 cores) is cheap once warm.
+# CDS_LINT_FORMAT_ENFORCED: report-only until the tree has been formatted once
+# (`clang-format -i` over all *.cc/*.h); then set its default to 1.
+CDS_LINT_FORMAT_ENFORCED="${CDS_LINT_FORMAT_ENFORCED:-0}"
+if [ "$CDS_LINT_FORMAT_ENFORCED" = 1 ]; then lint_format=enforce; else lint_format=report; fi
+CDS_LINT_FORMAT="$lint_format" CDS_LINT_TIDY_BASE="${CDS_LINT_TIDY_BASE-HEAD~1}" \
+  bash tests/lint.sh "$build_dir"
 cmake --build "$build_dir" -j2
 # --timeout: no single test may hold CI hostage.
 ctest --test-dir "$build_dir" --output-on-failure --timeout 900

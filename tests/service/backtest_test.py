@@ -325,8 +325,11 @@ def case_chromium_report(args, tmp, modified):
         f.write('<!DOCTYPE html><p>x</p><script>console.error("control")</script>')
     check(chromium(args, control, os.path.join(tmp, "control.png"), tmp), "console capture does not work")
 
+    new = os.path.join(args.rules_root, "1.1.0")
+    if not os.path.exists(os.path.join(new, "ruleset.json")):
+        new = modified
     out = os.path.join(tmp, "out")
-    backtest(args, [args.population], modified, os.path.join(args.rules_root, "1.0.0"), out)
+    backtest(args, [args.population], new, os.path.join(args.rules_root, "1.0.0"), out)
     page = os.path.join(out, "report.html")
     messages = chromium(args, page, os.path.join(tmp, "report.png"), tmp)
     check(not messages, f"console messages: {messages}")

@@ -212,7 +212,9 @@ BOOST_DATA_TEST_CASE(since_and_retention_purge, boost::unit_test::data::make(kEn
   auto purged = store->Purge(1000, 1000);
   BOOST_REQUIRE(purged.has_value());
   BOOST_TEST(*purged == 2);
-  const RuleFeedback* row = Row(BuildFeedbackReport(*store->Counts(0)), "MG-01");
+  const std::vector<RuleFeedback> rows = BuildFeedbackReport(*store->Counts(0));
+  const RuleFeedback* row = Row(rows, "MG-01");
+  BOOST_REQUIRE(row != nullptr);
   BOOST_TEST(row->cards_issued == 1);
   BOOST_TEST(row->feedback == 1);
 }

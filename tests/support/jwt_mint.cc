@@ -9,12 +9,39 @@
 #include <openssl/pem.h>
 
 #include <stdexcept>
+#include <string_view>
 #include <vector>
-
-#include "service/jwt.h"
 
 namespace cds::testing {
 namespace {
+
+// RFC 4648 §5 without padding. The test's own encoder, not the service's
+// (service/jwt_base64.cc): tokens minted here are an independent check of the
+// decoder, and the support library needs no service/ code.
+std::string Base64UrlEncode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]) << 16 |
+                                              static_cast<unsigned char>(bytes[i + 1]) << 8 |
+                                              static_cast<unsigned char>(bytes[i + 2]));
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    out += kAlphabet[n >> 6 & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (const std::size_t rest = bytes.size() - i; rest > 0) {
+    std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]) << 16);
+    if (rest == 2) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1]) << 8);
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    if (rest == 2) out += kAlphabet[n >> 6 & 63];
+  }
+  return out;
+}
 
 void Check(bool ok, const char* what) {
   if (!ok) throw std::runtime_error(std::string("OpenSSL: ") + what);
@@ -83,7 +110,6 @@ TestKey TestKey::FromPrivatePem(const std::string& pem) {
 }
 
 std::string TestKey::PublicJwk(const std::string& kid, const std::string& alg) const {
-  using service::Base64UrlEncode;
   std::string jwk;
   if (type_ == Type::kRsa2048) {
     jwk = R"({"kty":"RSA","n":")" + Base64UrlEncode(BnParam(impl_->key, OSSL_PKEY_PARAM_RSA_N, 0)) +
@@ -149,7 +175,6 @@ std::string HmacSha256(const std::string& secret, const std::string& data) {
 
 std::string MakeJwt(const std::string& header, const std::string& payload, const TestKey* key,
                     const std::string& alg, const std::string& hmac_secret) {
-  using service::Base64UrlEncode;
   const std::string input = Base64UrlEncode(header) + "." + Base64UrlEncode(payload);
   std::string signature;
   if (alg == "HS256") {
