@@ -100,7 +100,7 @@ HttpResponseView TooLarge(std::size_t limit) {
 // exception path).
 class OneReply {
  public:
-  explicit OneReply(http::http_request request) : request_(std::move(request)) {}
+  explicit OneReply(const http::http_request& request) : request_(request) {}
   void Send(const HttpResponseView& view) {
     if (sent_.exchange(true)) return;
     SendReply(request_, view);
@@ -315,7 +315,8 @@ void HttpServer::State::Serve(http::http_request request) const {
           return;
         }
         view.body = std::move(body);
-        hook_handler.Handle(view, [reply](HttpResponseView response) { reply->Send(response); });
+        hook_handler.Handle(view,
+                            [reply](const HttpResponseView& response) { reply->Send(response); });
       } catch (const std::exception& e) {
         reply->SendInternalError(e.what());
       } catch (...) {
@@ -359,13 +360,13 @@ Status HttpServer::Start() {
     auto listener =
         std::make_unique<http::experimental::listener::http_listener>(web::uri(Url()), config);
     State* state = state_.get();
-    listener->support([state](http::http_request request) { state->Serve(std::move(request)); });
+    listener->support([state](const http::http_request& request) { state->Serve(request); });
     // cpprestsdk answers OPTIONS (200 + Allow) and TRACE (an echo of the
     // request) itself unless told otherwise: the handler decides (CORS
     // preflight, issue #6; TRACE is 405/404 like any other method).
     for (const http::method& method : {http::methods::OPTIONS, http::methods::TRCE}) {
       listener->support(method,
-                        [state](http::http_request request) { state->Serve(std::move(request)); });
+                        [state](const http::http_request& request) { state->Serve(request); });
     }
     // Called from the controlling thread, never from a pool thread.
     listener->open().wait();

@@ -67,13 +67,13 @@ void LogEvent(std::string_view level, std::string_view event, const LogFields& f
 }
 
 std::string NewCorrelationId() {
-  static const unsigned long prefix =
+  static const unsigned long kPrefix =
       (static_cast<unsigned long>(::getpid()) << 16) ^
-      static_cast<unsigned long>(
-          std::chrono::steady_clock::now().time_since_epoch().count() & 0xffffffff);
+      static_cast<unsigned long>(std::chrono::steady_clock::now().time_since_epoch().count() &
+                                 0xffffffff);
   static std::atomic<unsigned long> counter{0};
   char text[40];
-  std::snprintf(text, sizeof(text), "c-%08lx-%06lu", prefix & 0xffffffffUL, ++counter);
+  std::snprintf(text, sizeof(text), "c-%08lx-%06lu", kPrefix & 0xffffffffUL, ++counter);
   return text;
 }
 
