@@ -189,8 +189,8 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     }
     auto self = shared_from_this();
     client->request(request, call->cancel.get_token())
-        .then([self, call, client](pplx::task<http::http_response> task) {
-          self->OnResponse(call, client, std::move(task));
+        .then([self, call, client](const pplx::task<http::http_response>& task) {
+          self->OnResponse(call, client, task);
         });
   }
 
