@@ -25,9 +25,10 @@ struct Source {
 };
 
 struct Action {
-  std::string type;           // "create" | "update" | "delete"
+  std::string type;  // "create" | "update" | "delete"
   std::string description;
   std::string resource_json;  // complete FHIR resource as compact JSON text ("" if none)
+  std::string resource_id;    // delete: "MedicationRequest/{id}" (CDS Hooks 2.0 resourceId)
 };
 
 struct Suggestion {

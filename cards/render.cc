@@ -52,6 +52,9 @@ class TextFiller {
   TextFiller(const rules::RuleSet& rule_set, const RuleOutcome& outcome, fhir::EpochSeconds now)
       : rs_(rule_set), outcome_(outcome), now_(now) {}
 
+  // The current item of a forEach suggestion: (reference, name).
+  void SetItem(const std::pair<std::string, std::string>* item) { item_ = item; }
+
   // `summary` cuts each value to its maximum width (see rules::MaxFieldWidth).
   std::string Fill(const std::string& text, bool summary) const {
     auto parsed = rules::ParseTemplate(text);
@@ -63,7 +66,8 @@ class TextFiller {
         continue;
       }
       std::string value = Value(seg);
-      out += summary ? Truncate(value, rules::MaxFieldWidth(seg.field)) : value;
+      out += summary && seg.field != "first" ? Truncate(value, rules::MaxFieldWidth(seg.field))
+                                             : value;
     }
     return out;
   }
@@ -74,27 +78,75 @@ class TextFiller {
       auto it = rs_.parameters.find(seg.field);
       return it == rs_.parameters.end() ? "" : FormatNumber(it->second, 4);
     }
+    if (seg.text == "item") {
+      if (item_ == nullptr) return "";
+      return seg.field == "ref" ? item_->first : item_->second;
+    }
+    if (seg.text == "rule" && seg.field == "evidence") {
+      return rs_.rules[static_cast<std::size_t>(outcome_.rule)].evidence;
+    }
     auto it = outcome_.bound.find(seg.text);
     if (it == outcome_.bound.end()) return "(not recorded)";
     const Bound& b = it->second;
     if (seg.field == "names") return b.names.empty() ? "(not recorded)" : JoinNames(b.names);
+    if (seg.field == "first") {
+      // R18: the first (highest-priority) name, cut to 40, then " and n more".
+      if (b.names.empty()) return "(not recorded)";
+      std::string first = Truncate(b.names.front(), 40);
+      return b.names.size() == 1 ? first
+                                 : first + " and " + std::to_string(b.names.size() - 1) + " more";
+    }
+    if (seg.field == "months") {
+      if (!b.earliest_start) return "(unknown)";
+      double days = static_cast<double>(now_ - b.earliest_start->seconds) / fhir::kSecondsPerDay;
+      return FormatNumber(std::floor(days / 30.4375), 0);
+    }
     if (seg.field == "start") return b.earliest_start ? b.earliest_start->date_text : "(unknown)";
+    if (seg.field == "last") return b.latest_start ? b.latest_start->date_text : "(unknown)";
+    if (seg.field == "patientReported") {
+      // R21: products known only from the patient cannot be discontinued by the client.
+      return b.statement_only.empty() ? ""
+                                      : "Patient-reported: " + JoinNames(b.statement_only) +
+                                            " \u2014 ask the patient to stop.";
+    }
     if (seg.field == "days" || seg.field == "years") {
       if (!b.earliest_start) return "(unknown)";
       double days = static_cast<double>(now_ - b.earliest_start->seconds) / fhir::kSecondsPerDay;
-      return seg.field == "days" ? FormatNumber(std::floor(days), 0) : FormatNumber(days / 365.25, 1);
+      return seg.field == "days" ? FormatNumber(std::floor(days), 0)
+                                 : FormatNumber(days / 365.25, 1);
     }
     if (!b.lab) return "(none)";
     if (seg.field == "reported") return b.lab->reported;
     if (seg.field == "value") return b.lab->comparator + FormatNumber(b.lab->value, 2);
     if (seg.field == "unit") return b.analyte_unit;
     if (seg.field == "date") return b.lab->effective.date_text;
+    if (seg.field == "band") return b.lab->band;
+    if (seg.field == "crossed") return b.lab->crossed;
+    if (seg.field == "approx") {
+      // R2: " (≈0.70 mmol/L)" (with its leading space) after a value not graded on the canonical
+      // scale; half-up to 2 decimals, display only.
+      if (b.lab->grade_unit.empty() || b.lab->grade_unit == b.analyte_unit) return "";
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " (\u2248%.2f %s)",
+                    std::floor(b.lab->value * 100.0 + 0.5 + 1e-9) / 100.0, b.analyte_unit.c_str());
+      return buf;
+    }
+    if (seg.field == "censoredNote") {
+      if (b.lab->comparator.empty()) return "";
+      const bool lower = b.lab->comparator[0] == '<';
+      return "Result reported as " + b.lab->reported + "; the true value may be " +
+             (lower ? "lower." : "higher.");
+    }
+    if (seg.field == "source") {
+      return b.lab->component_of.empty() ? b.lab->ref : "component of " + b.lab->component_of;
+    }
     return "";
   }
 
   const rules::RuleSet& rs_;
   const RuleOutcome& outcome_;
   fhir::EpochSeconds now_;
+  const std::pair<std::string, std::string>* item_ = nullptr;
 };
 
 bool PartShown(const rules::TextPart& part, const RuleOutcome& outcome) {
@@ -127,32 +179,60 @@ std::vector<Card> RenderCards(const rules::RuleSet& rule_set, const rules::Evalu
     TextFiller filler(rule_set, outcome, context.now);
     Card card;
     card.uuid = context.ids->NewUuid();
-    card.summary = filler.Fill(rule.summary, true);
+    const std::string& summary =
+        outcome.summary_case >= 0
+            ? rule.summary_cases[static_cast<std::size_t>(outcome.summary_case)].summary
+            : rule.summary;
+    card.summary = filler.Fill(summary, true);
     for (const rules::TextPart& part : rule.detail) {
       if (!PartShown(part, outcome)) continue;
-      card.detail += filler.Fill(part.text, false) + "\n\n";
+      std::string text = part.text.empty() ? "" : filler.Fill(part.text, false);
+      if (part.table >= 0 && static_cast<std::size_t>(part.table) < outcome.table_lines.size()) {
+        // R22: one line per interacting drug, each with its own label advice.
+        for (const std::string& line : outcome.table_lines[static_cast<std::size_t>(part.table)]) {
+          text += (text.empty() ? "- " : "\n- ") + line;
+        }
+      }
+      // A part made only of placeholders that had nothing to say is left out.
+      if (text.find_first_not_of(" \t\n") == std::string::npos) continue;
+      card.detail += text + "\n\n";
     }
     card.detail += rule_set.disclaimer;
     card.indicator = outcome.indicator;
-    card.source = {rule.source_label, rule.source_url, {rule_set.topic_system, rule.id, rule.title}};
+    card.source = {
+        rule.source_label, rule.source_url, {rule_set.topic_system, rule.id, rule.title}};
     for (std::size_t s = 0; s < rule.suggestions.size(); ++s) {
       const rules::SuggestionTemplate& st = rule.suggestions[s];
-      Suggestion suggestion;
-      suggestion.label = st.label;
-      suggestion.is_recommended = st.recommended;
-      for (std::size_t a = 0; a < st.actions.size(); ++a) {
-        if (s < outcome.actions_shown.size() && a < outcome.actions_shown[s].size() &&
-            !outcome.actions_shown[s][a]) {
-          continue;
+      // A forEach suggestion repeats per matched MedicationRequest (R21); others once.
+      std::vector<const std::pair<std::string, std::string>*> items{nullptr};
+      if (!st.for_each.empty()) {
+        items.clear();
+        auto b = outcome.bound.find(st.for_each);
+        if (b != outcome.bound.end()) {
+          for (const auto& request : b->second.requests) items.push_back(&request);
         }
-        const rules::ActionTemplate& at = st.actions[a];
-        suggestion.actions.push_back(
-            {at.type, filler.Fill(at.description, false),
-             ReplaceAll(at.resource_json, "${patient.id}", context.patient_id)});
       }
-      if (suggestion.actions.empty()) continue;
-      suggestion.uuid = context.ids->NewUuid();
-      card.suggestions.push_back(std::move(suggestion));
+      for (const auto* item : items) {
+        filler.SetItem(item);
+        Suggestion suggestion;
+        suggestion.label = filler.Fill(st.label, false);
+        suggestion.is_recommended = st.recommended;
+        for (std::size_t a = 0; a < st.actions.size(); ++a) {
+          if (s < outcome.actions_shown.size() && a < outcome.actions_shown[s].size() &&
+              !outcome.actions_shown[s][a]) {
+            continue;
+          }
+          const rules::ActionTemplate& at = st.actions[a];
+          Action action{at.type, filler.Fill(at.description, false),
+                        ReplaceAll(at.resource_json, "${patient.id}", context.patient_id), ""};
+          if (at.type == "delete" && item != nullptr) action.resource_id = item->first;
+          suggestion.actions.push_back(std::move(action));
+        }
+        filler.SetItem(nullptr);
+        if (suggestion.actions.empty()) continue;
+        suggestion.uuid = context.ids->NewUuid();
+        card.suggestions.push_back(std::move(suggestion));
+      }
     }
     if (!card.suggestions.empty()) card.selection_behavior = "at-most-one";
     for (const rules::OverrideReason& reason : rule.override_reasons) {

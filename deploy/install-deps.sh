@@ -15,6 +15,7 @@ set -euo pipefail
 packages=(
   cmake g++ make
   libcpprest-dev rapidjson-dev libssl-dev libboost-test-dev
+  libboost-system-dev  # Boost.Asio: the HTTP server (issue #12; also a cpprestsdk dependency)
   libsqlite3-dev libpq-dev
   ccache curl ca-certificates python3
 )

@@ -55,9 +55,12 @@ bool ReadCondition(const rapidjson::Value& resource, const std::string& ref, Epo
           ReadObject(resource, "onsetPeriod", "onsetPeriod", problems)) {
     onset = ReadDateTime(*period, "start", "onsetPeriod.start", problems);
   }
+  const std::optional<FhirInstant> recorded =
+      ReadDateTime(resource, "recordedDate", "recordedDate", problems);
   if (problems.failed()) return false;
 
   out.ref = ref;
+  out.recorded = recorded;
   out.name = ConceptName(out.code);
   out.onset = onset;
   const std::string clinical_code = StatusCode(clinical);

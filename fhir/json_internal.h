@@ -6,13 +6,13 @@
 // the normalizers: every reader checks the JSON type before touching a value,
 // because FHIR input is untrusted and Normalize must never crash or throw.
 
+#include <rapidjson/document.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "fhir/fhir_time.h"
 #include "fhir/json_document.h"
@@ -109,6 +109,10 @@ bool ReadMedicationStatement(const rapidjson::Value& resource, const std::string
                              ReadProblems& problems);
 bool ReadCondition(const rapidjson::Value& resource, const std::string& ref, EpochSeconds as_of,
                    ConditionFact& out, ReadProblems& problems);
+// Appends one ObservationFact per `component` that has a code and a value
+// (status, dates and subject come from `parent`).
+void ReadObservationComponents(const rapidjson::Value& resource, const ObservationFact& parent,
+                               ReadProblems& problems, std::vector<ObservationFact>& out);
 bool ReadObservation(const rapidjson::Value& resource, const std::string& ref, ObservationFact& out,
                      ReadProblems& problems);
 

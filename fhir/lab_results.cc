@@ -4,12 +4,15 @@
 #include <cctype>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <string_view>
 
 #include "fhir/number_format.h"
 
 namespace cds::fhir {
 namespace {
+
+using internal::FormatShortest;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -48,6 +51,88 @@ bool Contains(const std::vector<std::string>& set, const std::string& value) {
   return std::find(set.begin(), set.end(), value) != set.end();
 }
 
+std::string FormatLimit(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+// The band a value falls in on a scale (bands ascending).
+std::size_t BandOf(const GradingScale& scale, double v) {
+  for (std::size_t i = 0; i < scale.bands.size(); ++i) {
+    const GradeBand& b = scale.bands[i];
+    if (!b.upper || v < *b.upper || (b.upper_inclusive && v == *b.upper)) return i;
+  }
+  return scale.bands.size() - 1;
+}
+
+// R3: a censored bound grades as the band of the values just beyond it.
+std::size_t CensoredBand(const GradingScale& scale, double v, const std::string& comparator) {
+  std::size_t band = BandOf(scale, v);
+  if (comparator == "<" && band > 0) {
+    const GradeBand& previous = scale.bands[band - 1];
+    if (previous.upper && *previous.upper == v && !previous.upper_inclusive) --band;
+  } else if (comparator == ">" && band + 1 < scale.bands.size()) {
+    const GradeBand& own = scale.bands[band];
+    if (own.upper && *own.upper == v && own.upper_inclusive) ++band;
+  }
+  return band;
+}
+
+// Grades `out` on the scale of the reported unit (R1, R3); "" on success.
+std::string Grade(const Grading& grading, const ObservationFact& obs, LabValue& out) {
+  const GradingScale* scale = nullptr;
+  double factor = 1.0;
+  for (const GradingScale& s : grading.scales) {
+    if (EqualsIgnoreCase(Trim(s.unit), Trim(obs.unit))) scale = &s;
+  }
+  if (scale == nullptr) {
+    for (const GradeAlias& a : grading.aliases) {
+      if (!EqualsIgnoreCase(Trim(a.unit), Trim(obs.unit))) continue;
+      for (const GradingScale& s : grading.scales) {
+        if (s.unit == a.scale_unit) scale = &s;
+      }
+      factor = a.factor;
+    }
+  }
+  if (scale == nullptr || scale->bands.empty())
+    return "no grading scale for unit '" + obs.unit + "'";
+  const double v = *obs.value * factor;
+  const std::string& cmp = obs.comparator;
+  std::size_t band = 0;
+  if (cmp.empty()) {
+    band = BandOf(*scale, v);
+  } else if (cmp == "<" || cmp == "<=" || cmp == ">" || cmp == ">=") {
+    band = CensoredBand(*scale, v, cmp);
+    const bool below = cmp[0] == '<';
+    if (!Contains(below ? grading.censored_below : grading.censored_above,
+                  scale->bands[band].name)) {
+      return "censored '" + cmp +
+             (obs.value_text.empty() ? FormatShortest(*obs.value) : obs.value_text) + " " +
+             obs.unit + "' cannot be graded (" + scale->bands[band].name + ")";
+    }
+  } else {
+    return "comparator '" + cmp + "'";
+  }
+  out.band = scale->bands[band].name;
+  out.grade_unit = scale->unit;
+  out.grade_value = v;
+  std::size_t reference = scale->bands.size();
+  for (std::size_t i = 0; i < scale->bands.size(); ++i) {
+    if (scale->bands[i].name == grading.reference_band) reference = i;
+  }
+  // The limit crossed, in the reported unit (a "mg/L" result shows mg/L limits).
+  if (reference < scale->bands.size() && band != reference) {
+    const GradeBand& limit = band < reference ? scale->bands[band] : scale->bands[band - 1];
+    if (limit.upper) {
+      const char* word = band < reference ? (limit.upper_inclusive ? "at or below " : "below ")
+                                          : (limit.upper_inclusive ? "above " : "at or above ");
+      out.crossed = word + FormatLimit(*limit.upper / factor) + " " + obs.unit;
+    }
+  }
+  return {};
+}
+
 // Why an observation of the analyte cannot be graded; "" if it can, in which
 // case `out` holds its value.
 std::string Check(const AnalyteSpec& spec, const ObservationFact& obs, LabValue& out) {
@@ -55,8 +140,11 @@ std::string Check(const AnalyteSpec& spec, const ObservationFact& obs, LabValue&
   if (!Contains(spec.usable_statuses, obs.status)) {
     return "status " + (obs.status.empty() ? std::string("missing") : obs.status);
   }
+  if (!obs.value && !obs.value_string.empty()) {
+    return "valueString not graded: \"" + obs.value_string + "\"";
+  }
   if (!obs.value) return "no numeric value";
-  if (!obs.comparator.empty() && !spec.comparator_allowed) {
+  if (!obs.comparator.empty() && !spec.comparator_allowed && !spec.grading) {
     return "comparator '" + obs.comparator + "'";
   }
   if (Trim(obs.unit).empty()) return "no unit";
@@ -68,6 +156,9 @@ std::string Check(const AnalyteSpec& spec, const ObservationFact& obs, LabValue&
       (spec.plausible_high && canonical > *spec.plausible_high) || !std::isfinite(canonical)) {
     return "implausible " + internal::FormatSignificant(canonical, 4) + " " + spec.canonical_unit;
   }
+  if (spec.grading) {
+    if (std::string why = Grade(*spec.grading, obs, out); !why.empty()) return why;
+  }
   const std::string text =
       obs.value_text.empty() ? internal::FormatShortest(*obs.value) : obs.value_text;
   out.ref = obs.ref;
@@ -76,6 +167,7 @@ std::string Check(const AnalyteSpec& spec, const ObservationFact& obs, LabValue&
   out.reported = obs.comparator + text + " " + obs.unit;
   out.status = obs.status;
   out.effective = *obs.effective;
+  out.component_of = obs.component_of;
   return {};
 }
 
@@ -113,7 +205,21 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
   std::vector<Candidate> candidates;
   for (const ObservationFact& obs : observations) {
     const auto code_index = MatchingCode(spec, obs);
-    if (!code_index) continue;
+    if (!code_index) {
+      // R5: a related code that is never graded is named in explain mode.
+      for (const Coding& c : obs.code.codings) {
+        const bool listed =
+            std::any_of(spec.not_graded_codes.begin(), spec.not_graded_codes.end(),
+                        [&](const Coding& n) { return n.code == c.code && n.system == c.system; });
+        if (listed) {
+          series.excluded.push_back(
+              {obs.ref,
+               spec.not_graded_reason + " (" + spec.not_graded_system_name + " " + c.code + ")"});
+          break;
+        }
+      }
+      continue;
+    }
     Candidate c;
     c.code_index = *code_index;
     if (std::string reason = Check(spec, obs, c.value); !reason.empty()) {

@@ -19,6 +19,34 @@ struct UnitConversion {
   double factor = 1.0;   // canonical = reported * factor
 };
 
+// Grading in the reported unit (clinical-reference-1.1 R1): one ascending band
+// table per unit, so "1.70 mg/dL" is compared with 1.70, never with a
+// converted number. Band i holds values up to its upper limit; the last band has none.
+struct GradeBand {
+  std::string name;              // "severe-low", "low", "normal", ...
+  std::optional<double> upper;   // in the scale's unit; nullopt for the last band
+  bool upper_inclusive = false;  // "atOrBelow" (true) or "below" (false)
+};
+struct GradingScale {
+  std::string unit;  // "mg/dL"
+  std::vector<GradeBand> bands;
+};
+// A unit graded on another unit's scale after a factor ("mg/L" x0.1 -> "mg/dL").
+struct GradeAlias {
+  std::string unit;
+  std::string scale_unit;
+  double factor = 1.0;
+};
+struct Grading {
+  std::vector<GradingScale> scales;
+  std::vector<GradeAlias> aliases;
+  std::string reference_band;  // the usual interval: bands below it are "low", above "high"
+  // R3: the bands a censored result may grade into ("<"/"<=" and ">"/">=").
+  // A censored result that grades elsewhere is unusable.
+  std::vector<std::string> censored_below;
+  std::vector<std::string> censored_above;
+};
+
 struct AnalyteSpec {
   std::string id;                         // "serum-magnesium"
   std::vector<Coding> codes;              // system + code of every accepted code
@@ -28,6 +56,12 @@ struct AnalyteSpec {
   std::optional<double> plausible_high;
   bool comparator_allowed = false;        // false: "<0.4" is unusable for grading
   std::vector<std::string> usable_statuses{"final", "amended", "corrected", "appended"};
+  std::optional<Grading> grading;  // with grading, comparators follow Grading's rules
+  // Codes of the same substance that are never graded (RBC, urine, whole blood):
+  // reported in explain as `not_graded_reason (LOINC code)`.
+  std::vector<Coding> not_graded_codes;
+  std::string not_graded_reason;  // "not a serum/plasma magnesium code"
+  std::string not_graded_system_name = "LOINC";
 };
 
 struct LabValue {
@@ -37,6 +71,13 @@ struct LabValue {
   std::string reported;       // "1.1 mg/dL" (value and unit as reported)
   std::string status;
   FhirInstant effective;
+  // With grading: the band, the unit whose scale graded it, the value on that
+  // scale, and the limit crossed in the reported unit ("below 1.70 mg/dL").
+  std::string band;
+  std::string grade_unit;
+  double grade_value = 0;
+  std::string crossed;
+  std::string component_of;  // "Observation/{id}" for a component result
 };
 
 struct LabExclusion {

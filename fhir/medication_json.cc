@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -140,6 +142,58 @@ void FillCommon(const std::string& ref, MedicationCode&& med, const CodeableConc
   }
 }
 
+// R13: without a validity end, a request covers (numberOfRepeatsAllowed + 1) x
+// expectedSupplyDuration from its start. nullopt when the duration is absent or
+// not in days, weeks or months.
+std::optional<EpochSeconds> SupplyEnd(const rapidjson::Value& dispense, EpochSeconds start) {
+  const rapidjson::Value* duration = Find(dispense, "expectedSupplyDuration");
+  if (duration == nullptr || !duration->IsObject()) return std::nullopt;
+  const rapidjson::Value* value = Find(*duration, "value");
+  if (value == nullptr || !value->IsNumber()) return std::nullopt;
+  std::string unit = StringOrEmpty(Find(*duration, "code"));
+  if (unit.empty()) unit = StringOrEmpty(Find(*duration, "unit"));
+  double days_per_unit = 0;
+  if (unit == "d" || unit == "day" || unit == "days")
+    days_per_unit = 1;
+  else if (unit == "wk" || unit == "week" || unit == "weeks")
+    days_per_unit = 7;
+  else if (unit == "mo" || unit == "month" || unit == "months")
+    days_per_unit = 30;
+  if (days_per_unit == 0) return std::nullopt;
+  double repeats = 0;
+  if (const rapidjson::Value* r = Find(dispense, "numberOfRepeatsAllowed");
+      r != nullptr && r->IsNumber()) {
+    repeats = r->GetDouble();
+  }
+  const double days = (repeats + 1) * value->GetDouble() * days_per_unit;
+  // A supply longer than 100 years is a data error, not a course.
+  if (!(days >= 0 && days <= 36525)) return std::nullopt;
+  return start + static_cast<EpochSeconds>(days * static_cast<double>(kSecondsPerDay));
+}
+
+// R13: true when there is at least one dosage and every one is "as needed".
+bool AllAsNeeded(const rapidjson::Value& resource, const char* member) {
+  const rapidjson::Value* dosages = Find(resource, member);
+  if (dosages == nullptr || !dosages->IsArray() || dosages->Empty()) return false;
+  for (const rapidjson::Value& d : dosages->GetArray()) {
+    if (!d.IsObject()) return false;
+    const rapidjson::Value* flag = Find(d, "asNeededBoolean");
+    if (flag != nullptr && flag->IsBool() && flag->GetBool()) continue;
+    if (const rapidjson::Value* concept_value = Find(d, "asNeededCodeableConcept");
+        concept_value != nullptr && concept_value->IsObject()) {
+      continue;
+    }
+    std::string text = StringOrEmpty(Find(d, "text"));
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string padded = " " + text + " ";
+    if (padded.find(" prn ") != std::string::npos || padded.find("as needed") != std::string::npos)
+      continue;
+    return false;
+  }
+  return true;
+}
+
 // An explicit end before as_of makes the record not current.
 bool EndedBefore(const rapidjson::Value& period, const std::string& path, EpochSeconds as_of,
                  ReadProblems& problems, std::string& reason) {
@@ -206,12 +260,17 @@ bool ReadMedicationRequest(const rapidjson::Value& resource, const std::string& 
   if (!ReadMedicationCode(resource, index, med, problems) || problems.failed()) return false;
 
   FillCommon(ref, std::move(med), route, out);
+  out.as_needed = AllAsNeeded(resource, "dosageInstruction");
   // §2.2: exposure starts at the earliest of authoredOn and the validity start.
   out.start = Earliest(authored, validity_start);
   out.status = status;
   if (validity != nullptr) out.end = ReadDateTimeLatest(*validity, "end");
-  if (const rapidjson::Value* prior = ReadObject(resource, "priorPrescription", "priorPrescription", problems)) {
-    std::string prior_ref = ReadString(*prior, "reference", "priorPrescription.reference", problems);
+  if (!out.end && out.start && dispense != nullptr)
+    out.end = SupplyEnd(*dispense, out.start->seconds);
+  if (const rapidjson::Value* prior =
+          ReadObject(resource, "priorPrescription", "priorPrescription", problems)) {
+    std::string prior_ref =
+        ReadString(*prior, "reference", "priorPrescription.reference", problems);
     if (!prior_ref.empty()) out.prior_refs.push_back(std::move(prior_ref));
   }
 
@@ -259,6 +318,7 @@ bool ReadMedicationStatement(const rapidjson::Value& resource, const std::string
   if (!ReadMedicationCode(resource, index, med, problems) || problems.failed()) return false;
 
   FillCommon(ref, std::move(med), route, out);
+  out.as_needed = AllAsNeeded(resource, "dosage");
   // dateAsserted is when it was recorded, not when the patient started.
   out.start = period_start ? period_start : effective_at;
   out.status = status;

@@ -71,6 +71,7 @@ std::vector<MedicationFact> MergeCurrentMedications(std::vector<MedicationFact> 
       into.start = from.start;
     }
     if (into.route == Route::kUnknown) into.route = from.route;
+    into.as_needed = into.as_needed && from.as_needed;
     if (into.name.empty()) into.name = from.name;
     if (into.ingredients.empty()) into.ingredients = std::move(from.ingredients);
     for (std::string& p : from.prior_refs) into.prior_refs.push_back(std::move(p));
@@ -90,8 +91,8 @@ void ExtendThroughCompletedChains(std::vector<MedicationFact>& medications, int 
       for (std::size_t i = 0; i < medications.size(); ++i) {
         const MedicationFact& earlier = medications[i];
         if (used[i] || earlier.current || earlier.status != "completed") continue;
-        const bool named = std::find(current.prior_refs.begin(), current.prior_refs.end(), earlier.ref) !=
-                           current.prior_refs.end();
+        const bool named = std::find(current.prior_refs.begin(), current.prior_refs.end(),
+                                     earlier.ref) != current.prior_refs.end();
         const bool adjacent = current.start && earlier.end && earlier.start &&
                               earlier.start->seconds <= current.start->seconds &&
                               *earlier.end + gap >= current.start->seconds &&
@@ -100,7 +101,8 @@ void ExtendThroughCompletedChains(std::vector<MedicationFact>& medications, int 
         used[i] = true;
         extended = true;
         current.chained_refs.push_back(earlier.ref);
-        current.prior_refs.insert(current.prior_refs.end(), earlier.prior_refs.begin(), earlier.prior_refs.end());
+        current.prior_refs.insert(current.prior_refs.end(), earlier.prior_refs.begin(),
+                                  earlier.prior_refs.end());
         if (earlier.start && (!current.start || earlier.start->seconds < current.start->seconds)) {
           current.start = earlier.start;
         }

@@ -72,18 +72,40 @@ constexpr std::array kRouteTextAbbreviations{
     CodeRoute{"sq", Route::kSubcutaneous},  CodeRoute{"pr", Route::kRectal},
 };
 
+// Route abbreviations that free-text orders carry in the drug text itself.
+constexpr std::array kNameRouteAbbreviations{
+    CodeRoute{"iv", Route::kIntravenous},
+    CodeRoute{"im", Route::kIntramuscular},
+};
+
 // Dose-form words in drug names (RxNorm SCD/SBD style), consulted only when no
 // route word is present, so "Oral Gel" stays oral and "Topical Solution" topical.
 constexpr std::array kDoseFormWords{
-    CodeRoute{"injection", Route::kIntravenous}, CodeRoute{"injectable", Route::kIntravenous},
-    CodeRoute{"infusion", Route::kIntravenous},  CodeRoute{"enema", Route::kRectal},
-    CodeRoute{"suppository", Route::kRectal},    CodeRoute{"suppositories", Route::kRectal},
-    CodeRoute{"cream", Route::kTopical},         CodeRoute{"ointment", Route::kTopical},
-    CodeRoute{"bath", Route::kTopical},          CodeRoute{"lotion", Route::kTopical},
-    CodeRoute{"gel", Route::kTopical},           CodeRoute{"chewable", Route::kOral},
-    CodeRoute{"tablet", Route::kOral},           CodeRoute{"tablets", Route::kOral},
-    CodeRoute{"capsule", Route::kOral},          CodeRoute{"capsules", Route::kOral},
-    CodeRoute{"caplet", Route::kOral},           CodeRoute{"lozenge", Route::kOral},
+    CodeRoute{"injection", Route::kIntravenous},
+    CodeRoute{"injectable", Route::kIntravenous},
+    CodeRoute{"infusion", Route::kIntravenous},
+    CodeRoute{"enema", Route::kRectal},
+    CodeRoute{"suppository", Route::kRectal},
+    CodeRoute{"suppositories", Route::kRectal},
+    CodeRoute{"cream", Route::kTopical},
+    CodeRoute{"ointment", Route::kTopical},
+    CodeRoute{"bath", Route::kTopical},
+    CodeRoute{"lotion", Route::kTopical},
+    CodeRoute{"gel", Route::kTopical},
+    CodeRoute{"chewable", Route::kOral},
+    CodeRoute{"tablet", Route::kOral},
+    CodeRoute{"tablets", Route::kOral},
+    CodeRoute{"capsule", Route::kOral},
+    CodeRoute{"capsules", Route::kOral},
+    CodeRoute{"caplet", Route::kOral},
+    CodeRoute{"lozenge", Route::kOral},
+    // R9: dose forms that are not systemic intake (eye, ear, irrigation, dialysis).
+    CodeRoute{"ophthalmic", Route::kOther},
+    CodeRoute{"otic", Route::kOther},
+    CodeRoute{"irrigation", Route::kOther},
+    CodeRoute{"intraperitoneal", Route::kOther},
+    CodeRoute{"soak", Route::kTopical},
+    CodeRoute{"syringe", Route::kIntravenous},
 };
 
 char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
@@ -169,7 +191,10 @@ Route RouteFromName(std::string_view name) {
   const std::vector<std::string> words = Words(name);
   if (HasPhrase(words, "by", "mouth")) return Route::kOral;
   if (Route r = FirstMatch(words, kRouteWords); r != Route::kUnknown) return r;
-  return FirstMatch(words, kDoseFormWords);
+  if (Route r = FirstMatch(words, kDoseFormWords); r != Route::kUnknown) return r;
+  // R9: free-text orders ("magnesium sulfate 2 g IV") name the route by abbreviation;
+  // consulted last, so a dose form in the name wins.
+  return FirstMatch(words, kNameRouteAbbreviations);
 }
 
 std::string NormalizedName(std::string_view name) {

@@ -1,8 +1,7 @@
 // Normalize: walks the inputs (Bundles or bare resources), indexes Medication
 // targets, reads each known resource type into facts and merges medications.
 
-#include "fhir/normalize.h"
-
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -10,6 +9,7 @@
 
 #include "fhir/json_internal.h"
 #include "fhir/medication_internal.h"
+#include "fhir/normalize.h"
 
 namespace cds::fhir {
 namespace {
@@ -26,6 +26,7 @@ struct Located {
   const rapidjson::Value* resource = nullptr;
   std::string full_url;
   std::string where;  // "input[0]" or "Bundle/b1 entry[3]", for warnings without an id
+  FactCategory category = FactCategory::kMedications;  // of the input it came in
 };
 
 std::string StringOrEmpty(const rapidjson::Value* v) {
@@ -34,13 +35,13 @@ std::string StringOrEmpty(const rapidjson::Value* v) {
 }
 
 void Collect(const rapidjson::Value& value, std::string full_url, std::string where, int nesting,
-             std::vector<Located>& out, std::vector<std::string>& warnings) {
+             FactCategory category, std::vector<Located>& out, std::vector<std::string>& warnings) {
   if (!value.IsObject()) {
     warnings.push_back(where + ": not a JSON object");
     return;
   }
   if (StringOrEmpty(Find(value, "resourceType")) != "Bundle") {
-    out.push_back({&value, std::move(full_url), std::move(where)});
+    out.push_back({&value, std::move(full_url), std::move(where), category});
     return;
   }
   const std::string id = StringOrEmpty(Find(value, "id"));
@@ -65,8 +66,8 @@ void Collect(const rapidjson::Value& value, std::string full_url, std::string wh
     const rapidjson::Value* resource = Find(entry, "resource");
     // History and batch-response entries may carry only request/response.
     if (resource == nullptr || resource->IsNull()) continue;
-    Collect(*resource, StringOrEmpty(Find(entry, "fullUrl")), entry_where, nesting + 1, out,
-            warnings);
+    Collect(*resource, StringOrEmpty(Find(entry, "fullUrl")), entry_where, nesting + 1, category,
+            out, warnings);
   }
 }
 
@@ -79,7 +80,13 @@ class Normalizer {
     std::vector<Located> resources;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       Collect(internal::AsValue(inputs[i].value), "", "input[" + std::to_string(i) + "]", 0,
-              resources, facts_.warnings);
+              inputs[i].category, resources, facts_.warnings);
+    }
+    // Bundle-local references ("urn:uuid:...") to a Patient resolve to its id.
+    for (const Located& r : resources) {
+      if (!r.full_url.empty() && StringOrEmpty(Find(*r.resource, "resourceType")) == "Patient") {
+        patient_urls_[r.full_url] = StringOrEmpty(Find(*r.resource, "id"));
+      }
     }
     // Medications may be referenced from any input, so index them all first.
     for (const Located& r : resources) {
@@ -88,17 +95,20 @@ class Normalizer {
       }
     }
     for (const Located& r : resources) Read(r);
+    NoteForeignResources();
     facts_.medications = internal::MergeCurrentMedications(std::move(facts_.medications));
     internal::ExtendThroughCompletedChains(facts_.medications, options_.chain_gap_days);
     // A current medication that cannot be identified at all (a reference that
     // resolves to nothing and has no display) could be any drug: "not on X"
     // can no longer be trusted, so the category is only partial.
     for (const MedicationFact& m : facts_.medications) {
-      if (!m.current || !m.code.codings.empty() || !m.code.text.empty() || !m.ingredients.empty()) continue;
+      if (!m.current || !m.code.codings.empty() || !m.code.text.empty() || !m.ingredients.empty())
+        continue;
       CategoryState& state = facts_.state(FactCategory::kMedications);
       if (state.availability == Availability::kComplete) {
         state.availability = Availability::kPartial;
-        state.note += std::string(state.note.empty() ? "" : "; ") + m.ref + ": medication not identifiable";
+        state.note +=
+            std::string(state.note.empty() ? "" : "; ") + m.ref + ": medication not identifiable";
       }
     }
   }
@@ -122,6 +132,13 @@ class Normalizer {
     ReadProblems problems;
     const std::string id = internal::ReadString(resource, "id", "id", problems);
     const std::string ref = type + "/" + (id.empty() ? "(no id)" : id);
+    if (type != "Patient" && IsForeign(resource)) {
+      // Issue #12: a server (or prefetch) that answers with another patient's
+      // records must never put them on this patient's cards.
+      facts_.foreign_resources.push_back(ref);
+      foreign_categories_.insert(located.category);
+      return;
+    }
     // The same resource can arrive twice (an _include in one query and a
     // search hit in another); read it once.
     if (!id.empty() && !seen_.insert(ref).second) return;
@@ -149,6 +166,9 @@ class Normalizer {
       ObservationFact fact;
       if (internal::ReadObservation(resource, ref, fact, problems)) {
         facts_.observations.push_back(std::move(fact));
+        // R5: coded components with their own value are results in their own right.
+        internal::ReadObservationComponents(resource, facts_.observations.back(), problems,
+                                            facts_.observations);
       }
     } else if (type == "Patient") {
       ReadPatient(resource, problems);
@@ -159,6 +179,10 @@ class Normalizer {
     const std::string id = internal::ReadString(resource, "id", "id", problems);
     const auto birth = internal::ReadDateTime(resource, "birthDate", "birthDate", problems);
     const std::string gender = internal::ReadString(resource, "gender", "gender", problems);
+    const std::optional<bool> deceased_flag =
+        internal::ReadBool(resource, "deceasedBoolean", "deceasedBoolean", problems);
+    const auto deceased_at =
+        internal::ReadDateTime(resource, "deceasedDateTime", "deceasedDateTime", problems);
     if (problems.failed()) return;
     if (patient_read_ || (!facts_.patient_id.empty() && facts_.patient_id != id)) {
       problems.notes.push_back("not the context patient or a second Patient; ignored");
@@ -167,7 +191,54 @@ class Normalizer {
     patient_read_ = true;
     facts_.patient_id = id;
     facts_.birth_date = birth;
+    if (birth) facts_.birth_date_latest = internal::ReadDateTimeLatest(resource, "birthDate");
     facts_.gender = gender;
+    // R7: a deceasedDateTime says the patient died, whatever the date.
+    facts_.deceased = deceased_flag.value_or(false) || deceased_at.has_value();
+  }
+
+  // True when the resource's subject names a patient other than the context
+  // patient (or a non-Patient subject such as a Group). A resource without a
+  // subject reference, or with a Bundle-local reference that resolves to no
+  // Patient here, cannot be attributed and is kept.
+  bool IsForeign(const rapidjson::Value& resource) const {
+    if (facts_.patient_id.empty()) return false;  // no context patient to compare with
+    const rapidjson::Value* subject = Find(resource, "subject");
+    if (subject == nullptr || !subject->IsObject()) return false;
+    std::string reference = StringOrEmpty(Find(*subject, "reference"));
+    if (reference.empty()) return false;
+    if (reference.rfind("urn:", 0) == 0) {
+      const auto it = patient_urls_.find(reference);
+      return it != patient_urls_.end() && it->second != facts_.patient_id;
+    }
+    if (const std::size_t history = reference.find("/_history/"); history != std::string::npos) {
+      reference.resize(history);
+    }
+    // "Patient/<id>" or an absolute URL ending in it.
+    const std::string expected = "Patient/" + facts_.patient_id;
+    if (reference == expected) return false;
+    const std::size_t n = expected.size();
+    if (reference.size() > n && reference.compare(reference.size() - n, n, expected) == 0 &&
+        reference[reference.size() - n - 1] == '/' && reference.find("://") != std::string::npos) {
+      return false;
+    }
+    return true;
+  }
+
+  // Dropped records may have stood for this patient's own: the categories
+  // they came in are no longer complete ("no such record" is not trusted).
+  void NoteForeignResources() {
+    if (facts_.foreign_resources.empty()) return;
+    facts_.warnings.push_back(std::to_string(facts_.foreign_resources.size()) +
+                              " resource(s) for another patient dropped");
+    for (const FactCategory category : foreign_categories_) {
+      CategoryState& state = facts_.state(category);
+      if (state.availability == Availability::kComplete) {
+        state.availability = Availability::kPartial;
+      }
+      state.note += std::string(state.note.empty() ? "" : "; ") +
+                    "resources for another patient were returned and dropped";
+    }
   }
 
   EpochSeconds as_of_;
@@ -175,6 +246,8 @@ class Normalizer {
   PatientFacts& facts_;
   internal::MedicationIndex medications_;
   std::set<std::string> seen_;
+  std::map<std::string, std::string> patient_urls_;  // fullUrl -> Patient id
+  std::set<FactCategory> foreign_categories_;
   bool patient_read_ = false;
 };
 

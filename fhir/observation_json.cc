@@ -25,15 +25,13 @@ std::string NumberText(const rapidjson::Value& v) {
   return FormatShortest(v.GetDouble());
 }
 
-}  // namespace
-
-bool ReadObservation(const rapidjson::Value& resource, const std::string& ref, ObservationFact& out,
-                     ReadProblems& problems) {
-  out.ref = ref;
-  out.status = ReadString(resource, "status", "status", problems);
-  out.code = ReadCodeableConcept(resource, "code", "code", problems);
+void ReadValue(const rapidjson::Value& resource, const std::string& path, ObservationFact& out,
+               ReadProblems& problems) {
+  if (const rapidjson::Value* s = Find(resource, "valueString"); s != nullptr && s->IsString()) {
+    out.value_string = std::string(s->GetString(), s->GetStringLength());
+  }
   if (const rapidjson::Value* quantity =
-          ReadObject(resource, "valueQuantity", "valueQuantity", problems)) {
+          ReadObject(resource, "valueQuantity", path + "valueQuantity", problems)) {
     // A value that is not a JSON number (e.g. the string "1.1") is "no numeric
     // value" for lab_results, not a malformed resource.
     if (const rapidjson::Value* v = Find(*quantity, "value"); v != nullptr && v->IsNumber()) {
@@ -46,6 +44,42 @@ bool ReadObservation(const rapidjson::Value& resource, const std::string& ref, O
     // §5.1: the UCUM code first, then the human-readable unit.
     out.unit = code.empty() ? unit : code;
   }
+}
+
+}  // namespace
+
+void ReadObservationComponents(const rapidjson::Value& resource, const ObservationFact& parent,
+                               ReadProblems& problems, std::vector<ObservationFact>& out) {
+  const rapidjson::Value* components = Find(resource, "component");
+  if (components == nullptr || !components->IsArray()) return;
+  for (rapidjson::SizeType i = 0; i < components->Size(); ++i) {
+    const rapidjson::Value& c = (*components)[i];
+    if (!c.IsObject()) continue;
+    const std::string path = "component[" + std::to_string(i) + "].";
+    ReadProblems local;
+    ObservationFact fact;
+    fact.code = ReadCodeableConcept(c, "code", path + "code", local);
+    ReadValue(c, path, fact, local);
+    if (local.failed() || fact.code.codings.empty() || (!fact.value && fact.value_string.empty())) {
+      continue;
+    }
+    fact.ref = parent.ref + " component[" + std::to_string(i) + "]";
+    fact.component_of = parent.ref;
+    fact.status = parent.status;
+    fact.effective = parent.effective;
+    fact.issued = parent.issued;
+    fact.excluded_reason = parent.excluded_reason;
+    out.push_back(std::move(fact));
+  }
+  (void)problems;
+}
+
+bool ReadObservation(const rapidjson::Value& resource, const std::string& ref, ObservationFact& out,
+                     ReadProblems& problems) {
+  out.ref = ref;
+  out.status = ReadString(resource, "status", "status", problems);
+  out.code = ReadCodeableConcept(resource, "code", "code", problems);
+  ReadValue(resource, "", out, problems);
   out.issued = ReadDateTime(resource, "issued", "issued", problems);
   const auto at = ReadDateTime(resource, "effectiveDateTime", "effectiveDateTime", problems);
   const auto instant = ReadDateTime(resource, "effectiveInstant", "effectiveInstant", problems);

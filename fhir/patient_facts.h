@@ -70,11 +70,14 @@ struct MedicationFact {
   std::vector<std::string> merged_refs;  // further sources merged into this one
   CodeableConcept code;                  // medication code (resolved reference, or fallback text)
   std::vector<CodeableConcept> ingredients;  // Medication.ingredient[].itemCodeableConcept
-  std::string name;                      // best display name ("omeprazole 20 MG ...")
+  std::string name;                          // best display name ("omeprazole 20 MG ...")
   Route route = Route::kUnknown;
-  std::optional<FhirInstant> start;      // exposure start (earliest of the merged sources)
-  bool current = false;                  // counts as an active medication (§5.2)
-  std::string excluded_reason;           // why not current, e.g. "status stopped"
+  // Every dosage instruction is "as needed" (asNeededBoolean/asNeededCodeableConcept,
+  // or "PRN"/"as needed" in its text): intake unknown, never long-term (R13).
+  bool as_needed = false;
+  std::optional<FhirInstant> start;  // exposure start (earliest of the merged sources)
+  bool current = false;              // counts as an active medication (§5.2)
+  std::string excluded_reason;       // why not current, e.g. "status stopped"
   // For exposure chains (§2.2: "earliest active-or-completed order in an
   // unbroken chain"): status as sent, the latest end of the validity/effective
   // period, the priorPrescription references of every source, and the
@@ -93,6 +96,7 @@ struct ConditionFact {
   CodeableConcept code;
   std::string name;
   std::optional<FhirInstant> onset;
+  std::optional<FhirInstant> recorded;  // recordedDate
   bool current = false;
   bool unconfirmed = false;
   std::string excluded_reason;
@@ -103,26 +107,36 @@ struct ConditionFact {
 struct ObservationFact {
   std::string ref;
   CodeableConcept code;
-  std::string status;               // as sent ("final", "amended", ...)
-  std::optional<double> value;      // valueQuantity.value, if numeric
-  std::string comparator;           // valueQuantity.comparator ("<", ">=", ...) or ""
-  std::string unit;                 // valueQuantity.code, else .unit, trimmed; "" if none
-  std::string value_text;           // value as written ("1.1"), for display
+  std::string status;                    // as sent ("final", "amended", ...)
+  std::optional<double> value;           // valueQuantity.value, if numeric
+  std::string comparator;                // valueQuantity.comparator ("<", ">=", ...) or ""
+  std::string unit;                      // valueQuantity.code, else .unit, trimmed; "" if none
+  std::string value_text;                // value as written ("1.1"), for display
+  std::string value_string;              // valueString as sent (never graded; explain only)
+  std::string component_of;              // "Observation/{id}" when read from a component
   std::optional<FhirInstant> effective;  // effectiveDateTime / effectivePeriod.end / issued
   std::optional<FhirInstant> issued;
-  std::string excluded_reason;      // set when the resource cannot be used at all
+  std::string excluded_reason;  // set when the resource cannot be used at all
 };
 
 struct PatientFacts {
   CategoryState categories[kFactCategoryCount];
   std::string patient_id;
   std::optional<FhirInstant> birth_date;
+  // The last instant the birthDate text can mean ("2008" -> 2008-12-31T23:59:59Z):
+  // ages are computed from it, so a partial date gives the youngest possible age.
+  std::optional<EpochSeconds> birth_date_latest;
   std::string gender;
+  // Patient.deceasedBoolean true or deceasedDateTime present. nullopt: no Patient read.
+  std::optional<bool> deceased;
   std::vector<MedicationFact> medications;
   std::vector<ConditionFact> conditions;
   std::vector<ObservationFact> observations;
   // Malformed individual resources that were skipped (ids and reasons only, no PHI).
   std::vector<std::string> warnings;
+  // Issue #12: resources whose subject is another patient than `patient_id`
+  // ("Observation/o-1"), dropped by Normalize and never used as facts.
+  std::vector<std::string> foreign_resources;
 
   const CategoryState& state(FactCategory c) const { return categories[static_cast<int>(c)]; }
   CategoryState& state(FactCategory c) { return categories[static_cast<int>(c)]; }

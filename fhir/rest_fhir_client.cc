@@ -47,6 +47,30 @@ bool IsStaleConnection(const http::http_exception& e) {
          what.find("Broken pipe") != std::string::npos;
 }
 
+// RFC 6750 §2.1 b64token: what may follow "Bearer " without changing the
+// header's meaning (no CR/LF, no spaces, no commas).
+bool IsB64Token(std::string_view text) {
+  std::size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    if (!ok) break;
+  }
+  if (i == 0) return false;
+  return text.find_first_not_of('=', i) == std::string_view::npos;
+}
+
+// A request target without control characters, spaces or non-ASCII bytes:
+// CR/LF or a space would split or rewrite the request line.
+bool IsSafeRequestTarget(std::string_view text) {
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte >= 0x7f) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 // One Get in flight.
@@ -79,6 +103,14 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
   bool stopping = false;
   std::thread timer_thread;
 
+  // Shutdown (issue #12): `shutting` makes new Gets fail at once; `closed`
+  // drops every later answer; Shutdown waits for running callbacks to end.
+  std::atomic<bool> shutting{false};
+  std::mutex callbacks_mutex;
+  std::condition_variable callbacks_idle;
+  int active_callbacks = 0;
+  bool closed = false;
+
   std::shared_ptr<http_client::http_client> ClientFor(const HttpUrl& url) {
     const std::string origin = url.Origin();
     std::lock_guard<std::mutex> lock(clients_mutex);
@@ -88,6 +120,11 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     config.set_timeout(options.phase_timeout);
     config.set_validate_certificates(true);
     config.set_proxy(web::web_proxy(web::web_proxy::disabled));
+    // Issue #12: cpprestsdk follows up to 10 redirects by default, to any
+    // origin and with our Authorization header: a FHIR server (or an
+    // allowlisted jku) could send the token, or fetch keys, past the
+    // allowlist. Redirects are never followed; a 3xx is a failed fetch.
+    config.set_max_redirects(0);
     if (url.scheme == "https") {
       const std::string ca_file = options.ca_file;
       config.set_ssl_context_callback([ca_file](boost::asio::ssl::context& context) {
@@ -103,26 +140,43 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     return client;
   }
 
-  // Answers the call once; later answers are dropped.
-  void Complete(const std::shared_ptr<Call>& call, FhirResponse response) {
+  // Answers the call once; later answers are dropped, and so is every answer
+  // once Shutdown has finished (issue #12: what the callback touches may be
+  // gone by then). Never throws: it runs inside pplx tasks, where an escaping
+  // exception aborts the process.
+  void Complete(const std::shared_ptr<Call>& call, FhirResponse response) noexcept {
     if (call->finished.exchange(true)) return;
-    if (options.log) {
-      FhirGetLog entry;
-      entry.log_path = call->log_path;
-      entry.origin = call->origin;
-      entry.status = response.status;
-      entry.elapsed_ms = MsSince(call->start);
-      entry.attempts = call->attempts.load();
-      entry.timed_out = response.timed_out;
-      entry.error = response.error;
-      try {
-        options.log(entry);
-      } catch (...) {
-        // Logging must never break the one-answer guarantee.
-      }
+    {
+      std::lock_guard<std::mutex> lock(callbacks_mutex);
+      if (closed) return;
+      ++active_callbacks;
     }
-    FhirClient::Done done = std::move(call->done);
-    done(std::move(response));
+    try {
+      if (options.log) {
+        FhirGetLog entry;
+        entry.log_path = call->log_path;
+        entry.origin = call->origin;
+        entry.status = response.status;
+        entry.elapsed_ms = MsSince(call->start);
+        entry.attempts = call->attempts.load();
+        entry.timed_out = response.timed_out;
+        entry.error = response.error;
+        options.log(entry);
+      }
+    } catch (...) {
+      // Logging must never break the one-answer guarantee.
+    }
+    try {
+      FhirClient::Done done = std::move(call->done);
+      done(std::move(response));
+    } catch (...) {
+      // The caller's continuation failed; the call is answered either way.
+    }
+    {
+      std::lock_guard<std::mutex> lock(callbacks_mutex);
+      --active_callbacks;
+    }
+    callbacks_idle.notify_all();
   }
 
   static FhirResponse Failure(std::string error, bool timed_out = false) {
@@ -143,7 +197,11 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     auto self = shared_from_this();
     pplx::create_task([self, call] {
       self->Complete(call, Failure("deadline reached before the FHIR server answered", true));
-      call->cancel.cancel();
+      try {
+        call->cancel.cancel();
+      } catch (...) {
+        // Nothing left to cancel.
+      }
     });
   }
 
@@ -189,14 +247,18 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     }
     auto self = shared_from_this();
     client->request(request, call->cancel.get_token())
-        .then([self, call, client](const pplx::task<http::http_response>& task) {
-          self->OnResponse(call, client, task);
+        .then([self, call, client](pplx::task<http::http_response> task) {
+          try {
+            self->OnResponse(call, client, std::move(task));
+          } catch (...) {
+            self->Complete(call, Failure("request failed"));
+          }
         });
   }
 
   void OnResponse(const std::shared_ptr<Call>& call,
                   const std::shared_ptr<http_client::http_client>& client,
-                  const pplx::task<http::http_response>& task) {
+                  pplx::task<http::http_response> task) {
     http::http_response response;
     try {
       response = task.get();  // the task is done: get() does not wait
@@ -221,6 +283,16 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
       return;
     }
     if (call->finished.load()) return;
+    const http::status_code status = response.status_code();
+    if (status >= 300 && status < 400) {
+      // Issue #12: redirects are never followed (max_redirects 0 above): a
+      // redirect may point at another origin, past the allowlist, and would
+      // carry the bearer token there. The key is then not obtained. The body
+      // is not read; the connection is dropped.
+      Complete(call, Failure("HTTP " + std::to_string(status) + " redirect not followed"));
+      call->cancel.cancel();
+      return;
+    }
     const std::size_t declared = response.headers().content_length();
     if (declared > options.max_body_bytes) {
       Complete(call, Failure("response body over the size limit"));
@@ -236,7 +308,7 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
   }
 
   void ReadBody(
-      const std::shared_ptr<Call>& call, const http::http_response& response,
+      const std::shared_ptr<Call>& call, http::http_response response,
       const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>&
           buffer,
       std::size_t total, std::size_t chunk) {
@@ -244,40 +316,81 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
     // container_buffer grows by whole chunks; `total` counts the bytes read.
     response.body()
         .read(*buffer, chunk)
-        .then([self, call, response, buffer, total, chunk](const pplx::task<std::size_t>& task) {
-          std::size_t n = 0;
+        .then([self, call, response, buffer, total, chunk](pplx::task<std::size_t> task) {
           try {
-            n = task.get();
-          } catch (const pplx::task_canceled&) {
-            self->Complete(call, Failure("deadline reached while reading the body", true));
-            return;
-          } catch (const std::exception& e) {
-            self->Complete(call,
-                           call->expired.load()
+            self->OnBodyChunk(call, response, buffer, total, chunk, std::move(task));
+          } catch (...) {
+            self->Complete(call, Failure("reading the body failed"));
+          }
+        });
+  }
+
+  void OnBodyChunk(
+      const std::shared_ptr<Call>& call, http::http_response response,
+      const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>&
+          buffer,
+      std::size_t total, std::size_t chunk, pplx::task<std::size_t> task) {
+    auto self = shared_from_this();
+    std::size_t n = 0;
+    try {
+      n = task.get();
+    } catch (const pplx::task_canceled&) {
+      self->Complete(call, Failure("deadline reached while reading the body", true));
+      return;
+    } catch (const std::exception& e) {
+      self->Complete(call, call->expired.load()
                                ? Failure("deadline reached while reading the body", true)
                                : Failure(std::string("reading the body failed: ") + e.what()));
-            return;
-          }
-          if (call->finished.load()) return;
-          const std::size_t read = total + n;
-          if (read > self->options.max_body_bytes) {
-            self->Complete(call, Failure("response body over the size limit"));
-            call->cancel.cancel();  // drops the connection
-            return;
-          }
-          if (n == 0) {
-            FhirResponse answer;
-            answer.status = response.status_code();
-            const std::vector<std::uint8_t>& bytes = buffer->collection();
-            answer.body.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(
-                                                                  std::min(read, bytes.size())));
-            const auto type = response.headers().find("Content-Type");
-            if (type != response.headers().end()) answer.content_type = type->second;
-            self->Complete(call, std::move(answer));
-            return;
-          }
-          self->ReadBody(call, response, buffer, read, chunk);
-        });
+      return;
+    }
+    if (call->finished.load()) return;
+    const std::size_t read = total + n;
+    if (read > self->options.max_body_bytes) {
+      self->Complete(call, Failure("response body over the size limit"));
+      call->cancel.cancel();  // drops the connection
+      return;
+    }
+    if (n == 0) {
+      FhirResponse answer;
+      answer.status = response.status_code();
+      const std::vector<std::uint8_t>& bytes = buffer->collection();
+      answer.body.assign(bytes.begin(),
+                         bytes.begin() + static_cast<std::ptrdiff_t>(std::min(read, bytes.size())));
+      const auto type = response.headers().find("Content-Type");
+      if (type != response.headers().end()) answer.content_type = type->second;
+      self->Complete(call, std::move(answer));
+      return;
+    }
+    self->ReadBody(call, response, buffer, read, chunk);
+  }
+
+  // Answers every call still in flight with an error, then drops all later
+  // answers; returns once no callback is running (bounded wait).
+  void Shutdown() {
+    if (shutting.exchange(true)) return;
+    std::vector<std::shared_ptr<Call>> in_flight;
+    {
+      std::lock_guard<std::mutex> lock(timer_mutex);
+      stopping = true;
+      for (auto& [when, weak] : timers) {
+        if (auto call = weak.lock()) in_flight.push_back(std::move(call));
+      }
+      timers.clear();
+    }
+    timer_wakeup.notify_one();
+    if (timer_thread.joinable()) timer_thread.join();
+    for (const auto& call : in_flight) {
+      Complete(call, Failure("FHIR client shut down"));
+      try {
+        call->cancel.cancel();
+      } catch (...) {
+        // Nothing left to cancel.
+      }
+    }
+    std::unique_lock<std::mutex> lock(callbacks_mutex);
+    closed = true;
+    callbacks_idle.wait_for(lock, std::chrono::seconds(5),
+                            [this] { return active_callbacks == 0; });
   }
 };
 
@@ -298,29 +411,19 @@ Result<std::unique_ptr<RestFhirClient>> RestFhirClient::Create(RestFhirClientOpt
 
 RestFhirClient::RestFhirClient(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
-RestFhirClient::~RestFhirClient() {
-  std::vector<std::shared_ptr<Call>> in_flight;
-  {
-    std::lock_guard<std::mutex> lock(state_->timer_mutex);
-    state_->stopping = true;
-    for (auto& [when, weak] : state_->timers) {
-      if (auto call = weak.lock()) in_flight.push_back(std::move(call));
-    }
-    state_->timers.clear();
-  }
-  state_->timer_wakeup.notify_one();
-  if (state_->timer_thread.joinable()) state_->timer_thread.join();
-  for (const auto& call : in_flight) {
-    state_->Complete(call, State::Failure("FHIR client shut down"));
-    call->cancel.cancel();
-  }
-}
+RestFhirClient::~RestFhirClient() { state_->Shutdown(); }
+
+void RestFhirClient::Shutdown() { state_->Shutdown(); }
 
 void RestFhirClient::Get(FhirGet request, Done done) {
   auto call = std::make_shared<Call>();
   call->done = std::move(done);
   call->deadline = request.deadline;
   call->log_path = std::move(request.log_path);
+  if (state_->shutting.load()) {
+    state_->Complete(call, State::Failure("FHIR client shut down"));
+    return;
+  }
   const std::optional<HttpUrl> url = ParseHttpUrl(request.url);
   if (!url || !state_->options.policy.AllowsUrl(request.url)) {
     // No connection is ever made to a URL the policy does not allow.
@@ -331,6 +434,16 @@ void RestFhirClient::Get(FhirGet request, Done done) {
   call->path_and_query = (url->path.empty() ? "/" : url->path) +
                          (url->query.empty() ? std::string() : "?" + url->query);
   call->bearer_token = std::move(request.bearer_token);
+  // Issue #12: a value that would change the meaning of the request line or
+  // the Authorization header is never sent (request splitting).
+  if (!IsSafeRequestTarget(call->path_and_query)) {
+    state_->Complete(call, State::Failure("URL holds characters that may not be sent"));
+    return;
+  }
+  if (!call->bearer_token.empty() && !IsB64Token(call->bearer_token)) {
+    state_->Complete(call, State::Failure("access token is not an RFC 6750 b64token; not sent"));
+    return;
+  }
   if (SteadyClock::now() >= call->deadline) {
     state_->Complete(call, State::Failure("deadline reached before the request was sent", true));
     return;
@@ -339,7 +452,7 @@ void RestFhirClient::Get(FhirGet request, Done done) {
     std::shared_ptr<http_client::http_client> client = state_->ClientFor(*url);
     state_->Arm(call);
     state_->Send(call, client);
-  } catch (const std::exception&) {
+  } catch (...) {
     // Not e.what(): cpprestsdk's uri errors quote the URL, query values included.
     call->cancel.cancel();
     state_->Complete(call, State::Failure("request not sent (invalid URL or client error)"));

@@ -22,9 +22,13 @@
 // - `log` is called once per Get with the log path (never the URL's query
 //   values nor the token), status, time taken and error.
 //
-// Thread-safety: Get may be called from any thread. The destructor answers
-// requests still in flight with an error ("client shut down") and stops the
-// timer thread; late cpprestsdk continuations are then ignored.
+// Thread-safety: Get may be called from any thread. Shutdown (and the
+// destructor) answers requests still in flight with an error ("client shut
+// down"), stops the timer thread and waits for callbacks that are running;
+// from then on no callback runs at all (late cpprestsdk continuations and
+// later Gets are dropped), so the owner may destroy what the callbacks touch
+// (issue #12: shutdown order in `magcds serve`). Callbacks run inside
+// cpprestsdk tasks; an exception they throw is caught and dropped.
 
 #include <chrono>
 #include <cstddef>
@@ -67,6 +71,9 @@ class RestFhirClient : public FhirClient {
   RestFhirClient& operator=(const RestFhirClient&) = delete;
 
   void Get(FhirGet request, Done done) override;
+
+  // See above. Idempotent; call from a thread that is not a callback.
+  void Shutdown();
 
   struct State;
 

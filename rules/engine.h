@@ -20,8 +20,13 @@ namespace cds::rules {
 struct Bound {
   std::vector<std::string> names;  // medication / condition names, or rule titles
   std::optional<fhir::FhirInstant> earliest_start;  // medications with a known start
-  std::optional<fhir::LabValue> lab;                // lab: the latest usable result
-  std::string analyte_unit;                         // lab: canonical unit
+  std::optional<fhir::FhirInstant> latest_start;    // medications: the last order/start
+  // medications: (reference, name) of each matched current MedicationRequest
+  std::vector<std::pair<std::string, std::string>> requests;
+  std::vector<std::string> statement_only;      // medications: names known only from statements
+  std::vector<std::size_t> medication_indices;  // into PatientFacts::medications
+  std::optional<fhir::LabValue> lab;            // lab: the latest usable result
+  std::string analyte_unit;                     // lab: canonical unit
   bool matched() const { return !names.empty() || lab.has_value(); }
 };
 
@@ -34,6 +39,9 @@ struct RuleOutcome {
   std::map<std::string, Bound> bound;  // only filled for rules that fired
   // For rules that fired: per suggestion, per action, whether its `when` holds.
   std::vector<std::vector<bool>> actions_shown;
+  int summary_case = -1;  // index into Rule::summary_cases of the case shown, -1: summary
+  // Per Rule::tables entry: "name: text" for each drug the table's binding matched.
+  std::vector<std::vector<std::string>> table_lines;
   std::vector<std::string> explain;    // only with EvaluateOptions::explain
 };
 

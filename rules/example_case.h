@@ -21,6 +21,7 @@
 #include "fhir/json_document.h"
 #include "fhir/patient_facts.h"
 #include "fhir/result.h"
+#include "rules/engine.h"
 #include "rules/ruleset.h"
 
 namespace cds::rules {
@@ -34,6 +35,18 @@ struct ExampleCase {
   std::set<std::string> fires;
   std::set<std::string> not_fires;
   std::map<std::string, std::string> indicators;
+  // Ruleset 1.1.0 test points also check what the cards and explain mode say.
+  // Keys are rule ids; texts are substrings. "noCards": no rule fires at all.
+  bool no_cards = false;
+  std::map<std::string, std::vector<std::string>> summary_contains;
+  std::map<std::string, std::vector<std::string>> detail_contains;
+  std::map<std::string, std::vector<std::string>> detail_lacks;
+  std::map<std::string, std::vector<std::string>> action_contains;  // "type description resource"
+  std::map<std::string, std::vector<std::string>> explain_contains;
+  bool checks_cards() const {
+    return !summary_contains.empty() || !detail_contains.empty() || !detail_lacks.empty() ||
+           !action_contains.empty();
+  }
   std::shared_ptr<const fhir::JsonDocument> document;  // owns the bundle
   fhir::JsonRef bundle;
 };
@@ -47,6 +60,7 @@ fhir::PatientFacts FactsForCase(const ExampleCase& example_case);
 
 struct CaseResult {
   bool passed = false;
+  Evaluation evaluation;  // for card checks (cards/case_cards.h)
   std::set<std::string> fired;
   std::vector<std::string> problems;  // "expected MG-01 to fire; it did not (false)"
 };

@@ -97,6 +97,30 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
       c.indicators[it->name.GetString()] = it->value.GetString();
     }
   }
+  if (const rapidjson::Value* no_cards = Find(*expect, "noCards"); no_cards != nullptr) {
+    if (!no_cards->IsBool()) return fail("'expect.noCards' must be true or false");
+    c.no_cards = no_cards->GetBool();
+  }
+  for (auto [key, target] :
+       {std::pair{"summaryContains", &c.summary_contains},
+        std::pair{"detailContains", &c.detail_contains}, std::pair{"detailLacks", &c.detail_lacks},
+        std::pair{"actionContains", &c.action_contains},
+        std::pair{"explainContains", &c.explain_contains}}) {
+    const rapidjson::Value* map = Find(*expect, key);
+    if (map == nullptr) continue;
+    if (!map->IsObject())
+      return fail(std::string("'expect.") + key + "' must map rule ids to arrays of texts");
+    for (auto it = map->MemberBegin(); it != map->MemberEnd(); ++it) {
+      if (!it->value.IsArray())
+        return fail(std::string("'expect.") + key + "' values must be arrays of texts");
+      auto& texts = (*target)[it->name.GetString()];
+      for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+        if (!it->value[i].IsString())
+          return fail(std::string("'expect.") + key + "' texts must be strings");
+        texts.emplace_back(it->value[i].GetString(), it->value[i].GetStringLength());
+      }
+    }
+  }
   const rapidjson::Value* bundle = Find(root, "bundle");
   if (bundle == nullptr || !bundle->IsObject()) return fail("'bundle' must be a FHIR Bundle");
   c.bundle = fhir::internal::MakeRef(*bundle);
@@ -126,7 +150,9 @@ fhir::PatientFacts FactsForCase(const ExampleCase& example_case) {
 CaseResult RunExampleCase(const RuleSet& rule_set, const ExampleCase& example_case) {
   CaseResult result;
   fhir::PatientFacts facts = FactsForCase(example_case);
-  Evaluation evaluation = Evaluate(rule_set, facts, example_case.now);
+  EvaluateOptions options;
+  options.explain = !example_case.explain_contains.empty();
+  Evaluation evaluation = Evaluate(rule_set, facts, example_case.now, options);
   for (const RuleOutcome& o : evaluation.outcomes) {
     if (o.fired) result.fired.insert(rule_set.rules[static_cast<std::size_t>(o.rule)].id);
   }
@@ -151,7 +177,25 @@ CaseResult RunExampleCase(const RuleSet& rule_set, const ExampleCase& example_ca
     std::string got = IndicatorName(evaluation.outcomes[static_cast<std::size_t>(i)].indicator);
     if (got != want) result.problems.push_back(id + ": expected indicator " + want + ", got " + got);
   }
+  if (example_case.no_cards && !result.fired.empty()) {
+    result.problems.push_back("expected no cards; some rules fired");
+  }
+  for (const auto& [id, texts] : example_case.explain_contains) {
+    int i = rule_set.FindRule(id);
+    if (i < 0) {
+      result.problems.push_back("explainContains: no rule " + id);
+      continue;
+    }
+    const auto& lines = evaluation.outcomes[static_cast<std::size_t>(i)].explain;
+    for (const std::string& text : texts) {
+      bool found = std::any_of(lines.begin(), lines.end(), [&](const std::string& line) {
+        return line.find(text) != std::string::npos;
+      });
+      if (!found) result.problems.push_back(id + ": explain does not mention '" + text + "'");
+    }
+  }
   result.passed = result.problems.empty();
+  result.evaluation = std::move(evaluation);
   return result;
 }
 

@@ -2,6 +2,7 @@
 // admin can get wrong and naming file, line, rule and field for each problem.
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -287,6 +288,23 @@ class ValueSetCompiler {
           continue;  // kept for review, never used for matching
         }
         (is_prefix ? matcher.prefixes : matcher.exact).insert(key);
+        if (const Value* seventh = Member(arr[k], "seventh"); seventh != nullptr) {
+          std::string chars;
+          if (!is_prefix || system != kIcd10CmSystem || !seventh->IsArray()) {
+            reporter_.Fail(Join(epath, "seventh"),
+                           "only for ICD-10-CM prefixes: an array of 7th characters");
+            continue;
+          }
+          for (rapidjson::SizeType q = 0; q < seventh->Size(); ++q) {
+            if ((*seventh)[q].IsString() && (*seventh)[q].GetStringLength() == 1) {
+              chars += static_cast<char>(
+                  std::toupper(static_cast<unsigned char>((*seventh)[q].GetString()[0])));
+            } else {
+              reporter_.Fail(Index(Join(epath, "seventh"), q), "expected one character");
+            }
+          }
+          matcher.seventh[key] = chars;
+        }
       }
     }
   }
@@ -376,12 +394,17 @@ std::optional<BindKind> BindKindOf(PredicateKind kind) {
 bool FieldAllowed(BindKind kind, const std::string& field) {
   switch (kind) {
     case BindKind::kMedication:
-      return field == "names" || field == "start" || field == "days" || field == "years";
+      return field == "names" || field == "start" || field == "days" || field == "years" ||
+             field == "last" || field == "name" || field == "ref" || field == "patientReported" ||
+             field == "months" || field == "first";
     case BindKind::kCondition:
+      return field == "names" || field == "first";
     case BindKind::kRules:
       return field == "names";
     case BindKind::kLab:
-      return field == "reported" || field == "value" || field == "unit" || field == "date";
+      return field == "reported" || field == "value" || field == "unit" || field == "date" ||
+             field == "approx" || field == "crossed" || field == "band" ||
+             field == "censoredNote" || field == "source";
   }
   return false;
 }
@@ -429,7 +452,9 @@ class RuleSetBuilder {
         }
       }
     }
+    ParseWindows();
     ParseRules();
+    ParseWithholdAll();
     ParsePrecedence();
     OrderRules();
   }
@@ -452,8 +477,203 @@ class RuleSetBuilder {
         r_.Fail(Join(path, "value"), "expected a number");
         continue;
       }
+      if (!std::isfinite(value->GetDouble())) {
+        r_.Fail(Join(path, "value"), "expected a finite number");
+        continue;
+      }
       out_.parameters[name] = value->GetDouble();
     }
+  }
+
+  // ---- revision 1.1.0 mechanisms: ranges, windows, withholding, grading
+
+  // Look-back windows and durations: 0 to 100 years. A larger value is a typo,
+  // and would overflow the engine's second arithmetic.
+  static constexpr double kMaxWindowDays = 36525;
+
+  // A window written in place or as a parameter name, range-checked.
+  bool WindowDays(const Value& v, const std::string& path, double& out) {
+    if (!Number(v, path, out)) return false;
+    if (!(out >= 0 && out <= kMaxWindowDays)) {
+      r_.Fail(path, "window of " + FormatParam(out) + " days is out of range; expected 0 to " +
+                        FormatParam(kMaxWindowDays) + " days (100 years)");
+      out = 0;
+      return false;
+    }
+    return true;
+  }
+
+  void ParseWindows() {
+    std::string windows;
+    if (GetString(root_, "windows", "", r_, windows, false) && !windows.empty()) {
+      if (windows == "calendarDays")
+        out_.calendar_day_windows = true;
+      else if (windows != "elapsed")
+        r_.Fail("windows", "expected elapsed or calendarDays");
+    }
+  }
+
+  void ParseWithholdAll() {
+    const Value* list = Member(root_, "withholdAll");
+    if (list == nullptr) return;
+    if (!list->IsArray()) {
+      r_.Fail("withholdAll", "expected an array of {when, reason}");
+      return;
+    }
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+      std::string path = Index("withholdAll", i);
+      const Value& w = (*list)[i];
+      RuleSet::Withhold entry;
+      GetString(w, "reason", path, r_, entry.reason);
+      const Value* when = Member(w, "when");
+      if (when == nullptr) {
+        r_.Fail(Join(path, "when"), "missing; expected a predicate");
+        continue;
+      }
+      std::map<std::string, BindKind> ignored;
+      std::set<std::string> refs;
+      entry.when = ParsePredicate(*when, Join(path, "when"), ignored, refs);
+      out_.other_source["withholdAll " + std::to_string(i)] = CompactJson(w);
+      out_.withhold_all.push_back(std::move(entry));
+    }
+  }
+
+  void ParsePatient(const Value& v, const std::string& path, Predicate& p) {
+    p.kind = PredicateKind::kPatient;
+    if (!v.IsObject()) {
+      r_.Fail(path, "expected {deceased: true} or {minAgeYears: N}");
+      return;
+    }
+    CheckKeys(v, path, {"deceased", "minAgeYears"});
+    const Value* deceased = Member(v, "deceased");
+    const Value* age = Member(v, "minAgeYears");
+    if ((deceased == nullptr) == (age == nullptr)) {
+      r_.Fail(path, "expected exactly one of deceased, minAgeYears");
+      return;
+    }
+    if (deceased != nullptr) {
+      if (!deceased->IsBool() || !deceased->GetBool())
+        r_.Fail(Join(path, "deceased"), "expected true");
+      p.deceased = true;
+      return;
+    }
+    double years = 0;
+    if (Number(*age, Join(path, "minAgeYears"), years)) {
+      if (!(years >= 0 && years <= 130))
+        r_.Fail(Join(path, "minAgeYears"), "expected 0 to 130 years");
+      else
+        p.min_age_years = years;
+    }
+  }
+
+  // Analyte `grading` (R1, R3) and `notGraded` (R5).
+  void ParseGrading(const Value& a, const std::string& path, Analyte& analyte) {
+    if (const Value* ng = Member(a, "notGraded")) {
+      std::string npath = Join(path, "notGraded");
+      GetString(*ng, "reason", npath, r_, analyte.spec.not_graded_reason);
+      int vs = ValueSetRef(*ng, npath);
+      if (vs >= 0) {
+        for (const std::string& key : out_.value_sets[static_cast<std::size_t>(vs)].include.exact) {
+          std::size_t bar = key.find('|');
+          analyte.spec.not_graded_codes.push_back({key.substr(0, bar), key.substr(bar + 1), ""});
+        }
+      }
+    }
+    const Value* g = Member(a, "grading");
+    if (g == nullptr) return;
+    std::string gpath = Join(path, "grading");
+    if (!g->IsObject()) {
+      r_.Fail(gpath, "expected {referenceBand, scales, aliases?, censored?}");
+      return;
+    }
+    fhir::Grading grading;
+    GetString(*g, "referenceBand", gpath, r_, grading.reference_band);
+    std::set<std::string> names;
+    const Value* scales = Member(*g, "scales");
+    if (scales == nullptr || !scales->IsObject() || scales->ObjectEmpty()) {
+      r_.Fail(Join(gpath, "scales"), "expected an object of unit -> ascending band list");
+    } else {
+      for (auto it = scales->MemberBegin(); it != scales->MemberEnd(); ++it) {
+        fhir::GradingScale scale;
+        scale.unit = it->name.GetString();
+        std::string spath = Join(Join(gpath, "scales"), scale.unit);
+        if (!it->value.IsArray() || it->value.Size() < 2) {
+          r_.Fail(spath, "expected at least two bands");
+          continue;
+        }
+        std::optional<double> previous;
+        for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+          const Value& b = it->value[i];
+          std::string bpath = Index(spath, i);
+          fhir::GradeBand band;
+          GetString(b, "band", bpath, r_, band.name);
+          names.insert(band.name);
+          const Value* below = Member(b, "below");
+          const Value* at_or_below = Member(b, "atOrBelow");
+          const bool last = i + 1 == it->value.Size();
+          if ((below != nullptr && at_or_below != nullptr) ||
+              (last != (below == nullptr && at_or_below == nullptr))) {
+            r_.Fail(bpath,
+                    last ? "the last band has no upper limit" : "expected one of below, atOrBelow");
+          }
+          double limit = 0;
+          if (const Value* l = below != nullptr ? below : at_or_below;
+              l != nullptr &&
+              Number(*l, Join(bpath, below != nullptr ? "below" : "atOrBelow"), limit)) {
+            if (!std::isfinite(limit)) {
+              r_.Fail(bpath, "band limit must be finite");
+            } else if (previous && limit <= *previous) {
+              r_.Fail(bpath, "band limits must ascend");
+            }
+            band.upper = limit;
+            band.upper_inclusive = at_or_below != nullptr;
+            previous = limit;
+          }
+          scale.bands.push_back(std::move(band));
+        }
+        bool has_reference = false;
+        for (const auto& b : scale.bands)
+          has_reference = has_reference || b.name == grading.reference_band;
+        if (!has_reference)
+          r_.Fail(spath, "has no band '" + grading.reference_band + "' (referenceBand)");
+        grading.scales.push_back(std::move(scale));
+      }
+    }
+    if (const Value* aliases = Member(*g, "aliases"); aliases != nullptr && aliases->IsObject()) {
+      for (auto it = aliases->MemberBegin(); it != aliases->MemberEnd(); ++it) {
+        fhir::GradeAlias alias;
+        alias.unit = it->name.GetString();
+        std::string apath = Join(Join(gpath, "aliases"), alias.unit);
+        GetString(it->value, "scale", apath, r_, alias.scale_unit);
+        if (const Value* f = Member(it->value, "factor");
+            f != nullptr && f->IsNumber() && f->GetDouble() > 0 && std::isfinite(f->GetDouble())) {
+          alias.factor = f->GetDouble();
+        } else {
+          r_.Fail(Join(apath, "factor"), "expected a positive finite factor");
+        }
+        if (std::none_of(
+                grading.scales.begin(), grading.scales.end(),
+                [&](const fhir::GradingScale& sc) { return sc.unit == alias.scale_unit; })) {
+          r_.Fail(Join(apath, "scale"), "unknown scale '" + alias.scale_unit + "'");
+        }
+        grading.aliases.push_back(std::move(alias));
+      }
+    }
+    if (const Value* censored = Member(*g, "censored");
+        censored != nullptr && censored->IsObject()) {
+      for (auto [key, target] : {std::pair{"below", &grading.censored_below},
+                                 std::pair{"above", &grading.censored_above}}) {
+        const Value* list = Member(*censored, key);
+        if (list == nullptr || !list->IsArray()) continue;
+        for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+          std::string name = (*list)[i].IsString() ? (*list)[i].GetString() : "";
+          if (names.count(name) == 0)
+            r_.Fail(Index(Join(Join(gpath, "censored"), key), i), "unknown band '" + name + "'");
+          target->push_back(name);
+        }
+      }
+    }
+    analyte.spec.grading = std::move(grading);
   }
 
   // A number written in place, or the name of a parameter.
@@ -536,6 +756,7 @@ class RuleSetBuilder {
         if (!comparators->IsBool()) r_.Fail(Join(path, "comparators"), "expected true or false");
         else analyte.spec.comparator_allowed = comparators->GetBool();
       }
+      ParseGrading(a, path, analyte);
       out_.analyte_source[analyte.id] = CompactJson(a);
       analyte_ids_[analyte.id] = static_cast<int>(out_.analytes.size());
       out_.analytes.push_back(std::move(analyte));
@@ -688,6 +909,10 @@ class RuleSetBuilder {
         }
         continue;
       }
+      if (!resource && seg.text == "rule" && seg.field == "evidence") {
+        longest += 200;  // R24: the rule's evidence line (detail only)
+        continue;
+      }
       if (resource) {
         if (!((seg.text == "patient" && seg.field == "id") || (seg.text == "reason" && seg.field.empty()))) {
           r_.Fail(path, "resource templates may only use ${patient.id} and ${reason}");
@@ -730,11 +955,11 @@ class RuleSetBuilder {
       }
     }
     std::size_t kinds = 0;
-    for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab", "ruleFires"}) {
+    for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab", "ruleFires", "patient"}) {
       if (Member(v, k) != nullptr) ++kinds;
     }
     if (kinds != 1) {
-      r_.Fail(path, "expected exactly one of all, any, not, ref, medication, condition, lab, noLab, ruleFires");
+      r_.Fail(path, "expected exactly one of all, any, not, ref, medication, condition, lab, noLab, ruleFires, patient");
       return p;
     }
     if (const Value* ref = Member(v, "ref")) {
@@ -777,11 +1002,23 @@ class RuleSetBuilder {
         if (!u->IsBool()) r_.Fail(Join(cpath, "includeUnconfirmed"), "expected true or false");
         else p.include_unconfirmed = u->GetBool();
       }
-      CheckKeys(*cond, cpath, {"valueSet", "includeUnconfirmed"});
+      if (const Value* within = Member(*cond, "withinDays")) {
+        double days = 0;
+        if (WindowDays(*within, Join(cpath, "withinDays"), days)) p.condition_within_days = days;
+      }
+      if (const Value* undated = Member(*cond, "undatedCounts")) {
+        if (!undated->IsBool())
+          r_.Fail(Join(cpath, "undatedCounts"), "expected true or false");
+        else
+          p.undated_counts = undated->GetBool();
+      }
+      CheckKeys(*cond, cpath, {"valueSet", "includeUnconfirmed", "withinDays", "undatedCounts"});
     } else if (const Value* lab = Member(v, "lab")) {
       ParseLab(*lab, Join(path, "lab"), p, false);
     } else if (const Value* nolab = Member(v, "noLab")) {
       ParseLab(*nolab, Join(path, "noLab"), p, true);
+    } else if (const Value* patient = Member(v, "patient")) {
+      ParsePatient(*patient, Join(path, "patient"), p);
     } else if (const Value* fires = Member(v, "ruleFires")) {
       p.kind = PredicateKind::kRuleFires;
       std::string fpath = Join(path, "ruleFires");
@@ -841,7 +1078,48 @@ class RuleSetBuilder {
     p.kind = PredicateKind::kMedication;
     p.value_set = ValueSetRef(v, path);
     if (!v.IsObject()) return;
-    CheckKeys(v, path, {"valueSet", "routes", "minDays", "startUnknown"});
+    CheckKeys(v, path,
+              {"valueSet", "routes", "minDays", "startUnknown", "recentDays", "recentStatuses",
+               "asNeeded", "chainGapDays", "chainStatuses"});
+    if (const Value* gap = Member(v, "chainGapDays")) {
+      double days = 0;
+      if (WindowDays(*gap, Join(path, "chainGapDays"), days)) p.chain_gap_days = days;
+      p.chain_statuses = {"completed", "stopped"};
+      if (Member(v, "minDays") == nullptr) r_.Fail(Join(path, "chainGapDays"), "needs minDays");
+    }
+    if (const Value* statuses = Member(v, "chainStatuses")) {
+      p.chain_statuses.clear();
+      if (!statuses->IsArray()) {
+        r_.Fail(Join(path, "chainStatuses"), "expected an array of statuses");
+      } else {
+        for (rapidjson::SizeType i = 0; i < statuses->Size(); ++i) {
+          if ((*statuses)[i].IsString()) p.chain_statuses.emplace_back((*statuses)[i].GetString());
+        }
+      }
+      if (!p.chain_gap_days) r_.Fail(Join(path, "chainStatuses"), "needs chainGapDays");
+    }
+    if (const Value* prn = Member(v, "asNeeded")) {
+      if (!prn->IsBool())
+        r_.Fail(Join(path, "asNeeded"), "expected true or false");
+      else
+        p.as_needed = prn->GetBool();
+    }
+    if (const Value* recent = Member(v, "recentDays")) {
+      double days = 0;
+      if (WindowDays(*recent, Join(path, "recentDays"), days)) p.recent_days = days;
+      p.recent_statuses = {"active", "on-hold", "completed", "stopped"};
+    }
+    if (const Value* statuses = Member(v, "recentStatuses")) {
+      p.recent_statuses.clear();
+      if (!statuses->IsArray())
+        r_.Fail(Join(path, "recentStatuses"), "expected an array of statuses");
+      else {
+        for (rapidjson::SizeType i = 0; i < statuses->Size(); ++i) {
+          if ((*statuses)[i].IsString()) p.recent_statuses.emplace_back((*statuses)[i].GetString());
+        }
+      }
+      if (!p.recent_days) r_.Fail(Join(path, "recentStatuses"), "needs recentDays");
+    }
     if (const Value* routes = Member(v, "routes")) {
       if (!routes->IsArray() || routes->Empty()) {
         r_.Fail(Join(path, "routes"), "expected a non-empty array of routes");
@@ -860,7 +1138,7 @@ class RuleSetBuilder {
     }
     if (const Value* min_days = Member(v, "minDays")) {
       double days = 0;
-      if (Number(*min_days, Join(path, "minDays"), days)) p.min_days = days;
+      if (WindowDays(*min_days, Join(path, "minDays"), days)) p.min_days = days;
     }
     if (const Value* unknown = Member(v, "startUnknown")) {
       if (!unknown->IsBool()) r_.Fail(Join(path, "startUnknown"), "expected true or false");
@@ -878,7 +1156,7 @@ class RuleSetBuilder {
       return;
     }
     if (absence) CheckKeys(v, path, {"analyte", "withinDays"});
-    else CheckKeys(v, path, {"analyte", "withinDays", "below", "atOrBelow", "above", "atOrAbove", "between"});
+    else CheckKeys(v, path, {"analyte", "withinDays", "below", "atOrBelow", "above", "atOrAbove", "between", "band", "undecidable"});
     std::string analyte;
     if (GetString(v, "analyte", path, r_, analyte)) {
       auto it = analyte_ids_.find(analyte);
@@ -887,7 +1165,7 @@ class RuleSetBuilder {
     }
     p.within_days = 0;
     if (const Value* within = Member(v, "withinDays")) {
-      Number(*within, Join(path, "withinDays"), p.within_days);
+      WindowDays(*within, Join(path, "withinDays"), p.within_days);
     } else if (absence) {
       r_.Fail(Join(path, "withinDays"), "missing; 'no result' needs a look-back window");
     }
@@ -914,6 +1192,33 @@ class RuleSetBuilder {
       }
     }
     if (ops > 1) r_.Fail(path, "use at most one of below, atOrBelow, above, atOrAbove, between");
+    if (ops > 0 && (!std::isfinite(p.threshold) || !std::isfinite(p.threshold_high))) {
+      r_.Fail(path, "threshold must be a finite number");
+    }
+    if (const Value* bands = Member(v, "band")) {
+      const fhir::Grading* grading =
+          p.analyte >= 0 && out_.analytes[static_cast<std::size_t>(p.analyte)].spec.grading
+              ? &*out_.analytes[static_cast<std::size_t>(p.analyte)].spec.grading
+              : nullptr;
+      if (grading == nullptr) r_.Fail(Join(path, "band"), "the analyte has no grading bands");
+      if (ops > 0) r_.Fail(path, "use either band or a comparison, not both");
+      if (bands->IsArray()) {
+        for (rapidjson::SizeType i = 0; i < bands->Size(); ++i) {
+          std::string name = (*bands)[i].IsString() ? (*bands)[i].GetString() : "";
+          bool known = grading != nullptr &&
+                       std::any_of(grading->scales.front().bands.begin(),
+                                   grading->scales.front().bands.end(),
+                                   [&](const fhir::GradeBand& b) { return b.name == name; });
+          if (!known && grading != nullptr)
+            r_.Fail(Index(Join(path, "band"), i), "unknown band '" + name + "'");
+          p.bands.push_back(name);
+        }
+      }
+    }
+    if (const Value* undecidable = Member(v, "undecidable");
+        undecidable != nullptr && undecidable->IsString()) {
+      p.undecidable_as_absent = std::string(undecidable->GetString()) == "absent";
+    }
   }
 
   // ---- rules
@@ -1045,7 +1350,8 @@ class RuleSetBuilder {
       r_.Fail(cpath, "missing; expected {summary, detail, suggestions}");
       return;
     }
-    CheckKeys(*card, cpath, {"summary", "detail", "suggestions", "overrideReasons"});
+    CheckKeys(*card, cpath, {"summary", "summaryCases", "detail", "suggestions", "overrideReasons"});
+    ParseSummaryCases(*card, cpath, rule, binds, refs);
     ParseOverrideReasons(*card, cpath, rule);
     if (GetString(*card, "summary", cpath, r_, rule.summary)) {
       std::size_t longest = CheckTemplate(rule.summary, Join(cpath, "summary"), &binds, false);
@@ -1067,9 +1373,14 @@ class RuleSetBuilder {
           r_.Fail(dpath, "expected {text, if?, unless?}");
           continue;
         }
-        CheckKeys(d, dpath, {"text", "if", "unless"});
-        GetString(d, "text", dpath, r_, part.text);
-        CheckTemplate(part.text, Join(dpath, "text"), &binds, false);
+        CheckKeys(d, dpath, {"text", "if", "unless", "table"});
+        if (const Value* table = Member(d, "table")) {
+          part.table = ParseTextTable(*table, Join(dpath, "table"), rule, binds);
+          GetString(d, "text", dpath, r_, part.text, false);
+        } else {
+          GetString(d, "text", dpath, r_, part.text);
+        }
+        if (!part.text.empty()) CheckTemplate(part.text, Join(dpath, "text"), &binds, false);
         for (auto [key, target] : {std::pair{"if", &part.if_bound}, std::pair{"unless", &part.unless_bound}}) {
           if (GetString(d, key, dpath, r_, *target, false) && !target->empty() && binds.count(*target) == 0) {
             r_.Fail(Join(dpath, key), "unknown binding '" + *target + "'");
@@ -1090,6 +1401,16 @@ class RuleSetBuilder {
       const Value& s = (*suggestions)[i];
       SuggestionTemplate st;
       GetString(s, "label", spath, r_, st.label);
+      std::map<std::string, BindKind> item_binds = binds;
+      GetString(s, "forEach", spath, r_, st.for_each, false);
+      if (!st.for_each.empty()) {
+        auto b = binds.find(st.for_each);
+        if (b == binds.end() || b->second != BindKind::kMedication) {
+          r_.Fail(Join(spath, "forEach"), "expected the name of a medication binding");
+        }
+        item_binds["item"] = BindKind::kMedication;
+      }
+      CheckTemplate(st.label, Join(spath, "label"), &item_binds, false);
       if (const Value* rec = Member(s, "recommended"); rec != nullptr && rec->IsBool()) {
         st.recommended = rec->GetBool();
         recommended += st.recommended ? 1 : 0;
@@ -1103,13 +1424,22 @@ class RuleSetBuilder {
         std::string apath = Index(Join(spath, "actions"), k);
         const Value& a = (*actions)[k];
         ActionTemplate at;
-        if (GetString(a, "type", apath, r_, at.type) && at.type != "create") {
-          r_.Fail(Join(apath, "type"), "only 'create' actions are supported");
+        if (GetString(a, "type", apath, r_, at.type) && at.type != "create" &&
+            at.type != "delete") {
+          r_.Fail(Join(apath, "type"), "expected create or delete");
         }
         GetString(a, "description", apath, r_, at.description);
-        CheckTemplate(at.description, Join(apath, "description"), &binds, false);
+        CheckTemplate(at.description, Join(apath, "description"), &item_binds, false);
         std::string name, reason;
-        if (GetString(a, "resourceTemplate", apath, r_, name)) {
+        if (at.type == "delete") {
+          // CDS Hooks 2.0: a delete names its target by resourceId, once per forEach item.
+          if (st.for_each.empty())
+            r_.Fail(Join(apath, "type"), "a delete action needs a forEach suggestion");
+          if (Member(a, "resourceTemplate") != nullptr) {
+            r_.Fail(Join(apath, "resourceTemplate"),
+                    "a delete action names its target by resourceId, not a resource");
+          }
+        } else if (GetString(a, "resourceTemplate", apath, r_, name)) {
           auto t = resource_templates_.find(name);
           if (t == resource_templates_.end()) {
             r_.Fail(Join(apath, "resourceTemplate"), "unknown resource template '" + name + "'");
@@ -1129,6 +1459,68 @@ class RuleSetBuilder {
     if (recommended > 1) {
       r_.Fail(Join(cpath, "suggestions"), "at most one suggestion may be recommended (selectionBehavior at-most-one)");
     }
+  }
+
+  // R18: summaries that depend on the facts ("Long-term PPI …" / "PPI for 10 months …").
+  void ParseSummaryCases(const Value& card, const std::string& cpath, Rule& rule,
+                         const std::map<std::string, BindKind>& binds, std::set<std::string>& refs) {
+    const Value* cases = Member(card, "summaryCases");
+    if (cases == nullptr) return;
+    if (!cases->IsArray()) {
+      r_.Fail(Join(cpath, "summaryCases"), "expected an array of {when, summary}");
+      return;
+    }
+    for (rapidjson::SizeType i = 0; i < cases->Size(); ++i) {
+      std::string spath = Index(Join(cpath, "summaryCases"), i);
+      Rule::SummaryCase c;
+      const Value* when = Member((*cases)[i], "when");
+      if (when == nullptr) {
+        r_.Fail(Join(spath, "when"), "missing; expected a predicate");
+        continue;
+      }
+      std::map<std::string, BindKind> ignored;
+      c.when = ParsePredicate(*when, Join(spath, "when"), ignored, refs);
+      if (GetString((*cases)[i], "summary", spath, r_, c.summary)) {
+        std::size_t longest = CheckTemplate(c.summary, Join(spath, "summary"), &binds, false);
+        if (longest > kMaxSummaryCodePoints) {
+          r_.Fail(Join(spath, "summary"), "summary can render to " + std::to_string(longest) +
+                                              " characters with the longest values; CDS Hooks requires fewer than 140");
+        }
+      }
+      rule.summary_cases.push_back(std::move(c));
+    }
+  }
+
+  // A detail table (R22): per-drug text keyed by value set; returns its index.
+  int ParseTextTable(const Value& t, const std::string& path, Rule& rule,
+                     const std::map<std::string, BindKind>& binds) {
+    TextTable table;
+    if (!t.IsObject()) {
+      r_.Fail(path, "expected {binding, rows, otherwise}");
+      return -1;
+    }
+    CheckKeys(t, path, {"binding", "rows", "otherwise"});
+    if (GetString(t, "binding", path, r_, table.binding)) {
+      auto b = binds.find(table.binding);
+      if (b == binds.end() || b->second != BindKind::kMedication) {
+        r_.Fail(Join(path, "binding"), "expected the name of a medication binding");
+      }
+    }
+    GetString(t, "otherwise", path, r_, table.otherwise);
+    const Value* rows = Member(t, "rows");
+    if (rows == nullptr || !rows->IsArray() || rows->Empty()) {
+      r_.Fail(Join(path, "rows"), "expected a non-empty array of {valueSet, text}");
+    } else {
+      for (rapidjson::SizeType i = 0; i < rows->Size(); ++i) {
+        std::string rpath = Index(Join(path, "rows"), i);
+        TextTable::Row row;
+        row.value_set = ValueSetRef((*rows)[i], rpath);
+        GetString((*rows)[i], "text", rpath, r_, row.text);
+        table.rows.push_back(std::move(row));
+      }
+    }
+    rule.tables.push_back(std::move(table));
+    return static_cast<int>(rule.tables.size()) - 1;
   }
 
   // card.overrideReasons: [{system, code, display}] (issue #16); every field
@@ -1266,6 +1658,14 @@ class RuleSetBuilder {
         << static_cast<int>(p.comparison) << '|' << p.threshold << '|' << p.threshold_high << '|'
         << (p.min_days ? *p.min_days : -1.0) << '|' << p.start_unknown << '|' << p.include_unconfirmed << '|';
     for (fhir::Route r : p.routes) key << static_cast<int>(r) << ',';
+    key << '|' << (p.condition_within_days ? *p.condition_within_days : -1.0) << '|'
+        << p.undated_counts << '|' << (p.recent_days ? *p.recent_days : -1.0) << '|'
+        << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|'
+        << (p.chain_gap_days ? *p.chain_gap_days : -1.0) << '|';
+    for (const std::string& st : p.chain_statuses) key << st << ',';
+    for (const std::string& st : p.recent_statuses) key << st << ',';
+    key << '|';
+    for (const std::string& b : p.bands) key << b << ',';
     p.leaf_id = ids.emplace(key.str(), static_cast<int>(ids.size())).first->second;
   }
 
@@ -1275,6 +1675,7 @@ class RuleSetBuilder {
       AssignLeafIds(rule.when, leaf_ids);
       for (auto& b : rule.bindings) AssignLeafIds(b.second, leaf_ids);
       for (auto& c : rule.indicator_cases) AssignLeafIds(c.when, leaf_ids);
+      for (auto& c : rule.summary_cases) AssignLeafIds(c.when, leaf_ids);
       for (auto& sg : rule.suggestions) {
         for (auto& a : sg.actions) {
           if (a.when) AssignLeafIds(*a.when, leaf_ids);
@@ -1289,6 +1690,7 @@ class RuleSetBuilder {
       CollectRuleRefs(rule.when, deps[i]);
       for (const auto& b : rule.bindings) CollectRuleRefs(b.second, deps[i]);
       for (const auto& c : rule.indicator_cases) CollectRuleRefs(c.when, deps[i]);
+      for (const auto& c : rule.summary_cases) CollectRuleRefs(c.when, deps[i]);
       for (const auto& s : rule.suggestions) {
         for (const auto& a : s.actions) {
           if (a.when) CollectRuleRefs(*a.when, deps[i]);

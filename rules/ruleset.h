@@ -59,11 +59,16 @@ class ValueSet {
   struct Matcher {
     StringSet exact;     // "system|code" (ICD-10-CM without dots, upper case)
     StringSet prefixes;  // "system|prefix" (ATC, ICD-10-CM)
+    // ICD-10-CM prefixes that count only with one of these 7th characters
+    // (encounter phase: "S32.0" with "AB" = initial encounter, closed or open).
+    std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> seventh;
     std::vector<TextPattern> text;
     // Index of `text`: patterns by their first token, and one-word prefix
     // patterns by their first three letters (prefixes have at least three).
-    std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> by_first_token;
-    std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> by_prefix3;
+    std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>>
+        by_first_token;
+    std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>>
+        by_prefix3;
     bool empty() const { return exact.empty() && prefixes.empty() && text.empty(); }
     void IndexText();  // (re)builds the index after `text` changed
   };
@@ -111,7 +116,17 @@ struct Analyte {
   fhir::AnalyteSpec spec;
 };
 
-enum class PredicateKind { kAll, kAny, kNot, kMedication, kCondition, kLab, kNoLab, kRuleFires };
+enum class PredicateKind {
+  kAll,
+  kAny,
+  kNot,
+  kMedication,
+  kCondition,
+  kLab,
+  kNoLab,
+  kRuleFires,
+  kPatient
+};
 enum class Comparison { kNone, kBelow, kAtOrBelow, kAbove, kAtOrAbove, kBetween };
 
 struct Predicate {
@@ -121,18 +136,41 @@ struct Predicate {
   std::vector<Predicate> children;  // all / any / not
 
   // medication / condition
-  int value_set = -1;                 // index into RuleSet::value_sets
-  std::vector<fhir::Route> routes;    // medication: allowed routes; empty = any
-  std::optional<double> min_days;     // medication: exposure at least this long
-  bool start_unknown = false;         // medication: some match has no start date
-  bool include_unconfirmed = false;   // condition: unconfirmed/differential count
+  int value_set = -1;               // index into RuleSet::value_sets
+  std::vector<fhir::Route> routes;  // medication: allowed routes; empty = any
+  std::optional<double> min_days;   // medication: exposure at least this long
+  bool start_unknown = false;       // medication: some match has no start date
+  std::optional<bool> as_needed;
+  // medication minDays (R13): closed records of the same value set with one of
+  // `chain_statuses` whose end lies at most `chain_gap_days` before the exposure
+  // start extend it back to their own start (any member drug: a class effect).
+  std::optional<double> chain_gap_days;
+  std::vector<std::string>
+      chain_statuses;                // medication: only PRN (true) / only scheduled (false) matches
+  bool include_unconfirmed = false;  // condition: unconfirmed/differential count
+  // condition: onset (else recordedDate) at most this many days ago; an undated
+  // record counts only with `undated_counts`.
+  std::optional<double> condition_within_days;
+  bool undated_counts = true;
+  // medication: besides current ones, records with one of `recent_statuses`
+  // whose start falls in the last `recent_days` count (closed per-cycle orders).
+  std::optional<double> recent_days;
+  std::vector<std::string> recent_statuses;
+
+  // patient: deceased (true) / at least this age in whole years on now's UTC day
+  bool deceased = false;
+  std::optional<double> min_age_years;
 
   // lab / noLab
-  int analyte = -1;                   // index into RuleSet::analytes
+  int analyte = -1;  // index into RuleSet::analytes
   double within_days = 0;
   Comparison comparison = Comparison::kNone;
   double threshold = 0;
-  double threshold_high = 0;          // kBetween: [threshold, threshold_high]
+  double threshold_high = 0;       // kBetween: [threshold, threshold_high]
+  std::vector<std::string> bands;  // lab: the latest result's grading band is one of these
+  // lab: a censored result that cannot decide the comparison counts as no
+  // result (R4: "<45" against "< 30" falls back to other evidence).
+  bool undecidable_as_absent = false;
 
   // ruleFires: rule indices (raw outcome, before precedence)
   std::vector<int> rules;
@@ -142,14 +180,27 @@ struct Predicate {
   int leaf_id = -1;
 };
 
+// Per-drug text (R22): each medication a binding matched gets the text of the
+// first row whose value set it is in, else `otherwise`.
+struct TextTable {
+  std::string binding;
+  struct Row {
+    int value_set = -1;
+    std::string text;
+  };
+  std::vector<Row> rows;
+  std::string otherwise;
+};
+
 struct TextPart {
-  std::string text;        // template with ${...} placeholders
-  std::string if_bound;    // shown only when this binding matched something
+  int table = -1;        // index into Rule::tables: one line per matched drug
+  std::string text;      // template with ${...} placeholders
+  std::string if_bound;  // shown only when this binding matched something
   std::string unless_bound;
 };
 
 struct ActionTemplate {
-  std::string type;           // create
+  std::string type;           // create | delete
   std::string description;    // template
   std::string resource_json;  // compact JSON with ${...} placeholders in string values
   std::optional<Predicate> when;
@@ -158,6 +209,10 @@ struct ActionTemplate {
 struct SuggestionTemplate {
   std::string label;
   bool recommended = false;
+  // With a binding name: one suggestion per current MedicationRequest that
+  // binding matched, ${item.name} / ${item.ref} filled per request (R21:
+  // "Discontinue {display}", a `delete` action with resourceId).
+  std::string for_each;
   std::vector<ActionTemplate> actions;
 };
 
@@ -182,10 +237,17 @@ struct Rule {
   bool enabled = true;
   Predicate when;
   std::vector<std::pair<std::string, Predicate>> bindings;  // extra facts for the text
-  Indicator indicator = Indicator::kInfo;                    // default
-  std::vector<IndicatorCase> indicator_cases;                // highest true case wins
-  std::string summary;                                       // template, < 140 chars rendered
+  Indicator indicator = Indicator::kInfo;                   // default
+  std::vector<IndicatorCase> indicator_cases;               // highest true case wins
+  std::string summary;                                      // template, < 140 chars rendered
+  // R18: the first case whose `when` is true replaces `summary` (same length check).
+  struct SummaryCase {
+    Predicate when;
+    std::string summary;
+  };
+  std::vector<SummaryCase> summary_cases;
   std::vector<TextPart> detail;
+  std::vector<TextTable> tables;
   std::vector<SuggestionTemplate> suggestions;
   std::vector<OverrideReason> override_reasons;  // card.overrideReasons, file order
   std::string source_label;
@@ -233,13 +295,22 @@ struct RuleSet {
   std::unordered_map<std::string, double> parameters;
   std::vector<ValueSet> value_sets;
   std::vector<Analyte> analytes;
-  std::vector<Rule> rules;              // file order (card order among equals)
-  std::vector<int> evaluation_order;    // topological: ruleFires dependencies first
-  std::vector<int> precedence_order;    // topological: replacing rules first
+  std::vector<Rule> rules;                  // file order (card order among equals)
+  std::vector<int> evaluation_order;        // topological: ruleFires dependencies first
+  std::vector<int> precedence_order;        // topological: replacing rules first
   std::vector<PrecedenceEntry> precedence;  // as written, for diff and docs
   int leaf_count = 0;                       // distinct Predicate::leaf_id values
-  std::map<std::string, std::string> analyte_source;    // analyte id -> compact JSON
-  std::map<std::string, std::string> prefetch_source;   // key -> compact JSON
+  // R6: "N days" windows compare UTC calendar days, boundary day included.
+  bool calendar_day_windows = false;
+  // When one of these is true, no rule fires (R7: deceased patient); explain
+  // gives the reason.
+  struct Withhold {
+    Predicate when;
+    std::string reason;
+  };
+  std::vector<Withhold> withhold_all;
+  std::map<std::string, std::string> analyte_source;   // analyte id -> compact JSON
+  std::map<std::string, std::string> prefetch_source;  // key -> compact JSON
   // "definition NAME", "resourceTemplate NAME", "service ID" -> compact JSON
   std::map<std::string, std::string> other_source;
 

@@ -134,6 +134,11 @@ RuleSetDiff DiffRuleSets(const RuleSet& a, const RuleSet& b) {
   if (a.version != b.version) out.lines.push_back("~ ruleset version " + a.version + " -> " + b.version);
   if (a.release_date != b.release_date) out.lines.push_back("~ releaseDate " + a.release_date + " -> " + b.release_date);
   if (a.title != b.title) out.lines.push_back("~ title changed");
+  if (a.calendar_day_windows != b.calendar_day_windows) {
+    auto name = [](bool calendar) { return calendar ? "calendarDays" : "elapsed"; };
+    out.lines.push_back(std::string("~ windows ") + name(a.calendar_day_windows) + " -> " +
+                        name(b.calendar_day_windows));
+  }
   if (a.disclaimer != b.disclaimer) out.lines.push_back("~ disclaimer changed");
   DiffMaps(a.parameters, b.parameters, "parameter",
            [&](const std::string& k, double x, double y) {

@@ -30,9 +30,10 @@ Result<std::vector<TemplateSegment>> ParseTemplate(std::string_view text) {
       if (dot != std::string_view::npos) segment.field = std::string(inner.substr(dot + 1));
       for (char c : segment.text + segment.field) {
         if (!IsNameChar(c)) {
-          return Error{ErrorCode::kRuleConfig,
-                       "invalid placeholder '${" + std::string(inner) +
-                           "}': expected ${name} or ${name.field} with letters, digits, '_' or '-'"};
+          return Error{
+              ErrorCode::kRuleConfig,
+              "invalid placeholder '${" + std::string(inner) +
+                  "}': expected ${name} or ${name.field} with letters, digits, '_' or '-'"};
         }
       }
       if (segment.text.empty() || (dot != std::string_view::npos && segment.field.empty())) {
@@ -53,8 +54,15 @@ Result<std::vector<TemplateSegment>> ParseTemplate(std::string_view text) {
 
 std::size_t MaxFieldWidth(std::string_view field) {
   if (field == "names") return 40;
-  if (field == "start" || field == "date") return 10;
+  if (field == "start" || field == "date" || field == "last") return 10;
+  if (field == "approx") return 18;
+  if (field == "crossed") return 28;
+  if (field == "band") return 16;
+  if (field == "censoredNote" || field == "source" || field == "name" || field == "ref") return 80;
+  if (field == "patientReported") return 120;
   if (field == "days") return 6;
+  if (field == "months") return 5;
+  if (field == "first") return 52;  // a name cut to 40, then " and 99 more"
   if (field == "years") return 4;
   if (field == "reported") return 20;
   if (field == "value") return 8;

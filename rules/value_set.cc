@@ -58,7 +58,12 @@ bool CodeMatches(const ValueSet::Matcher& matcher, const ConceptView& view) {
     if (matcher.prefixes.empty() || system_part == 0) continue;
     // Every proper prefix of the (normalised) code: "G43909" -> "G4390", "G439", ...
     for (std::size_t len = key.size(); len > system_part + 1; --len) {
-      if (matcher.prefixes.find(key.substr(0, len)) != matcher.prefixes.end()) return true;
+      std::string_view prefix = key.substr(0, len);
+      if (matcher.prefixes.find(prefix) == matcher.prefixes.end()) continue;
+      auto seventh = matcher.seventh.find(prefix);
+      if (seventh == matcher.seventh.end()) return true;
+      std::string_view code = key.substr(system_part + 1);
+      if (code.size() == 7 && seventh->second.find(code[6]) != std::string::npos) return true;
     }
   }
   return false;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "service/audit_log.h"
+#include "service/log_text.h"
 
 namespace cds::service {
 namespace {
@@ -16,9 +17,11 @@ void Str(JsonWriter& w, std::string_view text) {
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+// Issue #12: request-supplied values (hookInstance, JWT claims, prefetch
+// keys) are made valid UTF-8 and capped.
 void Field(JsonWriter& w, const char* name, std::string_view value) {
   w.Key(name);
-  Str(w, value);
+  Str(w, LogText(value));
 }
 
 double RoundMs(double ms) { return std::round(ms * 10.0) / 10.0; }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +35,23 @@ Error Bad(std::string message) {
   return Error{ErrorCode::kRuleConfig, "audit: " + std::move(message)};
 }
 
+std::string Octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Issue #12, as sshd does for private keys: a secret or the audit trail that
+// any local user may read (or write) is refused at start.
+Status CheckNotOpenToOthers(const std::string& what, const std::string& path,
+                            const struct stat& info) {
+  if ((info.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    return Bad(what + " " + path + " is accessible by others (mode " + Octal(info.st_mode) +
+               "); remove the 'other' permissions, e.g. chmod o-rwx " + path);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<PatientHasher> PatientHasher::Create(std::string key) {
@@ -60,6 +78,12 @@ std::string PatientHasher::Hash(std::string_view patient_id) const {
 Result<PatientHasher> LoadPatientHasher(const std::string& key_file) {
   std::string key;
   if (!key_file.empty()) {
+    struct stat info {};
+    if (::stat(key_file.c_str(), &info) == 0) {
+      if (Status open = CheckNotOpenToOthers("the patient hash key file", key_file, info); !open) {
+        return open.error();
+      }
+    }
     std::ifstream in(key_file, std::ios::binary);
     if (!in) return Bad("cannot read the patient hash key file " + key_file);
     std::ostringstream text;
@@ -80,6 +104,13 @@ Result<PatientHasher> LoadPatientHasher(const std::string& key_file) {
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(std::string path, PatientHasher hasher) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return Bad("cannot open " + path + " for appending: " + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) == 0) {
+    if (Status open = CheckNotOpenToOthers("the audit file", path, info); !open) {
+      ::close(fd);
+      return open.error();
+    }
+  }
   return std::unique_ptr<AuditLog>(new AuditLog(std::move(path), std::move(hasher), fd));
 }
 
@@ -100,15 +131,42 @@ bool AuditLog::Write(const RequestTrace& trace, int status, double duration_ms) 
   std::string line = WriteAuditLine(record);
   line += '\n';
   std::lock_guard<std::mutex> lock(mutex_);
-  if (fd_ < 0) return false;
-  std::size_t written = 0;
-  while (written < line.size()) {
-    const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    written += static_cast<std::size_t>(n);
+  std::string error;
+  if (fd_ < 0) {
+    error = "audit file not open";
+  } else {
+    // Issue #12: a whole record or none. A write cut short (full disk) is
+    // undone by truncating the file back to where the record began, so a
+    // reader never sees a torn line.
+    const off_t start = ::lseek(fd_, 0, SEEK_END);
+    std::size_t written = 0;
+    while (written < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error = n < 0 ? std::strerror(errno) : "nothing written";
+        break;
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    if (!error.empty() && written > 0 && start >= 0) {
+      if (::ftruncate(fd_, start) != 0) error += "; the partial record could not be removed";
+    }
   }
-  return true;
+  if (error.empty()) {
+    ++state_.written;
+    state_.healthy = true;
+    return true;
+  }
+  ++state_.lost;
+  state_.healthy = false;
+  state_.last_error = std::move(error);
+  return false;
+}
+
+AuditState AuditLog::State() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
 }
 
 Status AuditLog::Reopen() {

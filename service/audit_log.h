@@ -19,6 +19,7 @@
 //
 // Thread-safety: Write and Reopen may be called from any thread.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +54,14 @@ class PatientHasher {
 // kRuleConfig when neither gives a key of at least 16 bytes.
 Result<PatientHasher> LoadPatientHasher(const std::string& key_file);
 
+// What /readyz shows about the audit trail (issue #12).
+struct AuditState {
+  bool healthy = true;  // the last write succeeded (or none was tried)
+  std::uint64_t written = 0;
+  std::uint64_t lost = 0;  // records that could not be written (none of them torn)
+  std::string last_error;  // errno text of the last failure
+};
+
 class AuditLog {
  public:
   // Opens (creates, mode 0640) `path` for appending. kRuleConfig if it cannot.
@@ -63,7 +72,11 @@ class AuditLog {
 
   // Writes the record of one service call; false if the line could not be
   // written in full (the caller counts and logs that; the response stands).
+  // A record is written whole or not at all: a short write (full disk) is
+  // truncated away, so the file never holds a torn line.
   bool Write(const RequestTrace& trace, int status, double duration_ms);
+
+  AuditState State() const;
 
   // Closes and reopens the file at the same path (after logrotate moved it).
   Status Reopen();
@@ -76,8 +89,9 @@ class AuditLog {
 
   const std::string path_;
   const PatientHasher hasher_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   int fd_;
+  AuditState state_;
 };
 
 // The fields of one audit line, as values.

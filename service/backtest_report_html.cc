@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "rules/ruleset.h"
 #include "service/backtest_report.h"
 
 namespace cds::service {
@@ -86,7 +87,9 @@ std::string RuleTable(const BacktestSide& side, std::size_t patients) {
   std::string out =
       "<table><tr><th>Rule</th><th>Title</th><th>Version</th><th class=\"n\">Cards</th><th "
       "class=\"n\">info</th><th class=\"n\">warning</th><th class=\"n\">critical</th><th "
-      "class=\"n\">per 1,000 patients</th><th class=\"n\">undecided</th></tr>";
+      "class=\"n\">per 1,000 patients</th><th class=\"n\">info per 1,000</th><th "
+      "class=\"n\">warning per 1,000</th><th class=\"n\">critical per 1,000</th><th "
+      "class=\"n\">undecided</th></tr>";
   for (const RuleCount& rule : side.rules) {
     out += "<tr><td>" + HtmlEscape(rule.rule_id) + "</td><td>" + HtmlEscape(rule.title) +
            "</td><td>" + HtmlEscape(rule.version.empty() ? "(absent)" : rule.version) + "</td>" +
@@ -94,8 +97,13 @@ std::string RuleTable(const BacktestSide& side, std::size_t patients) {
            Cell(side.ruleset, rule.rule_id, "info", std::to_string(rule.by_indicator[0])) +
            Cell(side.ruleset, rule.rule_id, "warning", std::to_string(rule.by_indicator[1])) +
            Cell(side.ruleset, rule.rule_id, "critical", std::to_string(rule.by_indicator[2])) +
-           Cell(side.ruleset, rule.rule_id, "per1000", Per1000(rule.cards, patients)) +
-           Cell(side.ruleset, rule.rule_id, "unknown", std::to_string(rule.unknown)) + "</tr>";
+           Cell(side.ruleset, rule.rule_id, "per1000", Per1000(rule.cards, patients));
+    for (int i = 0; i < 3; ++i) {
+      out += Cell(side.ruleset, rule.rule_id,
+                  std::string(rules::IndicatorName(static_cast<rules::Indicator>(i))) + "Per1000",
+                  Per1000(rule.by_indicator[i], patients));
+    }
+    out += Cell(side.ruleset, rule.rule_id, "unknown", std::to_string(rule.unknown)) + "</tr>";
   }
   return out + "</table>";
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "rules/ruleset.h"
 #include "service/backtest_report.h"
 
 namespace cds::service {
@@ -63,6 +64,12 @@ void WriteSide(Writer& w, const BacktestReport& report, const BacktestSide& side
     Num(w, rule.by_indicator[2]);
     w.Key("per1000");
     Str(w, Per1000(rule.cards, patients));
+    for (int i = 0; i < 3; ++i) {
+      const std::string key =
+          std::string(rules::IndicatorName(static_cast<rules::Indicator>(i))) + "Per1000";
+      w.Key(key.c_str());
+      Str(w, Per1000(rule.by_indicator[i], patients));
+    }
     w.Key("unknown");
     Num(w, rule.unknown);
     w.Key("unknownReasons");
@@ -225,7 +232,7 @@ std::string BacktestReportJson(const BacktestReport& report) {
 std::string BacktestReportCsv(const BacktestReport& report) {
   std::string out =
       "ruleset,rule,title,version,cards,info,warning,critical,per_1000,unknown,patients_gaining,"
-      "patients_losing,change\n";
+      "patients_losing,change,info_per_1000,warning_per_1000,critical_per_1000\n";
   const auto side_rows = [&](const BacktestSide& side) {
     for (const RuleCount& rule : side.rules) {
       out += CsvField(side.ruleset) + "," + CsvField(rule.rule_id) + "," + CsvField(rule.title) +
@@ -235,7 +242,10 @@ std::string BacktestReportCsv(const BacktestReport& report) {
              Per1000(rule.cards, report.patients_evaluated) + "," + std::to_string(rule.unknown) +
              "," + std::to_string(rule.patients_gaining) + "," +
              std::to_string(rule.patients_losing) + "," +
-             CardChange(report, side.ruleset, rule.rule_id) + "\n";
+             CardChange(report, side.ruleset, rule.rule_id);
+      for (int i = 0; i < 3; ++i)
+        out += "," + Per1000(rule.by_indicator[i], report.patients_evaluated);
+      out += "\n";
     }
   };
   side_rows(report.current);

@@ -160,23 +160,261 @@ BacktestSide Summarise(const rules::RuleSet& rule_set, const rules::ServiceDefin
   return side;
 }
 
+const rules::ServiceDefinition* ServiceFor(const rules::RuleSet& rule_set,
+                                           const std::string& hook) {
+  for (const rules::ServiceDefinition& service : rule_set.services) {
+    if (service.hook == hook) return &service;
+  }
+  return nullptr;
+}
+
+// One backtest run: the workers' shared state. Each worker keeps its own
+// tallies and merges them at the end; the mutex guards the problem list, the
+// sample and the merged totals.
+class Run {
+ public:
+  Run(const BacktestOptions& options, const rules::ServiceDefinition& service,
+      const rules::ServiceDefinition* baseline_service, const PatientHasher& hasher,
+      Population& population, std::vector<InputProblem> problems)
+      : options_(options),
+        service_(service),
+        baseline_service_(baseline_service),
+        hasher_(hasher),
+        population_(population),
+        problems_(std::move(problems)),
+        skipped_(population.skipped_while_indexing()),
+        total_(population.patient_count() + population.skipped_while_indexing()) {}
+
+  // Runs the workers (and the progress reporter); fails only when input that
+  // was readable while listing no longer is.
+  Status Execute() {
+    std::thread reporter;
+    if (options_.progress) reporter = std::thread([this] { Report(); });
+    std::vector<std::thread> workers;
+    for (int j = 1; j < std::max(1, options_.jobs); ++j) workers.emplace_back([this] { Work(); });
+    Work();
+    for (std::thread& worker : workers) worker.join();
+    if (reporter.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(progress_mutex_);
+        workers_done_ = true;
+      }
+      progress_cv_.notify_all();
+      reporter.join();
+    }
+    if (fatal_) return *fatal_;
+    if (options_.progress) options_.progress(Snapshot(true));
+    return OkStatus();
+  }
+
+  BacktestReport Finish(Steady::time_point started) {
+    BacktestReport report;
+    report.rules = options_.rules->Label();
+    report.hook = options_.hook;
+    report.now = options_.now_per_patient ? "per patient: the latest date in their record"
+                 : options_.now           ? fhir::FormatIsoUtc(*options_.now)
+                                          : "";
+    report.population = options_.population;
+    report.jobs = std::max(1, options_.jobs);
+    report.input_bytes = population_.input_bytes();
+    report.patients_total = total_;
+    report.patients_evaluated = evaluated_;
+    report.patients_skipped = skipped_.load();
+    report.problem_count = problems_.size();
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const InputProblem& a, const InputProblem& b) {
+                       return a.file != b.file ? a.file < b.file : a.line < b.line;
+                     });
+    if (problems_.size() > 500) problems_.resize(500);
+    report.problems = std::move(problems_);
+    report.unjoined = population_.unjoined();
+    report.hash_key_id = hasher_.key_id();
+    report.current = Summarise(*options_.rules, service_, current_, options_.baseline.get());
+    if (options_.baseline) {
+      report.baseline = options_.baseline->Label();
+      report.previous =
+          Summarise(*options_.baseline, *baseline_service_, previous_, options_.rules.get());
+      report.patients_changed = changed_;
+      for (auto& [hash, patient] : sample_) report.sample.push_back(std::move(patient));
+    }
+    report.seconds = std::chrono::duration<double>(Steady::now() - started).count();
+    return report;
+  }
+
+ private:
+  struct WorkerTally {
+    SideTally current, previous;
+    std::size_t evaluated = 0, changed = 0;
+  };
+
+  void Work() {
+    WorkerTally tally;
+    PatientSlice slice;
+    for (;;) {
+      Result<bool> next = population_.Next(slice);
+      if (!next) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!fatal_) fatal_ = next.error();
+        break;
+      }
+      if (!*next) break;
+      if (Patient(slice, tally)) {
+        ++tally.evaluated;
+      } else {
+        ++skipped_;
+      }
+      bytes_done_ += slice.bytes;
+      ++done_;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_.Merge(tally.current);
+    previous_.Merge(tally.previous);
+    evaluated_ += tally.evaluated;
+    changed_ += tally.changed;
+  }
+
+  void Problem(InputProblem problem) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    problems_.push_back(std::move(problem));
+  }
+
+  // One patient through the core call (twice with a baseline); false when
+  // the input is bad and the patient is skipped.
+  bool Patient(const PatientSlice& slice, WorkerTally& tally) {
+    auto document = fhir::JsonDocument::Parse(slice.bundle_json);
+    if (!document) {
+      // "invalid JSON at byte offset N: ..." -> the file's line.
+      const std::string& message = document.error().message;
+      std::size_t line = 0;
+      if (const std::size_t at = message.find("byte offset "); at != std::string::npos) {
+        const std::size_t offset = std::strtoull(message.c_str() + at + 12, nullptr, 10);
+        if (slice.patient_key.empty()) line = LineOfOffset(slice.bundle_json, offset);
+      }
+      Problem({slice.origin, line, "Bundle is not JSON: " + message + "; patient skipped"});
+      return false;
+    }
+    Result<HookRequest> probe = BuildBundleRequest(*document, *options_.rules, service_);
+    if (!probe) {
+      // JSON, but not one patient's Bundle (a lone resource, two patients).
+      Problem({slice.origin, slice.patient_key.empty() ? 1u : 0u,
+               probe.error().message + "; patient skipped"});
+      return false;
+    }
+    std::optional<fhir::EpochSeconds> now = options_.now;
+    if (options_.now_per_patient) {
+      if (const auto latest = LatestRecordedTime(**document)) now = *latest;
+    }
+    if (!now) {
+      Problem({slice.origin, 0, "no dated resource for --now-per-patient; patient skipped"});
+      return false;
+    }
+    const SideOutcome mine =
+        CallFor(*options_.rules, service_, *document, *now, false, &tally.current);
+    if (!options_.baseline) return true;
+    const SideOutcome theirs =
+        CallFor(*options_.baseline, *baseline_service_, *document, *now, false, &tally.previous);
+    std::vector<std::pair<std::string, std::string>> changes;  // rule id, gained | lost
+    for (const std::string& id : mine.card_rules) {
+      if (theirs.card_rules.count(id) == 0) {
+        ++tally.current.rules[id].gaining;
+        changes.emplace_back(id, "gained");
+      }
+    }
+    for (const std::string& id : theirs.card_rules) {
+      if (mine.card_rules.count(id) == 0) {
+        ++tally.current.rules[id].losing;
+        changes.emplace_back(id, "lost");
+      }
+    }
+    if (changes.empty()) return true;
+    ++tally.changed;
+    const std::string patient_id =
+        slice.patient_key.empty() ? probe->patient_id : slice.patient_key;
+    Sample(hasher_.Hash(patient_id), *document, *now, changes);
+    return true;
+  }
+
+  // Keeps the changed patients with the smallest hashes (the same sample
+  // whatever the thread timing); explain runs only for those.
+  void Sample(const std::string& hash, const std::shared_ptr<const fhir::JsonDocument>& document,
+              fhir::EpochSeconds now,
+              const std::vector<std::pair<std::string, std::string>>& changes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const bool wanted = sample_.size() < options_.sample_size ||
+                          (!sample_.empty() && hash < std::prev(sample_.end())->first);
+      if (!wanted) return;
+    }
+    const SideOutcome mine = CallFor(*options_.rules, service_, document, now, true, nullptr);
+    const SideOutcome theirs =
+        CallFor(*options_.baseline, *baseline_service_, document, now, true, nullptr);
+    ChangedPatient patient;
+    patient.patient_hash = hash;
+    for (const auto& [id, change] : changes) {
+      patient.rules.push_back({id, change, ExplainOf(*options_.rules, mine, id),
+                               ExplainOf(*options_.baseline, theirs, id)});
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    sample_.emplace(hash, std::move(patient));
+    while (sample_.size() > options_.sample_size) sample_.erase(std::prev(sample_.end()));
+  }
+
+  BacktestProgress Snapshot(bool finished) const {
+    BacktestProgress p;
+    p.done = done_.load() + population_.skipped_while_indexing();
+    p.total = total_;
+    p.skipped = skipped_.load();
+    p.bytes = bytes_done_.load();
+    p.seconds = std::chrono::duration<double>(Steady::now() - started_).count();
+    p.finished = finished;
+    return p;
+  }
+
+  // Calls options_.progress five times a second until the workers are done.
+  void Report() {
+    std::unique_lock<std::mutex> lock(progress_mutex_);
+    while (!progress_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                                  [this] { return workers_done_; })) {
+      options_.progress(Snapshot(false));
+    }
+  }
+
+  const BacktestOptions& options_;
+  const rules::ServiceDefinition& service_;
+  const rules::ServiceDefinition* const baseline_service_;  // null without a baseline
+  const PatientHasher& hasher_;
+  Population& population_;
+  const Steady::time_point started_ = Steady::now();
+
+  std::mutex mutex_;
+  std::vector<InputProblem> problems_;
+  std::map<std::string, ChangedPatient> sample_;  // by hash, smallest first
+  SideTally current_, previous_;
+  std::size_t evaluated_ = 0, changed_ = 0;
+  std::optional<Error> fatal_;
+
+  std::atomic<std::size_t> done_{0};
+  std::atomic<std::size_t> skipped_;
+  std::atomic<std::uint64_t> bytes_done_{0};
+  const std::size_t total_;
+
+  std::mutex progress_mutex_;
+  std::condition_variable progress_cv_;
+  bool workers_done_ = false;
+};
+
 }  // namespace
 
 Result<BacktestReport> RunBacktest(const BacktestOptions& options) {
   const Steady::time_point started = Steady::now();
-  const rules::ServiceDefinition* service = nullptr;
-  const rules::ServiceDefinition* baseline_service = nullptr;
-  for (const rules::ServiceDefinition& s : options.rules->services) {
-    if (s.hook == options.hook && service == nullptr) service = &s;
-  }
+  const rules::ServiceDefinition* service = ServiceFor(*options.rules, options.hook);
   if (service == nullptr) {
     return Error{ErrorCode::kInvalidRequest,
                  options.rules->Label() + " has no service for hook '" + options.hook + "'"};
   }
+  const rules::ServiceDefinition* baseline_service = nullptr;
   if (options.baseline) {
-    for (const rules::ServiceDefinition& s : options.baseline->services) {
-      if (s.hook == options.hook && baseline_service == nullptr) baseline_service = &s;
-    }
+    baseline_service = ServiceFor(*options.baseline, options.hook);
     if (baseline_service == nullptr) {
       return Error{ErrorCode::kInvalidRequest,
                    options.baseline->Label() + " has no service for hook '" + options.hook + "'"};
@@ -185,199 +423,14 @@ Result<BacktestReport> RunBacktest(const BacktestOptions& options) {
   Result<PatientHasher> hasher = PatientHasher::Create(options.hash_key);
   if (!hasher) return Error{ErrorCode::kInvalidRequest, hasher.error().message};
 
-  BacktestReport report;
   std::vector<InputProblem> problems;
-  Result<std::unique_ptr<Population>> opened =
+  Result<std::unique_ptr<Population>> population =
       Population::Open(options.population, options.jobs, problems);
-  if (!opened) return opened.error();
-  Population& population = **opened;
+  if (!population) return population.error();
 
-  std::mutex mutex;  // guards everything below up to `fatal`
-  std::vector<SideTally> current_tallies, previous_tallies;
-  std::map<std::string, ChangedPatient> sample;  // smallest hashes first
-  std::size_t changed = 0, evaluated = 0;
-  std::optional<Error> fatal;
-  std::atomic<std::size_t> done{0}, skipped{population.skipped_while_indexing()};
-  std::atomic<std::uint64_t> bytes_done{0};
-
-  const auto note_problem = [&](InputProblem problem) {
-    std::lock_guard<std::mutex> lock(mutex);
-    problems.push_back(std::move(problem));
-  };
-
-  auto work = [&] {
-    SideTally current, previous;
-    std::size_t my_evaluated = 0, my_changed = 0;
-    PatientSlice slice;
-    for (;;) {
-      Result<bool> next = population.Next(slice);
-      if (!next) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!fatal) fatal = next.error();
-        break;
-      }
-      if (!*next) break;
-      auto document = fhir::JsonDocument::Parse(slice.bundle_json);
-      if (!document) {
-        // "invalid JSON at byte offset N: ..." -> the file's line.
-        const std::string& message = document.error().message;
-        std::size_t line = 0;
-        if (const std::size_t at = message.find("byte offset "); at != std::string::npos) {
-          const std::size_t offset = std::strtoull(message.c_str() + at + 12, nullptr, 10);
-          if (slice.patient_key.empty()) line = LineOfOffset(slice.bundle_json, offset);
-        }
-        note_problem({slice.origin, line, "Bundle is not JSON: " + message + "; patient skipped"});
-        ++skipped;
-      } else if (Result<HookRequest> probe =
-                     BuildBundleRequest(*document, *options.rules, *service);
-                 !probe) {
-        // JSON, but not a Bundle (e.g. a single resource in a *.json file).
-        note_problem({slice.origin, 1, probe.error().message + "; patient skipped"});
-        ++skipped;
-      } else {
-        std::optional<fhir::EpochSeconds> now = options.now;
-        if (options.now_per_patient) {
-          if (const auto latest = LatestRecordedTime(**document)) now = *latest;
-        }
-        if (!now) {
-          note_problem(
-              {slice.origin, 0, "no dated resource for --now-per-patient; patient skipped"});
-          ++skipped;
-        } else {
-          SideOutcome mine = CallFor(*options.rules, *service, *document, *now, false, &current);
-          if (options.baseline) {
-            SideOutcome theirs =
-                CallFor(*options.baseline, *baseline_service, *document, *now, false, &previous);
-            std::vector<std::pair<std::string, std::string>> diffs;
-            for (const std::string& id : mine.card_rules) {
-              if (theirs.card_rules.count(id) == 0) {
-                ++current.rules[id].gaining;
-                diffs.emplace_back(id, "gained");
-              }
-            }
-            for (const std::string& id : theirs.card_rules) {
-              if (mine.card_rules.count(id) == 0) {
-                ++current.rules[id].losing;
-                diffs.emplace_back(id, "lost");
-              }
-            }
-            if (!diffs.empty()) {
-              ++my_changed;
-              std::string patient_id = slice.patient_key;
-              if (patient_id.empty()) {
-                Result<HookRequest> request =
-                    BuildBundleRequest(*document, *options.rules, *service);
-                patient_id = request ? request->patient_id : slice.origin;
-              }
-              const std::string hash = hasher->Hash(patient_id);
-              bool wanted = false;
-              {
-                std::lock_guard<std::mutex> lock(mutex);
-                wanted = sample.size() < options.sample_size ||
-                         (!sample.empty() && hash < std::prev(sample.end())->first);
-              }
-              if (wanted) {
-                // Explain only for the few patients that go into the sample.
-                const SideOutcome mine_explained =
-                    CallFor(*options.rules, *service, *document, *now, true, nullptr);
-                const SideOutcome theirs_explained =
-                    CallFor(*options.baseline, *baseline_service, *document, *now, true, nullptr);
-                ChangedPatient patient;
-                patient.patient_hash = hash;
-                for (const auto& [id, change] : diffs) {
-                  patient.rules.push_back({id, change,
-                                           ExplainOf(*options.rules, mine_explained, id),
-                                           ExplainOf(*options.baseline, theirs_explained, id)});
-                }
-                std::lock_guard<std::mutex> lock(mutex);
-                sample.emplace(hash, std::move(patient));
-                while (sample.size() > options.sample_size) sample.erase(std::prev(sample.end()));
-              }
-            }
-          }
-          ++my_evaluated;
-        }
-      }
-      bytes_done += slice.bytes;
-      ++done;
-    }
-    std::lock_guard<std::mutex> lock(mutex);
-    current_tallies.push_back(std::move(current));
-    previous_tallies.push_back(std::move(previous));
-    evaluated += my_evaluated;
-    changed += my_changed;
-  };
-
-  // Progress reporter: wakes five times a second until the workers are done.
-  std::mutex progress_mutex;
-  std::condition_variable progress_cv;
-  bool workers_done = false;
-  const std::size_t total = population.patient_count() + population.skipped_while_indexing();
-  const auto snapshot = [&](bool finished) {
-    BacktestProgress p;
-    p.done = done.load() + population.skipped_while_indexing();
-    p.total = total;
-    p.skipped = skipped.load();
-    p.bytes = bytes_done.load();
-    p.seconds = std::chrono::duration<double>(Steady::now() - started).count();
-    p.finished = finished;
-    return p;
-  };
-  std::thread reporter;
-  if (options.progress) {
-    reporter = std::thread([&] {
-      std::unique_lock<std::mutex> lock(progress_mutex);
-      while (!progress_cv.wait_for(lock, std::chrono::milliseconds(200),
-                                   [&] { return workers_done; })) {
-        options.progress(snapshot(false));
-      }
-    });
-  }
-  std::vector<std::thread> workers;
-  for (int j = 1; j < std::max(1, options.jobs); ++j) workers.emplace_back(work);
-  work();
-  for (std::thread& worker : workers) worker.join();
-  if (reporter.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      workers_done = true;
-    }
-    progress_cv.notify_all();
-    reporter.join();
-  }
-  if (fatal) return *fatal;
-  if (options.progress) options.progress(snapshot(true));
-
-  SideTally current, previous;
-  for (const SideTally& t : current_tallies) current.Merge(t);
-  for (const SideTally& t : previous_tallies) previous.Merge(t);
-  report.rules = options.rules->Label();
-  report.hook = options.hook;
-  report.population = options.population;
-  report.jobs = std::max(1, options.jobs);
-  report.input_bytes = population.input_bytes();
-  report.patients_total = total;
-  report.patients_evaluated = evaluated;
-  report.patients_skipped = skipped.load();
-  report.problem_count = problems.size();
-  std::stable_sort(problems.begin(), problems.end(),
-                   [](const InputProblem& a, const InputProblem& b) {
-                     return a.file != b.file ? a.file < b.file : a.line < b.line;
-                   });
-  if (problems.size() > 500) problems.resize(500);
-  report.problems = std::move(problems);
-  report.unjoined = population.unjoined();
-  report.hash_key_id = hasher->key_id();
-  report.current = Summarise(*options.rules, *service, current, options.baseline.get());
-  if (options.baseline) {
-    report.baseline = options.baseline->Label();
-    report.previous =
-        Summarise(*options.baseline, *baseline_service, previous, options.rules.get());
-    report.patients_changed = changed;
-    for (auto& [hash, patient] : sample) report.sample.push_back(std::move(patient));
-  }
-  report.seconds = std::chrono::duration<double>(Steady::now() - started).count();
-  return report;
+  Run run(options, *service, baseline_service, *hasher, **population, std::move(problems));
+  if (Status executed = run.Execute(); !executed) return executed.error();
+  return run.Finish(started);
 }
 
 }  // namespace cds::service

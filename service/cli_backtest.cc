@@ -75,6 +75,10 @@ std::string OneOffKey() {
 
 int RunRulesBacktest(const CliArgs& args) {
   // --population takes several paths: everything up to the next option.
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
   BacktestOptions options;
   CliArgs rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -103,13 +107,7 @@ int RunRulesBacktest(const CliArgs& args) {
   if (options.now && options.now_per_patient) {
     return Usage("give --now or --now-per-patient, not both");
   }
-  std::string now_text;
-  if (options.now_per_patient) {
-    now_text = "per patient: the latest date in their record";
-  } else {
-    if (!options.now) options.now = SystemNow();
-    now_text = fhir::FormatIsoUtc(*options.now);
-  }
+  if (!options.now_per_patient && !options.now) options.now = SystemNow();
   options.hook = flags.Value("hook").value_or("patient-view");
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   options.jobs = static_cast<int>(cores);
@@ -147,7 +145,6 @@ int RunRulesBacktest(const CliArgs& args) {
     std::cerr << "magcds rules backtest: " << report.error().message << "\n";
     return 2;
   }
-  report->now = now_text;
   for (const InputProblem& problem : report->problems) {
     std::cerr << "magcds rules backtest: " << problem.ToString() << "\n";
   }

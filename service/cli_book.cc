@@ -37,6 +37,10 @@ std::string RulesetDirectory(std::string path) {
 }  // namespace
 
 int RunRulesBook(const CliArgs& args) {
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
   if (args.empty() || args[0].rfind("--", 0) == 0) {
     std::cerr << kUsage;
     return 2;

@@ -135,7 +135,16 @@ int RunEvaluate(const CliArgs& args) {
   options.ids = ids.get();
   const ServiceCallResult result = RunServiceCall(input, options);
   if (!result.response) return FailAsService(result.response.error());
-  if (options.explain) PrintExplain(*rule_set, result.evaluation);
+  if (options.explain) {
+    PrintExplain(*rule_set, result.evaluation);
+    // Issue #12: say what was dropped as another patient's.
+    if (!result.record.foreign_resources.empty()) {
+      std::cerr << "facts: " << result.record.foreign_resources.size()
+                << " resource(s) for another patient than context.patientId dropped:";
+      for (const std::string& ref : result.record.foreign_resources) std::cerr << " " << ref;
+      std::cerr << "\n";
+    }
+  }
   std::cout << WriteCardsResponse(*result.response) << "\n";
   return 0;
 }

@@ -82,11 +82,13 @@ std::string WriteFeedbackReportTable(const std::vector<store::RuleFeedback>& row
   std::string out = "Card feedback by rule (" + header.engine + " store" +
                     (header.since.empty() ? "" : ", since " + header.since) + ")\n";
   for (const auto& line : cells) {
+    std::string text;
     for (std::size_t i = 0; i < line.size(); ++i) {
-      out += line[i];
-      if (i + 1 < line.size()) out += std::string(widths[i] - line[i].size() + 2, ' ');
+      text += line[i];
+      if (i + 1 < line.size()) text += std::string(widths[i] - line[i].size() + 2, ' ');
     }
-    out += "\n";
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    out += text + "\n";
   }
   if (rows.empty()) out += "(no cards issued and no feedback received)\n";
   return out;

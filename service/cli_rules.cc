@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "cards/case_cards.h"
 #include "rules/example_case.h"
 #include "rules/loader.h"
 #include "rules/ruleset_diff.h"
@@ -61,6 +62,7 @@ int Test(const std::string& path, const std::string& cases_dir) {
       continue;
     }
     rules::CaseResult result = rules::RunExampleCase(*rule_set, *loaded);
+    cards::CheckCaseCards(*rule_set, *loaded, result);
     if (result.passed) {
       ++passed;
       std::cout << "PASS " << loaded->name << "\n";

@@ -97,6 +97,9 @@ int RunServe(const CliArgs& args) {
   // Block the stop and reload signals before any thread starts, so every
   // thread inherits the mask and only sigwait below sees them (no handler runs
   // asynchronously; SIGHUP is turned into a request to the reloader's thread).
+  // Issue #12: a log reader (or any peer) that goes away must not kill the
+  // process: writes to it fail with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -187,8 +190,9 @@ int RunServe(const CliArgs& args) {
   const HookHandler handler(holder, std::move(options));
 
   // Issue #6: JWT client authentication and CORS in front of the CDS endpoints.
-  Result<SecurityParts> security =
-      BuildSecurityParts(config, [&metrics](const AuthOutcome& outcome) {
+  Result<SecurityParts> security = BuildSecurityParts(
+      config,
+      [&metrics](const AuthOutcome& outcome) {
         if (!outcome.ok()) metrics.CountAuthFailure(AuthFailureName(*outcome.failure));
       },
       feedback_store->replay.get());
@@ -206,6 +210,7 @@ int RunServe(const CliArgs& args) {
   ops_options.metrics = &metrics;
   ops_options.gate = &gate;
   ops_options.fhir_servers = config.fhir.allowed_servers.size();
+  ops_options.audit = audit.get();
   const OpsHandler ops_handler(ops_options);
   InstrumentedHandlerOptions front_options;
   front_options.cds = &secure_handler;
@@ -226,6 +231,12 @@ int RunServe(const CliArgs& args) {
   server_options.port = address->second;
   server_options.threads = config.threads;
   server_options.max_body_bytes = config.max_body_bytes;
+  server_options.max_header_bytes = config.max_header_bytes;
+  server_options.max_headers = config.max_headers;
+  server_options.max_connections = config.max_connections;
+  server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
+  server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
+  server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.stop_timeout = kCloseTimeout;
   server_options.tls_cert_file = config.tls.cert_file;  // issue #6: HTTPS when set
   server_options.tls_key_file = config.tls.key_file;
@@ -279,13 +290,23 @@ int RunServe(const CliArgs& args) {
       }
     }
   }
+  // Turn new requests away first (503): stopping the reloader may take a moment.
+  gate.StartDraining();
   LogEvent("info", "stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   reloader.Stop();
   std::vector<StopListener> listeners = {[&server] { return server.Stop(); }};
   if (ops_server) listeners.emplace_back([&ops_server] { return ops_server->Stop(); });
   GracefulShutdown(gate, listeners, std::chrono::milliseconds(ops_config.shutdown_grace_ms));
+  // Issue #12: explicit teardown order. The listeners are closed and every
+  // request answered (drained or aborted with 503); now cancel the outgoing
+  // clients, whose callbacks reach the handler, the security gate, CORS,
+  // metrics and the audit trail, and wait for running callbacks. Only then do
+  // the handlers go out of scope (in reverse order of declaration).
+  if (security->jwks_client) security->jwks_client->Shutdown();
+  if (fhir_client) fhir_client->Shutdown();
   // What the last requests queued is written before exit (bounded).
   feedback_store->Stop(std::chrono::seconds(5));
+  FlushLogs(std::chrono::milliseconds(1000));
   return 0;
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 
 // ServiceConfig: what `magcds serve --config FILE` reads. A JSON object:
-//   {"listen": "127.0.0.1:8080", "rules": "rules/sets/magnesium/1.0.0",
-//    "threads": 4, "limits": {"maxBodyBytes": 1048576},
+//   {"listen": "127.0.0.1:8080", "rules": "rules/sets/magnesium/1.1.0",
+//    "threads": 4, "limits": {"maxBodyBytes": 1048576, "maxHeaderBytes": 32768,
+//                             "maxHeaders": 100, "maxConnections": 1024,
+//                             "headerTimeoutMs": 10000, "bodyTimeoutMs": 30000,
+//                             "idleTimeoutMs": 60000},
 //    "fhir": {"allowedServers": ["https://ehr.example/fhir"], "allowHttpLoopback": false,
 //             "deadlineMs": 300, "maxPages": 10, "maxEntries": 5000,
 //             "maxResponseBytes": 16777216, "caFile": "/etc/magcds/fhir-ca.pem"}}
@@ -32,8 +35,8 @@ namespace cds::service {
 struct FhirConfig {
   std::vector<std::string> allowed_servers;
   bool allow_http_loopback = false;
-  std::size_t deadline_ms = 300;  // total per hook request (checklist F-5: ~500 ms budget)
-  std::size_t max_pages = 10;     // per prefetch key
+  std::size_t deadline_ms = 300;   // total per hook request (checklist F-5: ~500 ms budget)
+  std::size_t max_pages = 10;      // per prefetch key
   std::size_t max_entries = 5000;  // per prefetch key
   std::size_t max_response_bytes = 16 * 1024 * 1024;
   std::string ca_file;  // extra CA (PEM) for the FHIR servers' TLS; "" = system roots
@@ -44,6 +47,14 @@ struct ServiceConfig {
   std::string rules;   // rule set directory; "" = default
   std::size_t threads = 4;
   std::size_t max_body_bytes = 1024 * 1024;
+  // Issue #12: HTTP framing limits and timeouts ("limits" in the config file;
+  // README "Security").
+  std::size_t max_header_bytes = 32 * 1024;
+  std::size_t max_headers = 100;
+  std::size_t max_connections = 1024;
+  std::size_t header_timeout_ms = 10000;
+  std::size_t body_timeout_ms = 30000;
+  std::size_t idle_timeout_ms = 60000;
   FhirConfig fhir;
   // ops, audit, log, reload, shutdownGraceSeconds (service/ops_config.h).
   OperationsConfig operations;

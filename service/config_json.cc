@@ -1,12 +1,11 @@
 // Parsing of the service configuration (service/config.h).
-#include "service/config.h"
-
 #include <cstdint>
 #include <string>
 #include <utility>
 
 #include "fhir/fhir_url.h"
 #include "fhir/json_internal.h"
+#include "service/config.h"
 
 namespace cds::service {
 namespace {
@@ -51,8 +50,8 @@ Status ParseFhirConfig(const rapidjson::Value& value, FhirConfig& fhir) {
                          : name == "maxResponseBytes" ? &fhir.max_response_bytes
                                                       : nullptr;
       if (out == nullptr) return Bad("unknown member '" + path + "'");
-      const std::uint64_t max = name == "deadlineMs" ? 60000
-                                : name == "maxPages" ? 1000
+      const std::uint64_t max = name == "deadlineMs"   ? 60000
+                                : name == "maxPages"   ? 1000
                                 : name == "maxEntries" ? 1000000
                                                        : 1ULL << 30;
       auto number = PositiveSize(v, path, max);
@@ -89,17 +88,37 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
       config.threads = *threads;
     } else if (name == "limits") {
       if (!value.IsObject()) return Bad("'limits' must be an object");
+      // Issue #12: framing limits and timeouts of the HTTP server.
+      struct Limit {
+        const char* name;
+        std::size_t* out;
+        std::uint64_t max;
+      };
+      const Limit known[] = {
+          {"maxBodyBytes", &config.max_body_bytes, 1ULL << 30},
+          {"maxHeaderBytes", &config.max_header_bytes, 1ULL << 20},
+          {"maxHeaders", &config.max_headers, 10000},
+          {"maxConnections", &config.max_connections, 1000000},
+          {"headerTimeoutMs", &config.header_timeout_ms, 3600000},
+          {"bodyTimeoutMs", &config.body_timeout_ms, 3600000},
+          {"idleTimeoutMs", &config.idle_timeout_ms, 3600000},
+      };
       for (const auto& limit : value.GetObject()) {
         const std::string limit_name(limit.name.GetString(), limit.name.GetStringLength());
-        if (limit_name != "maxBodyBytes") return Bad("unknown member 'limits." + limit_name + "'");
-        auto bytes = PositiveSize(limit.value, "limits.maxBodyBytes", 1ULL << 30);
-        if (!bytes) return bytes.error();
-        config.max_body_bytes = *bytes;
+        const Limit* match = nullptr;
+        for (const Limit& candidate : known) {
+          if (limit_name == candidate.name) match = &candidate;
+        }
+        if (match == nullptr) return Bad("unknown member 'limits." + limit_name + "'");
+        auto number = PositiveSize(limit.value, "limits." + limit_name, match->max);
+        if (!number) return number.error();
+        *match->out = *number;
       }
     } else if (name == "fhir") {
       if (Status fhir = ParseFhirConfig(value, config.fhir); !fhir) return fhir.error();
     } else if (IsOperationsMember(name)) {
-      if (Status ops = ParseOperationsMember(name, fhir::internal::MakeRef(value), config.operations);
+      if (Status ops =
+              ParseOperationsMember(name, fhir::internal::MakeRef(value), config.operations);
           !ops) {
         return ops.error();
       }

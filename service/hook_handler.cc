@@ -141,6 +141,7 @@ struct PendingCall {
       return;
     }
     if (trace) TracePrefetch(*trace, result.record);
+    if (trace) trace->foreign_resources_dropped = result.record.foreign_resources.size();
     if (options->on_evaluation) options->on_evaluation(*rule_set, result.evaluation);
     if (trace) TraceEvaluation(*trace, *rule_set, result.evaluation, *result.response);
     std::string body = WriteCardsResponse(*result.response);

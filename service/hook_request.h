@@ -65,10 +65,16 @@ struct HookRequest {
 // member is missing or has the wrong type, context.patientId is not a FHIR id,
 // fhirAuthorization is present without fhirServer (checklist I-4) or names a
 // patient other than context.patientId (checklist §6.3), or a
-// prefetch value is neither an object nor null.
+// prefetch value is neither an object nor null. Issue #12: every value that may
+// reach an outgoing header or URL is checked: no string member read here may
+// hold a control character, access_token must be an RFC 6750 b64token,
+// userId a FHIR id or "Type/id", encounterId a FHIR id.
 Result<HookRequest> ParseHookRequest(std::string_view body);
 
 // True for a FHIR id: 1 to 64 of [A-Za-z0-9-.].
 bool IsFhirId(std::string_view text);
+
+// True for an RFC 6750 §2.1 b64token (what may follow "Bearer " in a header).
+bool IsB64Token(std::string_view text);
 
 }  // namespace cds::service

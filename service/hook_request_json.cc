@@ -1,12 +1,13 @@
 // Parsing of CDS Hooks service requests (service/hook_request.h).
-#include "service/hook_request.h"
-
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "fhir/json_internal.h"
+#include "service/hook_request.h"
 
 namespace cds::service {
 namespace {
@@ -29,13 +30,31 @@ const rapidjson::Value* Member(const rapidjson::Value& object, const char* name)
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 
+// Issue #12: no request string reaches a log line, an outgoing header or URL
+// with a control character in it (CR/LF would split an HTTP request).
+bool HasControlCharacter(std::string_view text) {
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return true;
+  }
+  return false;
+}
+
+Result<std::string> CheckedString(const rapidjson::Value& value, std::string_view path) {
+  if (!value.IsString() || value.GetStringLength() == 0) return NotNonEmptyString(path);
+  std::string text(value.GetString(), value.GetStringLength());
+  if (HasControlCharacter(text)) {
+    return Invalid("'" + std::string(path) + "' must not contain control characters (CR, LF, ...)");
+  }
+  return text;
+}
+
 // A required non-empty string member; `path` is its name in messages.
 Result<std::string> RequiredString(const rapidjson::Value& object, const char* name,
                                    std::string_view path) {
   const rapidjson::Value* value = Member(object, name);
   if (value == nullptr || value->IsNull()) return Missing(path);
-  if (!value->IsString() || value->GetStringLength() == 0) return NotNonEmptyString(path);
-  return std::string(value->GetString(), value->GetStringLength());
+  return CheckedString(*value, path);
 }
 
 // An optional string member: absent or null -> "", wrong type or empty -> error.
@@ -43,8 +62,7 @@ Result<std::string> OptionalString(const rapidjson::Value& object, const char* n
                                    std::string_view path) {
   const rapidjson::Value* value = Member(object, name);
   if (value == nullptr || value->IsNull()) return std::string();
-  if (!value->IsString() || value->GetStringLength() == 0) return NotNonEmptyString(path);
-  return std::string(value->GetString(), value->GetStringLength());
+  return CheckedString(*value, path);
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -84,6 +102,12 @@ Result<FhirAuthorization> ParseFhirAuthorization(const rapidjson::Value& value) 
   FhirAuthorization auth;
   auto token = RequiredString(value, "access_token", "fhirAuthorization.access_token");
   if (!token) return token.error();
+  if (!IsB64Token(*token)) {
+    // The token goes into the outgoing "Authorization: Bearer" header as is.
+    return Invalid(
+        "'fhirAuthorization.access_token' must be an RFC 6750 b64token "
+        "(A-Z a-z 0-9 - . _ ~ + / followed by optional =)");
+  }
   auth.access_token = std::move(token).value();
   auto type = RequiredString(value, "token_type", "fhirAuthorization.token_type");
   if (!type) return type.error();
@@ -130,6 +154,86 @@ void AddUserTokens(const std::string& user_id, std::map<std::string, std::string
   if (user_id.find('/') == std::string::npos) tokens["userPractitionerId"] = user_id;
 }
 
+// Issue #12: a member name that occurs twice in one object ("" if none).
+// Parsers disagree on which one wins (RapidJSON's FindMember takes the first,
+// others the last), so the EHR and this service could read different values:
+// such a request is refused. Checked over the whole request, prefetch
+// included; names are compared as bytes.
+bool HasDuplicateMember(const rapidjson::Value& value) {
+  if (value.IsArray()) {
+    for (const auto& item : value.GetArray()) {
+      if (HasDuplicateMember(item)) return true;
+    }
+    return false;
+  }
+  if (!value.IsObject()) return false;
+  const rapidjson::SizeType count = value.MemberCount();
+  const auto begin = value.MemberBegin();
+  auto name = [](const rapidjson::Value& n) {
+    return std::string_view(n.GetString(), n.GetStringLength());
+  };
+  if (count <= 16) {
+    for (rapidjson::SizeType i = 0; i < count; ++i) {
+      for (rapidjson::SizeType j = i + 1; j < count; ++j) {
+        if (name(begin[i].name) == name(begin[j].name)) return true;
+      }
+    }
+  } else {
+    std::vector<std::string_view> names;
+    names.reserve(count);
+    for (rapidjson::SizeType i = 0; i < count; ++i) names.push_back(name(begin[i].name));
+    std::sort(names.begin(), names.end());
+    if (std::adjacent_find(names.begin(), names.end()) != names.end()) return true;
+  }
+  for (rapidjson::SizeType i = 0; i < count; ++i) {
+    if (HasDuplicateMember(begin[i].value)) return true;
+  }
+  return false;
+}
+
+// Where the duplicate is, for the message (only called when there is one).
+std::string DuplicateMember(const rapidjson::Value& value, const std::string& path) {
+  if (value.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+      std::string found = DuplicateMember(value[i], path + "[" + std::to_string(i) + "]");
+      if (!found.empty()) return found;
+    }
+    return "";
+  }
+  if (!value.IsObject()) return "";
+  std::vector<std::string_view> names;
+  names.reserve(value.MemberCount());
+  for (const auto& member : value.GetObject()) {
+    names.emplace_back(member.name.GetString(), member.name.GetStringLength());
+  }
+  std::vector<std::string_view> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+  if (twice != sorted.end()) {
+    return (path.empty() ? "" : path + ".") + std::string(twice->substr(0, 64));
+  }
+  for (const auto& member : value.GetObject()) {
+    const std::string name(member.name.GetString(),
+                           std::min<std::size_t>(member.name.GetStringLength(), 64));
+    std::string found = DuplicateMember(member.value, path.empty() ? name : path + "." + name);
+    if (!found.empty()) return found;
+  }
+  return "";
+}
+
+// userId: a bare FHIR id or "Type/id" with a resource type name (letters) and
+// a FHIR id; its id may be put into a FHIR query URL as a prefetch token.
+bool IsUserReference(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return IsFhirId(text);
+  const std::string_view type = text.substr(0, slash);
+  if (type.empty() || type.size() > 64) return false;
+  for (const char c : type) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
+  }
+  return IsFhirId(text.substr(slash + 1));
+}
+
 Status ParseContext(const rapidjson::Value& root, HookRequest& request) {
   const rapidjson::Value* context = Member(root, "context");
   if (context == nullptr || context->IsNull()) return Missing("context");
@@ -144,10 +248,18 @@ Status ParseContext(const rapidjson::Value& root, HookRequest& request) {
 
   auto user = RequiredString(*context, "userId", "context.userId");
   if (!user) return user.error();
+  if (!IsUserReference(*user)) {
+    return Invalid(
+        "'context.userId' must be a FHIR id or a reference \"Type/id\" (id: 1-64 of A-Z a-z "
+        "0-9 - .)");
+  }
   request.user_id = std::move(user).value();
 
   auto encounter = OptionalString(*context, "encounterId", "context.encounterId");
   if (!encounter) return encounter.error();
+  if (!encounter->empty() && !IsFhirId(*encounter)) {
+    return Invalid("'context.encounterId' must be a FHIR id (1-64 of A-Z a-z 0-9 - .)");
+  }
   request.encounter_id = std::move(encounter).value();
 
   request.tokens["context.patientId"] = request.patient_id;
@@ -188,11 +300,31 @@ bool IsFhirId(std::string_view text) {
   return true;
 }
 
+bool IsB64Token(std::string_view text) {
+  // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+  std::size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    if (!ok) break;
+  }
+  if (i == 0) return false;
+  for (; i < text.size(); ++i) {
+    if (text[i] != '=') return false;
+  }
+  return true;
+}
+
 Result<HookRequest> ParseHookRequest(std::string_view body) {
   auto document = fhir::JsonDocument::Parse(body);
   if (!document) return document.error();
   const rapidjson::Value& root = AsValue((*document)->root());
   if (!root.IsObject()) return Invalid("request body must be a JSON object");
+  if (HasDuplicateMember(root)) {
+    return Invalid("member '" + DuplicateMember(root, "") +
+                   "' occurs more than once; a JSON object's member names must be unique");
+  }
 
   HookRequest request;
   request.document = std::move(document).value();

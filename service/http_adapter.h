@@ -1,26 +1,29 @@
 #pragma once
 
-// HttpServer: the cpprestsdk http_listener in front of a RequestHandler (the
-// InstrumentedHandler, or a HookHandler directly in tests; style §4.3).
-// It is the only code that sees web::http types; this header exposes none.
+// HttpServer: the service's HTTP/1.1 server (plain or TLS) in front of a
+// RequestHandler (the InstrumentedHandler, or a HookHandler directly in
+// tests). Issue #12: it owns the public socket on Boost.Asio, and every byte a
+// client sends goes through the strict HttpRequestParser
+// (service/http_request_parser.h) before anything else sees it. cpprestsdk's
+// listener is no longer used: it aborted the process on a chunk-size line
+// such as "-1" and had no limits or timeouts (README "Security").
 //
-// Per request it: refuses a Content-Length over max_body_bytes with 413 and
-// makes the listener stop reading the body (at most ~64 KiB of it is taken in;
-// see StopReadingBody in http_adapter.cc); reads the body asynchronously in
-// counted chunks (continuations only, never a blocking .get()/.wait() on a pool
-// thread: that deadlocks the listener, stack notes §2) and cuts off a body
-// (chunked) as soon as it passes the limit (413, connection closed; one chunk
-// of a chunked body is still read whole by cpprestsdk, so production runs
-// behind nginx, deploy/nginx/); hands an
-// HttpRequestView to the handler and replies from its callback. Any exception
-// becomes a 500 JSON body with a correlation id that is also logged.
-//
-// cpprestsdk runs handlers on one process-wide thread pool, sized once by the
-// first Start() (ServerOptions::threads); later servers in the same process
-// share it.
+// Per connection it enforces: a head of at most max_header_bytes and
+// max_headers fields (431), a body of at most max_body_bytes (413, decided
+// from Content-Length before reading, or as chunks arrive), strict framing
+// (400; duplicate Content-Length, Content-Length with Transfer-Encoding, bad
+// chunk sizes, bare CR/LF), header_timeout from the request's first byte to
+// the end of its head and body_timeout for the body and for writing the answer
+// (408 and close), idle_timeout between requests on a keep-alive connection,
+// at most max_connections open connections (more wait in the kernel's
+// backlog), and a growing back-off when accept fails (EMFILE). Pipelined
+// requests are answered in order. "Expect: 100-continue" is answered before
+// the body is read. Any exception from the handler becomes a 500 JSON body
+// with a correlation id that is also logged. Framing errors and 413 close the
+// connection.
 //
 // Thread-safety: Start and Stop are for one controlling thread; requests are
-// served concurrently on the pool.
+// served concurrently on `threads` I/O threads (the handler must not block).
 
 #include <chrono>
 #include <cstddef>
@@ -39,8 +42,15 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 1024 * 1024;
-  std::size_t threads = 4;  // cpprestsdk pool size (2-4 is best on 2 cores, stack notes §2)
-  // close() is known to hang in some cpprestsdk builds (#1485): give up after this.
+  std::size_t threads = 4;  // I/O threads, and cpprestsdk's pool for the FHIR client
+  // Issue #12: framing limits and timeouts (README "Security", config "limits").
+  std::size_t max_header_bytes = 32 * 1024;
+  std::size_t max_headers = 100;
+  std::size_t max_connections = 1024;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
+  // How long Stop waits for open connections to close.
   std::chrono::milliseconds stop_timeout{5000};
   // Issue #6: HTTPS when both are set (PEM certificate chain, leaf first, and
   // its private key). Read and checked once by Start; TLS 1.2 and 1.3 only,
@@ -71,17 +81,17 @@ class HttpServer {
   // certificate or key cannot be loaded or do not match.
   Status Start();
 
-  // Stops accepting and closes connections. Returns false if close() did not
-  // finish within stop_timeout; the listener is then abandoned (leaked) so the
-  // caller can still exit.
+  // Stops accepting, closes every connection and joins the I/O threads. A
+  // handler that answers later finds its connection closed. Returns true.
   bool Stop();
 
   // "http://127.0.0.1:8080/"
   std::string Url() const;
 
+  struct State;  // shared with the connections (http_adapter.cc)
+
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace cds::service

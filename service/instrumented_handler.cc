@@ -37,6 +37,7 @@ void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoin
       metrics->CountFhirQuery(query.outcome, query.seconds);
     }
     for (const auto& [key, hit] : trace.prefetch) metrics->CountPrefetch(key, hit);
+    metrics->CountDropped("foreign_resource", trace.foreign_resources_dropped);
     // Auth failures are counted where they are decided (Authenticator's
     // on_outcome, wired in cli_serve.cc), not here.
   }
@@ -158,10 +159,16 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
     std::optional<DrainGate::Ticket> ticket;
     std::atomic<bool> done{false};
 
-    void Complete(HttpResponseView response, bool send) {
+    void Complete(HttpResponseView response, bool send, bool aborted = false) {
       if (done.exchange(true)) return;
-      Observe(options, endpoint, method, *trace, response.status,
-              std::chrono::duration<double>(SteadyClock::now() - started).count());
+      const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+      if (aborted) {
+        // Issue #12: the pipeline may still be filling `trace` on another
+        // thread; an aborted request is observed without it (no data race).
+        Observe(options, endpoint, method, RequestTrace{}, response.status, seconds);
+      } else {
+        Observe(options, endpoint, method, *trace, response.status, seconds);
+      }
       if (send) respond(std::move(response));
       respond = nullptr;  // release what the response callback holds
       // Only now (the reply is queued) does shutdown stop waiting for it.
@@ -187,7 +194,7 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
         HttpResponseView aborted =
             JsonError(503, "unavailable", "the service shut down before this request was answered");
         aborted.headers.emplace_back("Connection", "close");
-        p->Complete(std::move(aborted), true);
+        p->Complete(std::move(aborted), true, /*aborted=*/true);
       }
     });
     if (!pending->ticket) {

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "service/log.h"
+
 namespace cds::service {
 namespace {
 
@@ -19,6 +21,7 @@ enum FamilyIndex : std::size_t {
   kLastReloadOk,
   kActiveRuleSet,
   kAuditFailures,
+  kDropped,
   kFeedbackReceived,
   kFeedback,
   kFamilyCount
@@ -162,6 +165,10 @@ Metrics::Metrics() {
   add("ruleset_active", "The rule set in force (value 1), by id and version.", Type::kGauge,
       {"ruleset", "version"});
   add("audit_write_failures_total", "Audit records that could not be written.", Type::kCounter, {});
+  add("dropped_total",
+      "Things dropped rather than used or waited for (issue #12): FHIR resources for another "
+      "patient, log lines the log reader could not take.",
+      Type::kCounter, {"what"});
   add("feedback_received_total", "Feedback items received, by CDS service and outcome.",
       Type::kCounter, {"service", "outcome"});
   add("feedback_total",
@@ -176,6 +183,7 @@ Metrics::Metrics() {
   families_[kInFlight]->Add({}, 0);
   families_[kLastReloadOk]->Add({}, 1);
   families_[kAuditFailures]->Add({}, 0);
+  for (const char* what : {"foreign_resource", "log_line"}) families_[kDropped]->Add({what}, 0);
 }
 
 Metrics::~Metrics() = default;
@@ -238,6 +246,12 @@ void Metrics::CountAuditWriteFailure() {
   Get(kAuditFailures).Add({}, 1);
 }
 
+void Metrics::CountDropped(std::string_view what, std::size_t n) {
+  if (n == 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  Get(kDropped).Add({std::string(what)}, static_cast<double>(n));
+}
+
 void Metrics::CountFeedback(std::string_view rule_id, std::string_view outcome) {
   std::lock_guard<std::mutex> lock(mutex_);
   Get(kFeedback).Add(
@@ -254,6 +268,7 @@ std::string Metrics::RenderPrometheus() const {
   std::vector<std::function<void(std::string&)>> collectors;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    Get(kDropped).values[{"log_line"}] = static_cast<double>(LogLinesDropped());
     for (const auto& family : families_) family->Render(out);
     collectors = collectors_;
   }

@@ -61,6 +61,9 @@ class Metrics {
   // Replaces the active-ruleset series: only one is ever present.
   void SetActiveRuleSet(std::string_view id, std::string_view version);
   void CountAuditWriteFailure();
+  // Issue #12: `what` is "foreign_resource" (FHIR data for another patient)
+  // or "log_line" (a log line the stalled log reader could not take).
+  void CountDropped(std::string_view what, std::size_t n);
   // Issue #16: one feedback item newly stored ("" rule = unmatched card).
   void CountFeedback(std::string_view rule_id, std::string_view outcome);
   // Text appended to RenderPrometheus's output (complete families with HELP

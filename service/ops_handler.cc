@@ -53,6 +53,10 @@ void OpsHandler::Handle(const HttpRequestView& request, Respond respond) const {
     readiness.reload = options_.reloader->Status();
   }
   readiness.fhir_servers = options_.fhir_servers;
+  if (options_.audit != nullptr) {
+    readiness.audit_on = true;
+    readiness.audit = options_.audit->State();
+  }
   const bool draining = options_.gate != nullptr && options_.gate->draining();
   if (options_.gate != nullptr) readiness.in_flight = options_.gate->in_flight();
   readiness.ready = rule_set != nullptr && !draining;

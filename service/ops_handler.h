@@ -18,6 +18,7 @@
 
 #include <cstddef>
 
+#include "service/audit_log.h"
 #include "service/drain_gate.h"
 #include "service/metrics.h"
 #include "service/request_handler.h"
@@ -32,6 +33,7 @@ struct OpsHandlerOptions {
   const Metrics* metrics = nullptr;           // optional: /metrics is 404 without it
   const DrainGate* gate = nullptr;            // optional: never draining without it
   std::size_t fhir_servers = 0;               // size of the FHIR allowlist (0: prefetch only)
+  const AuditLog* audit = nullptr;            // optional: "audit":{"state":"off"} without it
 };
 
 class OpsHandler : public RequestHandler {
@@ -55,6 +57,11 @@ struct Readiness {
   ReloadStatus reload;
   std::size_t fhir_servers = 0;
   std::size_t in_flight = 0;
+  // Issue #12: the audit trail's state. A failing audit does not make the
+  // service unready (a full disk on every replica would be an outage); it
+  // shows here and in magcds_audit_write_failures_total.
+  bool audit_on = false;
+  AuditState audit;
 };
 
 std::string WriteReadiness(const Readiness& readiness);

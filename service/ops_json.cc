@@ -67,6 +67,17 @@ std::string WriteReadiness(const Readiness& readiness) {
   w.EndObject();
   w.Key("inFlight");
   w.Uint64(readiness.in_flight);
+  w.Key("audit");
+  w.StartObject();
+  Field(w, "state", !readiness.audit_on ? "off" : readiness.audit.healthy ? "ok" : "failing");
+  if (readiness.audit_on) {
+    w.Key("written");
+    w.Uint64(readiness.audit.written);
+    w.Key("lost");
+    w.Uint64(readiness.audit.lost);
+    if (!readiness.audit.last_error.empty()) Field(w, "lastError", readiness.audit.last_error);
+  }
+  w.EndObject();
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

@@ -7,6 +7,9 @@
 //   - FHIR Bulk Data export output (*.ndjson: one resource per line, per
 //     resource type, possibly split into several files per type).
 // A path is a folder (its *.json and *.ndjson files, not recursive) or a file.
+// Resources that refer to a patient whose Patient resource is not in the input
+// are reported (file:line of the first) and that patient is left out: a
+// record without its Patient belongs to no one (issue #13).
 //
 // Never the whole population in memory: a Bundle file is read when its
 // patient's turn comes. NDJSON files are indexed first (one streaming pass per
@@ -80,9 +83,11 @@ class Population {
     std::uint32_t file = 0;
     std::uint32_t length = 0;
     std::uint64_t offset = 0;
+    std::uint32_t line = 0;  // 1-based, for messages
   };
   struct NdjsonPatient {
     std::string id;
+    bool has_patient = false;    // a Patient resource with this id was read
     std::vector<LineRef> lines;  // Patient resource first, then file order
   };
 

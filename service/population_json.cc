@@ -147,7 +147,9 @@ void IndexLine(const std::string& file, std::uint32_t file_index, std::string_vi
     index.problems.push_back({file, line_number, "not a FHIR resource (no resourceType); skipped"});
     return;
   }
-  const Population::LineRef ref{file_index, static_cast<std::uint32_t>(line.size()), offset};
+  const Population::LineRef ref{
+      file_index, static_cast<std::uint32_t>(line.size()), offset,
+      static_cast<std::uint32_t>(std::min<std::size_t>(line_number, UINT32_MAX))};
   if (handler.resource_type == "Patient") {
     if (handler.id.empty()) {
       index.problems.push_back({file, line_number, "Patient resource without id; skipped"});
@@ -301,6 +303,7 @@ Result<std::unique_ptr<Population>> Population::Open(const std::vector<std::stri
     for (auto& [id, lines] : index.patient_lines) {
       NdjsonPatient& patient = patients[id];
       patient.id = id;
+      patient.has_patient = true;
       patient.lines.insert(patient.lines.begin(), lines.begin(), lines.end());
     }
   }
@@ -314,6 +317,15 @@ Result<std::unique_ptr<Population>> Population::Open(const std::vector<std::stri
   }
   for (auto& [id, patient] : patients) {
     if (tainted.count(id) > 0) {
+      ++population->skipped_while_indexing_;
+      continue;
+    }
+    if (!patient.has_patient) {
+      const LineRef& first = patient.lines.front();
+      problems.push_back({population->ndjson_files_[first.file], first.line,
+                          std::to_string(patient.lines.size()) +
+                              " resource(s) refer to a patient that has no Patient resource in "
+                              "the input (this is the first); that patient is left out"});
       ++population->skipped_while_indexing_;
       continue;
     }

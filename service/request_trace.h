@@ -66,6 +66,8 @@ struct RequestTrace {
   // Per prefetch key of the called service: true if the request's prefetch
   // supplied it usable as sent (no fetch, no problem noted).
   std::map<std::string, bool> prefetch;
+  // Issue #12: FHIR resources for another patient, dropped before evaluation.
+  std::size_t foreign_resources_dropped = 0;
 
   // The {id} of a /cds-services/{id}[/feedback] path as requested (a URL-safe
   // id of at most 64 characters, else ""), whether or not it is served: the

@@ -54,6 +54,7 @@ void WriteAction(JsonWriter& w, const cards::Action& action) {
     Key(w, "resource");
     w.RawValue(action.resource_json.data(), action.resource_json.size(), rapidjson::kObjectType);
   }
+  OptionalMember(w, "resourceId", action.resource_id);
   w.EndObject();
 }
 

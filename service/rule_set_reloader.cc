@@ -150,7 +150,18 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
     if (options_.metrics != nullptr) {
       options_.metrics->SetActiveRuleSet(report.rule_set->id, report.rule_set->version);
     }
-    holder_.Set(report.rule_set);
+    {
+      // The new set and its status change together: whoever sees the new set
+      // and then asks Status() sees this reload (its lock is held until then).
+      std::lock_guard<std::mutex> lock(mutex_);
+      holder_.Set(report.rule_set);
+      status_.outcome = ReloadStatus::Outcome::kSuccess;
+      status_.time = time;
+      status_.trigger = trigger;
+      status_.ruleset = label;
+      status_.errors.clear();
+      ++status_.successes;
+    }
     // Warnings (e.g. unverified codes) are the same as `magcds rules validate`
     // shows; counted at info, listed at debug.
     for (const std::string& warning : report.warnings) {
@@ -162,15 +173,6 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
               {"previous", previous_label},
               {"warnings", std::to_string(report.warnings.size())},
               {"ms", std::to_string(ms)}});
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      status_.outcome = ReloadStatus::Outcome::kSuccess;
-      status_.time = time;
-      status_.trigger = trigger;
-      status_.ruleset = label;
-      status_.errors.clear();
-      ++status_.successes;
-    }
     if (options_.metrics != nullptr) options_.metrics->CountReload(true);
     return true;
   }

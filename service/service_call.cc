@@ -81,6 +81,7 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
   facts.patient_id = input.request->patient_id;
   fhir::Normalize(gathered.inputs, input.now, options.normalize, facts);
   record.timing.normalize_ms = MillisSince(start);
+  record.foreign_resources = facts.foreign_resources;
   for (int c = 0; c < fhir::kFactCategoryCount; ++c) {
     const fhir::CategoryState& state = facts.categories[c];
     if (state.complete()) continue;

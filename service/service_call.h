@@ -59,6 +59,9 @@ struct CallRecord {
   std::vector<std::string> rules_fired;     // "MG-01@1.0.0", after precedence
   std::vector<UnknownRule> rules_unknown;   // raw outcome unknown
   std::vector<std::string> category_notes;  // "observations: not obtained (...)"
+  // Issue #12: resources for another patient than context.patientId, dropped
+  // before evaluation ("Observation/o-1"; resource ids, not patient ids).
+  std::vector<std::string> foreign_resources;
   std::size_t fhir_queries = 0;
   CallTiming timing;
 };

@@ -66,7 +66,8 @@ void SharedReplayCache::Check(const std::string& iss, const std::string& jti,
   job->done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!stopping_ && queue_.size() < options_.queue_capacity) {
+    const bool degraded = std::chrono::steady_clock::now() < degraded_until_;
+    if (!stopping_ && !degraded && queue_.size() < options_.queue_capacity) {
       queue_.push_back(job);
       deadlines_.emplace(std::chrono::steady_clock::now() + options_.deadline, job);
       wake_.notify_one();
@@ -97,6 +98,7 @@ void SharedReplayCache::Work() {
         // At most one line every 5 s: under an outage every token would log.
         std::lock_guard<std::mutex> lock(mutex_);
         const auto now = std::chrono::steady_clock::now();
+        degraded_until_ = now + options_.backoff;
         if (now - last_log_ >= std::chrono::seconds(5)) {
           last_log_ = now;
           log = true;
@@ -130,6 +132,7 @@ void SharedReplayCache::Watch() {
     std::shared_ptr<Job> job = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     if (job->answered.load()) continue;
+    degraded_until_ = std::chrono::steady_clock::now() + options_.backoff;
     lock.unlock();
     if (!job->answered.load()) {
       ++unavailable_;

@@ -9,7 +9,9 @@
 // request thread. An answer that has not come within `deadline` (database
 // slow or down, queue full) is "unknown" (nullopt): authentication then rests
 // on the replica's own cache, the event is counted (unavailable()) and the
-// request goes on at normal latency.
+// request goes on. After such a miss the cache stays out of the way for
+// `backoff` (answers unknown at once), then tries the store again: a hung
+// database costs one request `deadline`, not every request.
 //
 // Keys are SHA-256(iss "\n" jti) in hex: the store never holds a token.
 //
@@ -38,6 +40,7 @@ struct SharedReplayCacheOptions {
   std::size_t threads = 2;
   std::size_t queue_capacity = 1024;
   std::chrono::milliseconds deadline{300};
+  std::chrono::milliseconds backoff{2000};
 };
 
 class SharedReplayCache {
@@ -71,7 +74,8 @@ class SharedReplayCache {
   std::vector<std::thread> workers_;
   std::thread watchdog_;
   std::atomic<std::uint64_t> unavailable_{0};
-  std::chrono::steady_clock::time_point last_log_{};  // guarded by mutex_
+  std::chrono::steady_clock::time_point last_log_{};        // guarded by mutex_
+  std::chrono::steady_clock::time_point degraded_until_{};  // guarded by mutex_
 };
 
 // SHA-256(iss "\n" jti), lower-case hex.

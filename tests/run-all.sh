@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds magcds (Release, warnings as errors) and runs
-# every test through CTest. Exits non-zero if anything fails.
+# every test through CTest; then (issue #12) the unit and serve-level tests
+# under ASan+UBSan and the concurrency tests under TSan, each in its own build
+# folder (tests/sanitize.sh). Exits non-zero if anything fails.
+# CDS_SANITIZE_RUNS=0 skips the sanitizer builds (a quick local run).
 #
 # usage: bash tests/run-all.sh        (BUILD_DIR=build by default)
 set -euo pipefail
@@ -29,3 +32,6 @@ CDS_LINT_FORMAT="$lint_format" CDS_LINT_TIDY_BASE="${CDS_LINT_TIDY_BASE-HEAD~1}"
 cmake --build "$build_dir" -j2
 # --timeout: no single test may hold CI hostage.
 ctest --test-dir "$build_dir" --output-on-failure --timeout 900
+if [ "${CDS_SANITIZE_RUNS:-1}" != 0 ]; then
+  CDS_SANITIZE_BUILD_ROOT="$(dirname "$build_dir")" bash tests/sanitize.sh all
+fi

@@ -1,5 +1,7 @@
 #include "service/store/postgres_pool.h"
 
+#include <poll.h>
+
 #include <utility>
 
 #include <libpq-fe.h>
@@ -31,11 +33,15 @@ Result<pg_conn*> PostgresPool::Connect() {
   }
   // A slow database must not hold a caller for longer than this.
   // NOTICEs (e.g. "already exists, skipping") would go to stderr: not wanted.
-  const std::string set_timeout = "SET statement_timeout = " +
-                                  std::to_string(options_.statement_timeout_ms) +
-                                  "; SET client_min_messages = warning";
-  PGresult* result = PQexec(conn, set_timeout.c_str());
-  const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+  const std::string set_timeout =
+      "SET statement_timeout = " + std::to_string(options_.statement_timeout_ms) +
+      "; SET client_min_messages = warning";
+  bool timed_out = false;
+  PGresult* result = ExecUntil(conn, set_timeout.c_str(), -1, nullptr,
+                               std::chrono::steady_clock::now() +
+                                   std::chrono::milliseconds(options_.statement_timeout_ms + 1000),
+                               timed_out);
+  const bool ok = result != nullptr && PQresultStatus(result) == PGRES_COMMAND_OK;
   PQclear(result);
   if (!ok) {
     std::string message = PQerrorMessage(conn);
@@ -76,6 +82,54 @@ Result<PostgresPool::Lease> PostgresPool::Acquire() {
     }
     if (available_.wait_until(lock, deadline) == std::cv_status::timeout) {
       return Error{ErrorCode::kUnavailable, "postgres: no free connection in the pool"};
+    }
+  }
+}
+
+pg_result* PostgresPool::Exec(Lease& lease, const char* sql, int count,
+                              const char* const* values) const {
+  bool timed_out = false;
+  PGresult* result = ExecUntil(lease.get(), sql, count, values,
+                               std::chrono::steady_clock::now() +
+                                   std::chrono::milliseconds(options_.statement_timeout_ms + 1000),
+                               timed_out);
+  if (timed_out) lease.MarkBroken();
+  return result;
+}
+
+PGresult* PostgresPool::ExecUntil(PGconn* conn, const char* sql, int count,
+                                  const char* const* values,
+                                  std::chrono::steady_clock::time_point deadline, bool& timed_out) {
+  const int sent = values == nullptr
+                       ? PQsendQuery(conn, sql)
+                       : PQsendQueryParams(conn, sql, count, nullptr, values, nullptr, nullptr, 0);
+  if (sent == 0) return nullptr;
+  PGresult* kept = nullptr;
+  for (;;) {
+    while (PQisBusy(conn) != 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - std::chrono::steady_clock::now())
+                            .count();
+      pollfd socket{PQsocket(conn), POLLIN, 0};
+      const int ready = left > 0 ? ::poll(&socket, 1, static_cast<int>(left)) : 0;
+      if (ready == 0) {
+        timed_out = true;
+        PQclear(kept);
+        return nullptr;
+      }
+      if (ready < 0 || PQconsumeInput(conn) == 0) {
+        PQclear(kept);
+        return nullptr;  // connection lost: PQstatus tells the caller
+      }
+    }
+    PGresult* next = PQgetResult(conn);
+    if (next == nullptr) return kept;
+    const bool kept_error = kept != nullptr && PQresultStatus(kept) == PGRES_FATAL_ERROR;
+    if (kept_error) {
+      PQclear(next);
+    } else {
+      PQclear(kept);
+      kept = next;
     }
   }
 }

@@ -22,6 +22,7 @@
 #include "fhir/result.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace cds::service::store::internal {
 
@@ -53,6 +54,7 @@ class PostgresPool {
     pg_conn* get() const { return conn_; }
     // The connection failed a call: close it instead of returning it.
     void MarkBroken() { broken_ = true; }
+    bool broken() const { return broken_; }
 
    private:
     PostgresPool* pool_;
@@ -64,9 +66,19 @@ class PostgresPool {
   // longer than acquire_timeout).
   Result<Lease> Acquire();
 
+  // Runs `sql` (with `count` text parameters, or as a plain possibly
+  // multi-statement query when `values` is null) and waits for the answer for
+  // at most statement_timeout_ms + 1 s, polling the socket: a database that
+  // hangs (stopped, network black hole) cannot hold the caller, where a
+  // blocking PQexec would wait forever. On timeout the lease is marked broken
+  // and null is returned. The result is the first error, else the last one.
+  pg_result* Exec(Lease& lease, const char* sql, int count, const char* const* values) const;
+
  private:
   void Release(pg_conn* conn, bool broken);
   Result<pg_conn*> Connect();
+  static pg_result* ExecUntil(pg_conn* conn, const char* sql, int count, const char* const* values,
+                              std::chrono::steady_clock::time_point deadline, bool& timed_out);
 
   const PostgresPoolOptions options_;
   std::mutex mutex_;

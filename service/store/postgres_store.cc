@@ -253,28 +253,30 @@ class PostgresStore : public FeedbackStore {
     return pool;
   }
 
-  static PGresult* Run(PostgresPool::Lease& lease, const std::string& sql, const Params& params) {
+  PGresult* Run(PostgresPool::Lease& lease, const std::string& sql, const Params& params) const {
     const std::vector<const char*> values = params.Pointers();
-    return PQexecParams(lease.get(), sql.c_str(), params.Count(), nullptr, values.data(), nullptr,
-                        nullptr, 0);
+    static const char* const kNone[] = {nullptr};
+    return pool_.Exec(lease, sql.c_str(), params.Count(), values.empty() ? kNone : values.data());
   }
 
   // The error of the last call on `lease`; the connection is dropped when it
   // is no longer usable (or a transaction is left open), so the pool reconnects.
-  static Status Failed(PostgresPool::Lease& lease, const std::string& what) {
+  Status Failed(PostgresPool::Lease& lease, const std::string& what) const {
+    if (lease.broken()) {
+      return Error{ErrorCode::kUnavailable, "postgres: " + what + ": no answer in time"};
+    }
     const std::string message = Trimmed(PQerrorMessage(lease.get()));
     if (PQstatus(lease.get()) != CONNECTION_OK) {
       lease.MarkBroken();
     } else if (PQtransactionStatus(lease.get()) != PQTRANS_IDLE) {
-      PGresult* rollback = PQexec(lease.get(), "ROLLBACK");
-      PQclear(rollback);
+      PgResult rollback(pool_.Exec(lease, "ROLLBACK", -1, nullptr));
       if (PQtransactionStatus(lease.get()) != PQTRANS_IDLE) lease.MarkBroken();
     }
     return Error{ErrorCode::kUnavailable, "postgres: " + what + ": " + message};
   }
 
-  static Status Exec(PostgresPool::Lease& lease, const char* sql, const std::string& what) {
-    PgResult result(PQexec(lease.get(), sql));
+  Status Exec(PostgresPool::Lease& lease, const char* sql, const std::string& what) const {
+    PgResult result(pool_.Exec(lease, sql, -1, nullptr));
     if (!result.Ok()) return Failed(lease, what);
     return OkStatus();
   }
@@ -289,7 +291,7 @@ class PostgresStore : public FeedbackStore {
       return s;
     }
     PgResult current(
-        PQexec(lease.get(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+        pool_.Exec(lease, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, nullptr));
     if (!current.Ok() || current.Rows() != 1) return Failed(lease, "read schema version");
     const std::int64_t version = current.Int(0, 0);
     const auto& migrations = internal::PostgresMigrations();
@@ -319,7 +321,7 @@ class PostgresStore : public FeedbackStore {
     return OkStatus();
   }
 
-  PostgresPool pool_;
+  mutable PostgresPool pool_;
 };
 
 }  // namespace

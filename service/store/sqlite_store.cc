@@ -87,6 +87,14 @@ class SqliteStore : public FeedbackStore {
     return OkStatus();
   }
 
+  // COMMIT, or ROLLBACK when it fails (e.g. busy past the timeout), so the
+  // connection never stays inside a transaction.
+  Status Commit(const std::string& what) {
+    Status committed = Exec("COMMIT", what);
+    if (!committed && sqlite3_get_autocommit(db_) == 0) (void)Exec("ROLLBACK", "rollback");
+    return committed;
+  }
+
   Status Migrate() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (Status s = Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -129,7 +137,7 @@ class SqliteStore : public FeedbackStore {
         return error;
       }
     }
-    return Exec("COMMIT", "commit issued cards");
+    return Commit("commit issued cards");
   }
 
   Result<std::vector<FeedbackStored>> RecordFeedback(
@@ -170,7 +178,7 @@ class SqliteStore : public FeedbackStore {
       if (rule.Step() == SQLITE_ROW) result.rule_id = rule.Text(0);
       stored.push_back(std::move(result));
     }
-    if (Status s = Exec("COMMIT", "commit feedback"); !s) return s.error();
+    if (Status s = Commit("commit feedback"); !s) return s.error();
     return stored;
   }
 

@@ -22,6 +22,38 @@ void StoreWriter::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { Watch(); });
+}
+
+void StoreWriter::Give(Answer& answer, Result<std::vector<FeedbackStored>> result) {
+  if (answer.given.exchange(true)) return;
+  if (!result) refused_feedback_ += answer.items;
+  answer.done(std::move(result));
+}
+
+// Answers feedback the store has not answered by its deadline (a hung
+// database holds the writer thread; the EHR must not wait on it).
+void StoreWriter::Watch() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    // The writer has ended, and answered every job it held.
+    if (stopping_ && !thread_running_) return;
+    if (deadlines_.empty()) {
+      watch_wake_.wait(lock);
+      continue;
+    }
+    const auto first = deadlines_.begin()->first;
+    if (SteadyClock::now() < first) {
+      watch_wake_.wait_until(lock, first);
+      continue;
+    }
+    std::shared_ptr<Answer> answer = std::move(deadlines_.begin()->second);
+    deadlines_.erase(deadlines_.begin());
+    if (answer->given.load()) continue;
+    lock.unlock();
+    Give(*answer, Error{ErrorCode::kUnavailable, "the feedback store did not answer in time"});
+    lock.lock();
+  }
 }
 
 void StoreWriter::Stop(std::chrono::milliseconds deadline) {
@@ -34,6 +66,12 @@ void StoreWriter::Stop(std::chrono::milliseconds deadline) {
   }
   wake_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    thread_running_ = false;
+  }
+  watch_wake_.notify_all();
+  if (watchdog_.joinable() && watchdog_.get_id() != std::this_thread::get_id()) watchdog_.join();
 }
 
 bool StoreWriter::SubmitIssued(std::vector<IssuedCard> cards) {
@@ -43,8 +81,11 @@ bool StoreWriter::SubmitIssued(std::vector<IssuedCard> cards) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_ && cards_.size() + feedback_items_ + cards.size() <= options_.queue_capacity) {
+      const bool was_empty = cards_.empty();
       for (IssuedCard& card : cards) cards_.push_back(std::move(card));
-      wake_.notify_one();
+      // Group commit: the writer is woken by the first card (it then lingers
+      // for flush_interval) or a full batch, not once per call.
+      if (was_empty || cards_.size() >= options_.batch_size) wake_.notify_one();
       return true;
     }
     dropped_cards_ += cards.size();
@@ -66,19 +107,25 @@ bool StoreWriter::SubmitIssued(std::vector<IssuedCard> cards) {
 void StoreWriter::SubmitFeedback(std::vector<FeedbackRecord> items,
                                  std::function<void(Result<std::vector<FeedbackStored>>)> done) {
   const std::size_t count = items.size();
+  auto answer = std::make_shared<Answer>();
+  answer->items = count;
+  answer->done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_ && up_.load() &&
         cards_.size() + feedback_items_ + count <= options_.queue_capacity) {
       feedback_items_ += count;
-      feedback_.push_back(FeedbackJob{std::move(items), std::move(done)});
+      feedback_.push_back(FeedbackJob{std::move(items), answer});
+      if (watchdog_.joinable()) {
+        deadlines_.emplace(SteadyClock::now() + options_.feedback_deadline, answer);
+        watch_wake_.notify_one();
+      }
       wake_.notify_one();
       return;
     }
   }
-  refused_feedback_ += count;
-  done(Error{ErrorCode::kUnavailable, up_.load() ? "the feedback store queue is full"
-                                                 : "the feedback store is unavailable"});
+  Give(*answer, Error{ErrorCode::kUnavailable, up_.load() ? "the feedback store queue is full"
+                                                          : "the feedback store is unavailable"});
 }
 
 StoreWriterStats StoreWriter::stats() const {
@@ -123,8 +170,7 @@ void StoreWriter::WriteFeedback(FeedbackJob& job) {
   Result<std::vector<FeedbackStored>> stored = store_->RecordFeedback(job.items);
   if (!stored) {
     Failed(stored.error());
-    refused_feedback_ += job.items.size();
-    job.done(Error{ErrorCode::kUnavailable, "the feedback store is unavailable"});
+    Give(*job.answer, Error{ErrorCode::kUnavailable, "the feedback store is unavailable"});
     return;
   }
   Succeeded();
@@ -135,7 +181,7 @@ void StoreWriter::WriteFeedback(FeedbackJob& job) {
         options_.on_feedback_stored((*stored)[i].rule_id, job.items[i].outcome);
     }
   }
-  job.done(std::move(stored));
+  Give(*job.answer, std::move(stored));
 }
 
 void StoreWriter::MaybePurge() {
@@ -168,12 +214,23 @@ void StoreWriter::Run() {
     wake_.wait_for(lock, down ? backoff : std::chrono::milliseconds(1000), [this] {
       return stopping_ || !feedback_.empty() || (up_.load() && !cards_.empty());
     });
+    if (up_.load() && !stopping_ && feedback_.empty() && !cards_.empty() &&
+        cards_.size() < options_.batch_size) {
+      // Linger so that the cards of many calls share one transaction (and one
+      // fsync): a commit per service call would cost more than the call.
+      wake_.wait_for(lock, options_.flush_interval, [this] {
+        return stopping_ || !feedback_.empty() || cards_.size() >= options_.batch_size;
+      });
+    }
     if (stopping_ &&
         ((cards_.empty() && feedback_.empty()) || SteadyClock::now() >= stop_deadline_)) {
       break;
     }
-    // Feedback first: an EHR is waiting for its answer.
-    if (!feedback_.empty()) {
+    // Feedback first: an EHR is waiting for its answer. Unless a single batch
+    // of cards is pending: those go first, so feedback for a card this replica
+    // just issued is joined to its rule (in the metrics too).
+    const bool cards_first = up_.load() && !cards_.empty() && cards_.size() <= options_.batch_size;
+    if (!feedback_.empty() && !cards_first) {
       FeedbackJob job = std::move(feedback_.front());
       feedback_.pop_front();
       feedback_items_ -= job.items.size();
@@ -209,6 +266,7 @@ void StoreWriter::Run() {
       lock.unlock();
       Failed(written.error());
       lock.lock();
+      if (stopping_) break;  // no retrying a dead store on the way out
       backoff = std::min(backoff * 2, options_.retry_max);
       continue;
     }
@@ -236,8 +294,7 @@ void StoreWriter::Run() {
   lock.unlock();
   if (left > 0) Log("warn", "store_dropped_at_stop", {{"droppedCards", std::to_string(left)}});
   for (FeedbackJob& job : jobs) {
-    refused_feedback_ += job.items.size();
-    job.done(Error{ErrorCode::kUnavailable, "the service is stopping"});
+    Give(*job.answer, Error{ErrorCode::kUnavailable, "the service is stopping"});
   }
 }
 

@@ -10,8 +10,9 @@
 //   (at most every few seconds).
 // - Feedback: SubmitFeedback answers through `done` once the items are
 //   committed (so a 200 to the EHR means stored), or with kUnavailable at once
-//   when the store is known to be down or the queue is full, so the EHR can
-//   send it again later (feedback is idempotent).
+//   when the store is known to be down or the queue is full, or after
+//   feedback_deadline when the store has not answered by then (a hung
+//   database), so the EHR can send it again later (feedback is idempotent).
 // - A failed write (database down, statement timeout) marks the store down,
 //   is logged, and is retried with backoff until it succeeds; meanwhile the
 //   queue fills and then drops. The first success logs "store_recovered".
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,10 +46,14 @@ namespace cds::service::store {
 struct StoreWriterOptions {
   std::size_t queue_capacity = 10000;  // cards and feedback items waiting, at most
   std::size_t batch_size = 256;        // cards per transaction
+  // How long the writer waits for more cards before committing a partial
+  // batch (group commit). Cards reach the store this much later at most.
+  std::chrono::milliseconds flush_interval{50};
   std::chrono::milliseconds retry_min{100};
   std::chrono::milliseconds retry_max{5000};
   std::int64_t retention_days = 0;  // 0 = keep forever
   std::chrono::seconds purge_interval{3600};
+  std::chrono::milliseconds feedback_deadline{3000};
   std::function<std::int64_t()> clock;  // epoch seconds; required
   // Each newly stored feedback item (not duplicates): the issuing rule id
   // ("" when the card is unknown) and the outcome. For metrics.
@@ -92,12 +98,20 @@ class StoreWriter {
   FeedbackStore& store() const { return *store_; }
 
  private:
+  // The answer to one SubmitFeedback: given once, by the writer or the watchdog.
+  struct Answer {
+    std::atomic<bool> given{false};
+    std::size_t items = 0;
+    std::function<void(Result<std::vector<FeedbackStored>>)> done;
+  };
   struct FeedbackJob {
     std::vector<FeedbackRecord> items;
-    std::function<void(Result<std::vector<FeedbackStored>>)> done;
+    std::shared_ptr<Answer> answer;
   };
 
   void Run();
+  void Watch();
+  void Give(Answer& answer, Result<std::vector<FeedbackStored>> result);
   void WriteCards(std::vector<IssuedCard>& batch, std::unique_lock<std::mutex>& lock);
   void WriteFeedback(FeedbackJob& job);
   void MaybePurge();
@@ -111,11 +125,15 @@ class StoreWriter {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable watch_wake_;
+  std::multimap<std::chrono::steady_clock::time_point, std::shared_ptr<Answer>> deadlines_;
+  std::thread watchdog_;
   std::deque<IssuedCard> cards_;
   std::deque<FeedbackJob> feedback_;
   std::size_t feedback_items_ = 0;
   std::size_t in_flight_ = 0;  // items taken off the queue, being written
   bool stopping_ = false;
+  bool thread_running_ = true;  // until Stop joined the writer (then the watchdog ends)
   std::chrono::steady_clock::time_point stop_deadline_{};
   std::thread thread_;
 

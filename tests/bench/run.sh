@@ -149,6 +149,8 @@ bare="$build/bare_listener"
 engine_bench="$build/engine_bench"
 
 work="$(mktemp -d /tmp/magcds-bench.XXXXXX)"
+# The default feedback store (issue #16) of every magcds started here: scratch.
+export MAGCDS_DB="$work/magcds.db"
 mkdir -p "$work/data" "$work/raw" "$results/data" "$results/raw"
 
 # ---------------------------------------------------------------- 2. data

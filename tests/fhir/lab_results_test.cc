@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(normalized_bundle_feeds_selection) {
   BOOST_TEST_REQUIRE(s.values.size() == 1u);
   BOOST_TEST(s.values[0].reported == "1.1 mg/dL");
   BOOST_TEST(s.values[0].value == 0.45254, tt::tolerance(1e-9));
-  BOOST_TEST(ExclusionOf(s, "Observation/o2") == "no numeric value");
+  BOOST_TEST(ExclusionOf(s, "Observation/o2") == "valueString not graded: \"hemolysed\"");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

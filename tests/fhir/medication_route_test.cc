@@ -64,6 +64,14 @@ BOOST_AUTO_TEST_CASE(route_inferred_from_clinical_drug_names) {
   BOOST_TEST((RouteFromName("magnesium Topical Gel") == Route::kTopical));
   BOOST_TEST((RouteFromName("lidocaine Oral Gel") == Route::kOral));
   BOOST_TEST((RouteFromName("magnesium glycinate") == Route::kUnknown));
+  // R9: route abbreviations in free text, and non-systemic dose forms.
+  BOOST_TEST((RouteFromName("magnesium sulfate 2 g IV") == Route::kIntravenous));
+  BOOST_TEST((RouteFromName("gentamicin 80 mg IM") == Route::kIntramuscular));
+  BOOST_TEST((RouteFromName("magnesium sulfate 2 g IV Injectable Solution") == Route::kIntravenous));
+  BOOST_TEST((RouteFromName("tobramycin 300 MG/5ML Inhalation Solution") == Route::kInhalation));
+  BOOST_TEST((RouteFromName("BSS Irrigation Solution") == Route::kOther));
+  BOOST_TEST((RouteFromName("Epsom salt foot soak") == Route::kTopical));
+  BOOST_TEST((RouteFromName("Epsom salt") == Route::kUnknown));
   // Word matching: "angel" and "tabletop" are not dose forms.
   BOOST_TEST((RouteFromName("angel tabletop") == Route::kUnknown));
 }

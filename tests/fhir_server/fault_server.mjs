@@ -22,6 +22,12 @@
 //   big-<bytes>    200 with a valid searchset padded to about <bytes> bytes
 //   stale          answers like ok with keep-alive, then closes the idle
 //                  connection 20 ms later (a stale keep-alive for the client)
+//   redirect-<code>-<port>  that 3xx status with Location
+//                  http://127.0.0.1:<port>/<the rest of the path and query>
+//                  (issue #12: a redirect to another origin)
+//   lowmg-<patient> 200 with a searchset Bundle holding one final serum
+//                  magnesium of 0.40 mmol/L (2026-11-10) whose subject is
+//                  Patient/<patient> (issue #12: another patient's data)
 // Test-only endpoints:
 //   GET  /_test/stats   {requests, connections, inflight, inflightMax, urls, authorizations}
 //   POST /_test/reset   zero the counters
@@ -122,6 +128,28 @@ function handle(req, res) {
   }
   if (mode?.startsWith('status-')) {
     return sendJson(res, Number(mode.slice(7)), operationOutcome('exception', 'injected failure'));
+  }
+  if (mode?.startsWith('redirect-')) {
+    const [, code, port] = mode.split('-');
+    const rest = req.url.slice(req.url.indexOf(mode) + mode.length);
+    res.writeHead(Number(code), { Location: `http://127.0.0.1:${port}${rest}`,
+      'Content-Type': 'text/plain', 'Content-Length': 0 });
+    return res.end();
+  }
+  if (mode?.startsWith('lowmg-')) {
+    const subject = mode.slice(6);
+    const observation = { resourceType: 'Observation', id: `mg-${subject}`, status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+        code: 'laboratory' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '2601-3',
+        display: 'Magnesium [Moles/volume] in Serum or Plasma' }] },
+      subject: { reference: `Patient/${subject}` },
+      effectiveDateTime: '2026-11-10T07:40:00Z', issued: '2026-11-10T14:05:00Z',
+      valueQuantity: { value: 0.4, unit: 'mmol/L', system: 'http://unitsofmeasure.org',
+        code: 'mmol/L' } };
+    return sendJson(res, 200, { resourceType: 'Bundle', type: 'searchset', total: 1,
+      entry: [{ fullUrl: `http://127.0.0.1/Observation/${observation.id}`, resource: observation,
+        search: { mode: 'match' } }] });
   }
   if (mode?.startsWith('big-')) {
     const bundle = { resourceType: 'Bundle', type: 'searchset', total: 0,

@@ -6,7 +6,7 @@
 #
 # usage: tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 30)
 #   CDS_FUZZ_BUILD_DIR   build directory (default build-fuzz in the repo)
-#   CDS_FUZZ_TARGETS     space-separated subset (default: all four)
+#   CDS_FUZZ_TARGETS     space-separated subset (default: all five)
 #   CDS_FUZZ_ARTIFACTS   where crash inputs go (default $CDS_FUZZ_BUILD_DIR/artifacts)
 # Long runs (see README "Fuzzing"): tests/fuzz/run.sh 3600, or run one binary
 # directly: build-fuzz/fuzz/fuzz_jwt -max_total_time=3600 -jobs=2 CORPUS_DIR
@@ -14,7 +14,7 @@ set -euo pipefail
 seconds="${1:-30}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${CDS_FUZZ_BUILD_DIR:-$root/build-fuzz}"
-targets="${CDS_FUZZ_TARGETS:-fuzz_hook_request fuzz_normalize fuzz_rule_loader fuzz_jwt}"
+targets="${CDS_FUZZ_TARGETS:-fuzz_hook_request fuzz_normalize fuzz_rule_loader fuzz_jwt fuzz_http_request}"
 artifacts="${CDS_FUZZ_ARTIFACTS:-$build/artifacts}"
 
 # clang and its compiler-rt (libclang_rt.fuzzer, asan, ubsan) from Debian.

@@ -132,10 +132,13 @@ def check_agreement(report, rows, page, label):
             for json_key, csv_key in [("cards", "cards"), ("info", "info"), ("warning", "warning"),
                                       ("critical", "critical"), ("per1000", "per_1000"),
                                       ("unknown", "unknown"), ("patientsGaining", "patients_gaining"),
-                                      ("patientsLosing", "patients_losing"), ("change", "change")]:
+                                      ("patientsLosing", "patients_losing"), ("change", "change"),
+                                      ("infoPer1000", "info_per_1000"), ("warningPer1000", "warning_per_1000"),
+                                      ("criticalPer1000", "critical_per_1000")]:
                 check(str(rule[json_key]) == row[csv_key],
                       f"{label}: {side['ruleset']} {rule['id']} {json_key}: json {rule[json_key]} csv {row[csv_key]}")
-            for field in ["cards", "info", "warning", "critical", "per1000", "unknown"]:
+            for field in ["cards", "info", "warning", "critical", "per1000", "unknown",
+                          "infoPer1000", "warningPer1000", "criticalPer1000"]:
                 html_value = cells.cells.get((side["ruleset"], rule["id"], field))
                 check(html_value == str(rule[field]),
                       f"{label}: {side['ruleset']} {rule['id']} {field}: json {rule[field]} html {html_value}")
@@ -322,8 +325,11 @@ def case_chromium_report(args, tmp, modified):
         f.write('<!DOCTYPE html><p>x</p><script>console.error("control")</script>')
     check(chromium(args, control, os.path.join(tmp, "control.png"), tmp), "console capture does not work")
 
+    new = os.path.join(args.rules_root, "1.1.0")
+    if not os.path.exists(os.path.join(new, "ruleset.json")):
+        new = modified
     out = os.path.join(tmp, "out")
-    backtest(args, [args.population], modified, os.path.join(args.rules_root, "1.0.0"), out)
+    backtest(args, [args.population], new, os.path.join(args.rules_root, "1.0.0"), out)
     page = os.path.join(out, "report.html")
     messages = chromium(args, page, os.path.join(tmp, "report.png"), tmp)
     check(not messages, f"console messages: {messages}")

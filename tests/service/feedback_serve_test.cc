@@ -155,8 +155,9 @@ class Replica {
   HttpTestResponse Call(const std::string& bearer = "") const {
     return Post(std::string("/cds-services/") + kService, ServiceRequest(), bearer);
   }
-  HttpTestResponse SendFeedback(const std::string& body, const std::string& bearer = "") const {
-    return Post(std::string("/cds-services/") + kService + "/feedback", body, bearer);
+  HttpTestResponse SendFeedback(const std::string& body, const std::string& bearer = "",
+                                std::chrono::milliseconds timeout = 10s) const {
+    return Post(std::string("/cds-services/") + kService + "/feedback", body, bearer, timeout);
   }
   // SIGTERM and wait for a clean exit (the store is flushed on the way out).
   void Stop() {
@@ -265,6 +266,32 @@ bool Eventually(Fn condition, std::chrono::milliseconds limit = 15s) {
   }
   return condition();
 }
+
+// An EHR's signing key (its JWK Set in `dir`) and the auth config trusting it.
+struct Tokens {
+  explicit Tokens(const std::string& dir)
+      : key(testing::TestKey::Generate(testing::TestKey::Type::kEcP384)), jwks(dir + "/jwks.json") {
+    std::ofstream(jwks) << testing::JwkSetOf(key.PublicJwk("ec-1"));
+  }
+  std::string AuthMembers() const {
+    return "\"publicBaseUrl\":\"" + kBase +
+           "\",\"auth\":{\"required\":true,\"issuers\":[{\"iss\":\"" + kIss + "\",\"jwks\":\"" +
+           jwks + "\"}]}";
+  }
+  std::string Mint(const std::string& path, const std::string& jti) const {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    return testing::MakeJwt(R"({"alg":"ES384","typ":"JWT","kid":"ec-1"})",
+                            R"({"iss":")" + kIss + R"(","sub":"ehr","aud":")" + kBase + path +
+                                R"(","iat":)" + std::to_string(now - 5) + R"(,"exp":)" +
+                                std::to_string(now + 120) + R"(,"jti":")" + jti + "\"}",
+                            &key, "ES384");
+  }
+
+  testing::TestKey key;
+  std::string jwks;
+};
 
 }  // namespace
 
@@ -383,20 +410,10 @@ BOOST_AUTO_TEST_CASE(two_replicas_count_feedback_once_and_refuse_a_replayed_jti)
     return;
   }
   Setup setup;
-  const testing::TestKey key = testing::TestKey::Generate(testing::TestKey::Type::kEcP384);
-  std::ofstream(setup.dir + "/jwks.json") << testing::JwkSetOf(key.PublicJwk("ec-1"));
-  const std::string config = setup.Config(
-      "\"publicBaseUrl\":\"" + kBase + "\",\"auth\":{\"required\":true,\"issuers\":[{\"iss\":\"" +
-      kIss + "\",\"jwks\":\"" + setup.dir + "/jwks.json\"}]}");
+  const Tokens tokens(setup.dir);
+  const std::string config = setup.Config(tokens.AuthMembers());
   const auto token = [&](const std::string& path, const std::string& jti) {
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
-    return testing::MakeJwt(R"({"alg":"ES384","typ":"JWT","kid":"ec-1"})",
-                            R"({"iss":")" + kIss + R"(","sub":"ehr","aud":")" + kBase + path +
-                                R"(","iat":)" + std::to_string(now - 5) + R"(,"exp":)" +
-                                std::to_string(now + 120) + R"(,"jti":")" + jti + "\"}",
-                            &key, "ES384");
+    return tokens.Mint(path, jti);
   };
   const std::string service_path = std::string("/cds-services/") + kService;
   const std::string feedback_path = service_path + "/feedback";
@@ -507,6 +524,69 @@ BOOST_AUTO_TEST_CASE(database_outage_under_load_keeps_cds_answering_and_the_stor
   BOOST_TEST(serve.SendFeedback(FeedbackBody("any-card", "overridden")).status == 200);
   serve.Stop();
   BOOST_TEST(Report(setup.dir, config, "MG-01").cards_issued == static_cast<int>(written));
+}
+
+BOOST_AUTO_TEST_CASE(a_hung_database_holds_neither_cds_calls_nor_feedback) {
+  if (Engine() != "postgres") {
+    BOOST_TEST_MESSAGE("the hang is staged with SIGSTOP on PostgreSQL; skipped for " << Engine());
+    return;
+  }
+  Setup setup;
+  // With client authentication, so the shared jti check meets the hang too.
+  const Tokens tokens(setup.dir);
+  const std::string config = setup.Config(tokens.AuthMembers());
+  const std::string service_path = std::string("/cds-services/") + kService;
+  int jti = 0;
+  const auto bearer = [&](const std::string& path) {
+    return tokens.Mint(path, "jti-hung-" + std::to_string(jti++));
+  };
+  Replica serve(setup.dir, config, "serve");
+  const HttpTestResponse first = serve.Call(bearer(service_path));
+  BOOST_REQUIRE_MESSAGE(first.status == 200, first.body);
+  const std::string card = CardUuids(first.body).at(0);
+  BOOST_TEST(Eventually(
+      [&] { return Series(serve.Metrics(), R"(magcds_store_written_total{kind="cards"})") == 1; }));
+
+  // The database stops answering (accepts connections, never replies).
+  Postgres().Pause();
+  struct Resume {
+    ~Resume() { Postgres().Resume(); }
+  } resume_on_exit;
+  long long slowest_ms = 0;
+  int ok = 0;
+  const auto start = SteadyClock::now();
+  while (MsSince(start) < 2000) {
+    const std::string token = bearer(service_path);
+    const auto call_start = SteadyClock::now();
+    ok += serve.Call(token).status == 200 ? 1 : 0;
+    slowest_ms = std::max(slowest_ms, MsSince(call_start));
+  }
+  // Feedback gets an answer within its deadline (3 s), not when the database wakes.
+  const auto feedback_start = SteadyClock::now();
+  const HttpTestResponse feedback =
+      serve.SendFeedback(FeedbackBody(card, "overridden"), bearer(service_path + "/feedback"), 20s);
+  const long long feedback_ms = MsSince(feedback_start);
+  BOOST_TEST(feedback.status == 503, feedback.body);
+  BOOST_TEST(feedback_ms < 6000, "feedback answered after " << feedback_ms << " ms");
+  BOOST_TEST(ok > 0);
+  BOOST_TEST(slowest_ms < 1000, "slowest call while hung " << slowest_ms << " ms");
+  BOOST_TEST_MESSAGE("database hung: " << ok << " calls answered in 2 s, slowest " << slowest_ms
+                                       << " ms; feedback 503 after " << feedback_ms << " ms");
+
+  Postgres().Resume();
+  // Back: the store recovers and the same feedback is now kept.
+  BOOST_TEST(Eventually(
+      [&] {
+        return Series(serve.Metrics(), R"(magcds_store_up{engine="postgres"})") == 1 &&
+               serve.SendFeedback(FeedbackBody(card, "overridden"),
+                                  bearer(service_path + "/feedback"))
+                       .status == 200;
+      },
+      30s));
+  // Tokens checked while the database hung fell back to the replica's own cache.
+  BOOST_TEST(Series(serve.Metrics(), "magcds_store_replay_unavailable_total") > 0);
+  serve.Stop();
+  BOOST_TEST(Report(setup.dir, config, "MG-01").overridden == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -184,7 +184,10 @@ BOOST_AUTO_TEST_CASE(watcher_sees_a_configmap_symlink_swap) {
   CopyRuleSet(kSiteRelease, mount + "/..2026_11_22_b");
   fs::create_directory_symlink("..2026_11_22_b", mount + "/..data_tmp");
   fs::rename(mount + "/..data_tmp", mount + "/..data");
-  for (int i = 0; i < 250 && holder.Get()->Label() != "magnesium@1.1.0"; ++i) {
+  // The new set is published before the reload's status is recorded: wait for both.
+  for (int i = 0; i < 250 && (holder.Get()->Label() != "magnesium@1.1.0" ||
+                              reloader.Status().trigger != "watch");
+       ++i) {
     std::this_thread::sleep_for(10ms);
   }
   BOOST_TEST(holder.Get()->Label() == "magnesium@1.1.0");

@@ -140,6 +140,26 @@ BOOST_AUTO_TEST_CASE(bad_lines_are_reported_with_file_and_line) {
   for (const auto& [id, _] : patients) BOOST_TEST(id.find("p2") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(resources_of_a_patient_without_patient_resource_are_left_out) {
+  TempDir dir;
+  dir.Write("Patient.ndjson", "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n");
+  dir.Write("Observation.ndjson", Observation(1, 1, 5) + "\n" + Observation(9, 2, 5) + "\n" +
+                                      Observation(9, 3, 5) + "\n");
+  std::vector<InputProblem> problems;
+  auto population = Population::Open({dir.path.string()}, 1, problems);
+  BOOST_REQUIRE(population);
+  BOOST_REQUIRE(problems.size() == 1u);
+  BOOST_TEST(problems[0].file == (dir.path / "Observation.ndjson").string());
+  BOOST_TEST(problems[0].line == 2u);
+  BOOST_TEST(problems[0].message.find("2 resource(s) refer to a patient that has no Patient") !=
+             std::string::npos);
+  BOOST_TEST(problems[0].message.find("p9") == std::string::npos);  // no patient id in messages
+  BOOST_TEST((*population)->skipped_while_indexing() == 1u);
+  const auto patients = Drain(**population);
+  BOOST_TEST(patients.size() == 1u);
+  BOOST_TEST(patients.count("p1") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(bundle_files_and_paths) {
   TempDir dir;
   dir.Write("a.json", R"({"resourceType":"Bundle","type":"collection","entry":[]})");

@@ -1,9 +1,10 @@
 #include "service/response_json.h"
 
+#include <rapidjson/document.h>
+
 #include <string>
 
 #include <boost/test/unit_test.hpp>
-#include <rapidjson/document.h>
 
 namespace cds::service {
 namespace {
@@ -55,7 +56,8 @@ cards::Card FullCard() {
   suggestion.is_recommended = true;
   suggestion.actions.push_back(
       {"create", "Order serum magnesium",
-       R"({"resourceType":"ServiceRequest","status":"draft","subject":{"reference":"Patient/p1"}})"});
+       R"({"resourceType":"ServiceRequest","status":"draft","subject":{"reference":"Patient/p1"}})",
+       ""});
   card.suggestions.push_back(suggestion);
   card.selection_behavior = "at-most-one";
   card.rule_id = "MG-01";
@@ -166,7 +168,8 @@ BOOST_AUTO_TEST_CASE(discovery_lists_every_service_with_prefetch_and_ruleset_ext
   BOOST_TEST(first["title"].GetString() == std::string("Magnesium status advisor"));
   BOOST_TEST(first["description"].GetString() == std::string("Reviews magnesium."));
   BOOST_TEST(first["usageRequirements"].GetString() == std::string("Needs prefetch."));
-  BOOST_TEST(first["prefetch"]["patient"].GetString() == std::string("Patient/{{context.patientId}}"));
+  BOOST_TEST(first["prefetch"]["patient"].GetString() ==
+             std::string("Patient/{{context.patientId}}"));
   BOOST_TEST(first["prefetch"]["medications"].GetString() ==
              std::string("MedicationRequest?patient={{context.patientId}}"));
   const rapidjson::Value& ruleset = first["extension"]["org.magcds.ruleset"];

@@ -108,6 +108,9 @@ class Serve {
  public:
   explicit Serve(const ServeConfig& config) : dir_(cds::testing::MakeTempDir("magcds-ops")) {
     std::ofstream(dir_ + "/hash.key") << kHashKey << "\n";
+    // Issue #12: a key file readable by others is refused at start.
+    std::filesystem::permissions(dir_ + "/hash.key", std::filesystem::perms::owner_read |
+                                                         std::filesystem::perms::owner_write);
     for (int attempt = 0; attempt < 5 && !child_; ++attempt) {
       port_ = cds::testing::FindFreePort();
       ops_port_ = cds::testing::FindFreePort();
@@ -586,7 +589,13 @@ BOOST_AUTO_TEST_CASE(sigterm_with_32_slow_fetches_in_flight_exits_0_in_time_20_t
       // Each completes (200), or at worst gets a clean 503: never no answer.
       BOOST_TEST(run.statuses[0] == 0, Describe(run.statuses));
       BOOST_TEST(run.statuses[200] + run.statuses[503] == 32, Describe(run.statuses));
-      BOOST_TEST((run.late_status == 503 || run.late_status == 0));
+      // The late request (20 ms after SIGTERM) is refused cleanly (503 or a
+      // closed connection) or, when it reached the server before the signal
+      // thread ran (a loaded machine), answered in full (200); never a 404 or
+      // a truncated answer. (Issue #12: the Asio server admits requests
+      // faster than cpprestsdk did, so the 200 case now happens.)
+      BOOST_TEST((run.late_status == 503 || run.late_status == 0 || run.late_status == 200),
+                 "late " << run.late_status);
       slowest = std::max(slowest, run.exit_ms);
       fastest = std::min(fastest, run.exit_ms);
       if (run_index == 0) {

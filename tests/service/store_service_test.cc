@@ -52,6 +52,7 @@ class GatedStore : public store::FeedbackStore {
   Result<store::ReplayVerdict> RememberOnce(const std::string&, std::int64_t,
                                             std::int64_t) override {
     std::unique_lock<std::mutex> lock(mutex);
+    ++calls;
     released.wait(lock, [this] { return open; });
     if (fail) return Error{ErrorCode::kUnavailable, "postgres: cannot connect"};
     return store::ReplayVerdict::kFresh;
@@ -66,6 +67,7 @@ class GatedStore : public store::FeedbackStore {
   std::condition_variable released;
   bool open = false;
   bool fail = false;
+  int calls = 0;
 };
 
 std::optional<bool> Ask(SharedReplayCache& cache, const std::string& jti) {
@@ -163,6 +165,13 @@ BOOST_AUTO_TEST_CASE(a_slow_store_gets_no_say_after_the_deadline) {
   // The store never answers in time: the answer is "unknown", not a wait.
   BOOST_TEST((Ask(cache, "slow") == std::nullopt));
   BOOST_TEST(cache.unavailable() >= 1u);
+  // Within the backoff the store is not asked again: answers come at once.
+  BOOST_TEST((Ask(cache, "next") == std::nullopt));
+  {
+    std::lock_guard<std::mutex> lock(store.mutex);
+    BOOST_TEST(store.calls <= 1);
+  }
+  BOOST_TEST(cache.unavailable() >= 2u);
   store.Open();
 }
 

@@ -212,7 +212,9 @@ BOOST_DATA_TEST_CASE(since_and_retention_purge, boost::unit_test::data::make(kEn
   auto purged = store->Purge(1000, 1000);
   BOOST_REQUIRE(purged.has_value());
   BOOST_TEST(*purged == 2);
-  const RuleFeedback* row = Row(BuildFeedbackReport(*store->Counts(0)), "MG-01");
+  const std::vector<RuleFeedback> rows = BuildFeedbackReport(*store->Counts(0));
+  const RuleFeedback* row = Row(rows, "MG-01");
+  BOOST_REQUIRE(row != nullptr);
   BOOST_TEST(row->cards_issued == 1);
   BOOST_TEST(row->feedback == 1);
 }
@@ -274,10 +276,11 @@ class SwitchableStore : public FeedbackStore {
     return std::vector<FeedbackStored>(items.size(), FeedbackStored{true, "MG-01"});
   }
   Result<ReportCounts> Counts(std::int64_t) override { return ReportCounts{}; }
-  Result<std::int64_t> Purge(std::int64_t, std::int64_t) override {
+  Result<std::int64_t> Purge(std::int64_t before, std::int64_t now) override {
     std::unique_lock<std::mutex> lock(mutex);
     if (!up) return Error{ErrorCode::kUnavailable, "down"};
-    return std::int64_t{0};
+    purges.emplace_back(before, now);
+    return std::int64_t{3};
   }
   Result<ReplayVerdict> RememberOnce(const std::string&, std::int64_t, std::int64_t) override {
     return ReplayVerdict::kFresh;
@@ -294,6 +297,7 @@ class SwitchableStore : public FeedbackStore {
   std::mutex mutex;
   bool up = true;
   std::size_t cards_written = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> purges;  // (before, now)
 };
 
 StoreWriterOptions WriterOptions(std::size_t capacity) {
@@ -372,6 +376,77 @@ BOOST_AUTO_TEST_CASE(a_down_store_fills_the_queue_then_drops_are_counted_and_it_
   BOOST_TEST(has("store_unavailable"));
   BOOST_TEST(has("store_queue_full"));
   BOOST_TEST(has("store_recovered"));
+}
+
+BOOST_AUTO_TEST_CASE(feedback_is_answered_by_its_deadline_when_the_store_hangs) {
+  // A store call that does not come back until released (a hung database).
+  class HangingStore : public SwitchableStore {
+   public:
+    Result<std::vector<FeedbackStored>> RecordFeedback(
+        const std::vector<FeedbackRecord>&) override {
+      std::unique_lock<std::mutex> lock(gate);
+      released.wait(lock, [this] { return open; });
+      return std::vector<FeedbackStored>();
+    }
+    void Release() {
+      std::lock_guard<std::mutex> lock(gate);
+      open = true;
+      released.notify_all();
+    }
+    std::mutex gate;
+    std::condition_variable released;
+    bool open = false;
+  };
+  auto store = std::make_shared<HangingStore>();
+  StoreWriterOptions options = WriterOptions(1000);
+  options.feedback_deadline = 100ms;
+  StoreWriter writer(store, options);
+  writer.Start();
+  std::promise<std::string> answer;
+  writer.SubmitFeedback({Feedback("c1", "overridden")}, [&](Result<std::vector<FeedbackStored>> r) {
+    answer.set_value(r ? "stored" : r.error().message);
+  });
+  auto future = answer.get_future();
+  BOOST_REQUIRE(future.wait_for(10s) == std::future_status::ready);
+  BOOST_TEST(future.get() == "the feedback store did not answer in time");
+  BOOST_TEST(writer.stats().refused_feedback == 1u);
+  store->Release();
+  writer.Stop(1s);
+}
+
+BOOST_AUTO_TEST_CASE(retention_purges_rows_older_than_the_configured_days) {
+  auto store = std::make_shared<SwitchableStore>();
+  StoreWriterOptions options = WriterOptions(1000);
+  options.retention_days = 30;
+  options.clock = [] { return std::int64_t{10'000'000}; };
+  StoreWriter writer(store, options);
+  writer.Start();
+  BOOST_TEST(Eventually([&] {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    return !store->purges.empty();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    BOOST_TEST(store->purges[0].first == 10'000'000 - 30 * 86400);
+    BOOST_TEST(store->purges[0].second == 10'000'000);
+  }
+  BOOST_TEST(Eventually([&] { return writer.stats().purged_rows == 3u; }));
+  writer.Stop(1s);
+}
+
+BOOST_AUTO_TEST_CASE(without_retention_only_expired_replay_entries_go) {
+  auto store = std::make_shared<SwitchableStore>();
+  StoreWriter writer(store, WriterOptions(1000));  // retention_days 0
+  writer.Start();
+  BOOST_TEST(Eventually([&] {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    return !store->purges.empty();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(store->mutex);
+    BOOST_TEST(store->purges[0].first == 0);  // nothing is older than epoch 0
+  }
+  writer.Stop(1s);
 }
 
 BOOST_AUTO_TEST_CASE(stop_flushes_what_is_queued) {

@@ -1,5 +1,6 @@
 #include "tests/support/magcds_serve.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -24,6 +25,9 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
 MagcdsServe::MagcdsServe(const std::string& binary, std::optional<std::string> config_members)
     : dir_(MakeTempDir("magcds-serve")) {
   std::ofstream(dir_ + "/hash.key") << "serve-test-hash-key-0123456789abcdef\n";
+  // Issue #12: a key file that others may read is refused at start.
+  std::filesystem::permissions(dir_ + "/hash.key", std::filesystem::perms::owner_read |
+                                                       std::filesystem::perms::owner_write);
   for (int attempt = 0; attempt < 5 && !child_; ++attempt) {
     port_ = FindFreePort();
     const std::string listen = "127.0.0.1:" + std::to_string(port_);

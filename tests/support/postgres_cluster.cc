@@ -1,6 +1,8 @@
 #include "tests/support/postgres_cluster.h"
 
+#include <dirent.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "tests/support/child_process.h"
 #include "tests/support/http_test_client.h"
@@ -80,6 +84,7 @@ std::unique_ptr<PostgresCluster> PostgresCluster::Start(std::string* error) {
 }
 
 PostgresCluster::~PostgresCluster() {
+  Resume();  // a stopped server would not stop
   if (running_) {
     Run(AsPostgres(bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate -w stop >/dev/null 2>&1"));
   }
@@ -106,6 +111,44 @@ bool PostgresCluster::Restart() {
       Run(AsPostgres(bin_ + "/pg_ctl -D " + dir_ + "/data -l " + dir_ + "/server.log -o '-p " +
                      std::to_string(port_) + "' -w -t 30 start >/dev/null 2>&1")) == 0;
   return running_;
+}
+
+namespace {
+
+// The postmaster's pid and every process whose parent it is.
+std::vector<pid_t> ServerProcesses(const std::string& data_dir) {
+  std::vector<pid_t> pids;
+  const pid_t postmaster =
+      static_cast<pid_t>(std::atol(ReadFile(data_dir + "/postmaster.pid").c_str()));
+  if (postmaster <= 0) return pids;
+  pids.push_back(postmaster);
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return pids;
+  while (const dirent* entry = ::readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atol(entry->d_name));
+    if (pid <= 0) continue;
+    const std::string stat = ReadFile("/proc/" + std::string(entry->d_name) + "/stat");
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    int parent = 0;
+    char state = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &parent) == 2 &&
+        parent == postmaster) {
+      pids.push_back(pid);
+    }
+  }
+  ::closedir(proc);
+  return pids;
+}
+
+}  // namespace
+
+void PostgresCluster::Pause() {
+  for (const pid_t pid : ServerProcesses(dir_ + "/data")) ::kill(pid, SIGSTOP);
+}
+
+void PostgresCluster::Resume() {
+  for (const pid_t pid : ServerProcesses(dir_ + "/data")) ::kill(pid, SIGCONT);
 }
 
 std::string PostgresCluster::Query(const std::string& sql, const std::string& database) const {

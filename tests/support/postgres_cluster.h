@@ -32,6 +32,10 @@ class PostgresCluster {
   // pg_ctl stop -m fast / start again on the same port (for outage tests).
   bool Stop();
   bool Restart();
+  // SIGSTOP / SIGCONT the server and all its backends: a database that hangs
+  // (accepts connections, never answers), as a stalled host or disk does.
+  void Pause();
+  void Resume();
   // `psql -tA -c sql` against the magcds database; the output, "" on failure.
   std::string Query(const std::string& sql, const std::string& database = "magcds") const;
   // Everything the database holds, as text (pg_dump --data-only).

@@ -1,6 +1,8 @@
 #include "tests/support/rule_fixtures.h"
 
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,6 +19,20 @@ std::shared_ptr<const rules::RuleSet> ShippedRules() {
     return *loaded;
   }();
   return cached;
+}
+
+std::shared_ptr<const rules::RuleSet> RulesAt(const std::string& version) {
+  static std::map<std::string, std::shared_ptr<const rules::RuleSet>> cache;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = cache[version];
+  if (!slot) {
+    auto loaded = rules::LoadRuleSet(std::string(CDS_RULES_DIR) + "/magnesium/" + version);
+    if (!loaded)
+      throw std::runtime_error(version + " rules do not load:\n" + loaded.error().message);
+    slot = *loaded;
+  }
+  return slot;
 }
 
 fhir::PatientFacts FactsFromJson(const std::string& json, fhir::EpochSeconds as_of,
@@ -51,7 +67,8 @@ std::set<std::string> Fired(const rules::RuleSet& rule_set, const rules::Evaluat
   return ids;
 }
 
-const rules::RuleOutcome& OutcomeOf(const rules::RuleSet& rule_set, const rules::Evaluation& evaluation,
+const rules::RuleOutcome& OutcomeOf(const rules::RuleSet& rule_set,
+                                    const rules::Evaluation& evaluation,
                                     const std::string& rule_id) {
   int index = rule_set.FindRule(rule_id);
   if (index < 0) throw std::runtime_error("no rule " + rule_id);

@@ -17,7 +17,9 @@
 namespace cds::rules {
 // Printable in test failure messages.
 inline std::ostream& operator<<(std::ostream& out, Truth truth) { return out << TruthName(truth); }
-inline std::ostream& operator<<(std::ostream& out, Indicator indicator) { return out << IndicatorName(indicator); }
+inline std::ostream& operator<<(std::ostream& out, Indicator indicator) {
+  return out << IndicatorName(indicator);
+}
 }  // namespace cds::rules
 
 namespace cds::test {
@@ -26,6 +28,8 @@ inline const std::string kShippedRules = std::string(CDS_RULES_DIR) + "/magnesiu
 
 // The shipped ruleset (loaded once; a failure to load fails the calling test).
 std::shared_ptr<const rules::RuleSet> ShippedRules();
+// A shipped version of the magnesium ruleset, e.g. "1.1.0" (loaded once per version).
+std::shared_ptr<const rules::RuleSet> RulesAt(const std::string& version);
 
 // Facts from a Bundle (or single resource) JSON text; every category complete
 // unless listed in `not_obtained` / `partial`.
@@ -38,7 +42,8 @@ fhir::EpochSeconds At(const std::string& iso);  // "2026-11-22T12:00:00Z" -> epo
 // Rule ids that fired.
 std::set<std::string> Fired(const rules::RuleSet& rule_set, const rules::Evaluation& evaluation);
 // The outcome of one rule by id.
-const rules::RuleOutcome& OutcomeOf(const rules::RuleSet& rule_set, const rules::Evaluation& evaluation,
+const rules::RuleOutcome& OutcomeOf(const rules::RuleSet& rule_set,
+                                    const rules::Evaluation& evaluation,
                                     const std::string& rule_id);
 
 std::string ReadText(const std::string& path);
