@@ -204,10 +204,10 @@ class Run : public std::enable_shared_from_this<Run> {
     }
     auto self = shared_from_this();
     client_->Get(std::move(query),
-                 [self, k](FhirResponse response) { self->OnPage(k, std::move(response)); });
+                 [self, k](const FhirResponse& response) { self->OnPage(k, response); });
   }
 
-  void OnPage(std::size_t k, FhirResponse response) {
+  void OnPage(std::size_t k, const FhirResponse& response) {
     const PrefetchSpec& spec = input_.specs[k];
     FetchedPage page = ReadFetchedPage(spec, response);
     if (response.status == 0 && response.timed_out) {
@@ -240,7 +240,7 @@ class Run : public std::enable_shared_from_this<Run> {
     Release();
   }
 
-  void OnMedication(FhirResponse response) {
+  void OnMedication(const FhirResponse& response) {
     PrefetchSpec spec;
     spec.query = "Medication/{id}";
     spec.resource_type = "Medication";
@@ -315,7 +315,7 @@ class Run : public std::enable_shared_from_this<Run> {
       }
       auto self = shared_from_this();
       client_->Get(std::move(read),
-                   [self](FhirResponse response) { self->OnMedication(std::move(response)); });
+                   [self](const FhirResponse& response) { self->OnMedication(response); });
     }
     Release();
   }

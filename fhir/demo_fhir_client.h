@@ -30,7 +30,8 @@ class DemoFhirClient : public FhirClient {
  public:
   // Each bundle holds one patient's resources (its Patient gives the id).
   // Bundles without a Patient are ignored.
-  DemoFhirClient(std::vector<std::pair<std::shared_ptr<const JsonDocument>, JsonRef>> bundles);
+  DemoFhirClient(
+      const std::vector<std::pair<std::shared_ptr<const JsonDocument>, JsonRef>>& bundles);
   ~DemoFhirClient() override;
 
   void Get(FhirGet request, Done done) override;

@@ -38,9 +38,9 @@ struct DemoFhirClient::Data {
 };
 
 DemoFhirClient::DemoFhirClient(
-    std::vector<std::pair<std::shared_ptr<const JsonDocument>, JsonRef>> bundles)
+    const std::vector<std::pair<std::shared_ptr<const JsonDocument>, JsonRef>>& bundles)
     : data_(std::make_unique<Data>()) {
-  for (auto& [document, ref] : bundles) {
+  for (const auto& [document, ref] : bundles) {
     data_->documents.push_back(document);
     const rapidjson::Value* entries = Find(AsValue(ref), "entry");
     if (entries == nullptr || !entries->IsArray()) continue;

@@ -30,7 +30,7 @@ struct NormalizeOptions {
 // Bundle are still read where they are useful (e.g. Medication targets of
 // medicationReference, or an included Patient).
 struct FhirInput {
-  FactCategory category;
+  FactCategory category = FactCategory::kPatient;
   JsonRef value;
 };
 

@@ -509,6 +509,7 @@ class Evaluator {
       std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
       (*trace)[line] = indent + Describe(p) + " -> " + TruthName(t);
       std::vector<std::string> detail;
+      detail.reserve(notes.size());
       for (const auto& n : notes) detail.push_back(indent + "    " + n);
       trace->insert(trace->begin() + static_cast<std::ptrdiff_t>(line) + 1, detail.begin(),
                     detail.end());

@@ -6,6 +6,7 @@
 // input or nothing to evaluate.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -33,7 +34,7 @@ int Usage(const std::string& message) {
 }
 
 std::string Duration(double seconds) {
-  const long long s = static_cast<long long>(seconds + 0.5);
+  const long long s = std::llround(seconds);
   char text[32];
   std::snprintf(text, sizeof text, "%lld:%02lld", s / 60, s % 60);
   return text;

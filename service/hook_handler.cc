@@ -269,7 +269,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
   }
 
   const fhir::DataGatherer gatherer(fhir_client, options_.gather);
-  gatherer.Gather(std::move(input), [call](fhir::GatherResult gathered) {
+  gatherer.Gather(std::move(input), [call](const fhir::GatherResult& gathered) {
     // This may run on a FHIR client thread, beyond the adapter's catch: keep
     // the one-response guarantee here too.
     try {
@@ -314,7 +314,7 @@ void HookHandler::Feedback(const std::string& service_id, const HttpRequestView&
   // EHR told 503 knows to send it again; storing is idempotent (FB-3).
   options_.feedback_sink->FeedbackReceived(
       service_id, std::move(feedback).value(), options_.clock(),
-      [respond = std::move(respond)](Status stored) {
+      [respond = std::move(respond)](const Status& stored) {
         if (stored) return respond(NoStore(Json(200, "{}")));
         HttpResponseView response = NoStore(ErrorResponse(stored.error()));
         response.headers.emplace_back("Retry-After", "5");

@@ -180,13 +180,13 @@ std::uint64_t LogLinesDropped() { return Queue().dropped(); }
 void FlushLogs(std::chrono::milliseconds timeout) { Queue().Flush(timeout); }
 
 std::string NewCorrelationId() {
-  static const unsigned long prefix =
+  static const unsigned long kPrefix =
       (static_cast<unsigned long>(::getpid()) << 16) ^
       static_cast<unsigned long>(std::chrono::steady_clock::now().time_since_epoch().count() &
                                  0xffffffff);
   static std::atomic<unsigned long> counter{0};
   char text[40];
-  std::snprintf(text, sizeof(text), "c-%08lx-%06lu", prefix & 0xffffffffUL, ++counter);
+  std::snprintf(text, sizeof(text), "c-%08lx-%06lu", kPrefix & 0xffffffffUL, ++counter);
   return text;
 }
 

@@ -84,7 +84,7 @@ struct Metrics::Family {
 
   std::string name;
   std::string help;
-  Type type;
+  Type type = Type::kCounter;
   Labels label_names;
   std::map<Labels, double> values;         // counters and gauges
   std::map<Labels, Histogram> histograms;  // histograms

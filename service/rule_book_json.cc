@@ -73,7 +73,7 @@ class Phraser {
       : ruleset_(ruleset), compiled_(compiled) {}
 
   // A number written in place or as a parameter name: "365 days (ppiLongTermDays)".
-  std::string Amount(const Value& value, std::string unit = "") const {
+  std::string Amount(const Value& value, const std::string& unit = "") const {
     if (value.IsNumber())
       return Number(value.GetDouble()) + (unit.empty() ? "" : " " + UnitWords(unit));
     if (!value.IsString()) return "?";

@@ -68,7 +68,7 @@ void SecurityGate::Handle(const HttpRequestView& request, Respond respond) const
   auto reply = std::make_shared<Respond>(std::move(respond));
   const RequestHandler* next = &next_;
   authenticator_->Authenticate(request.path, request.Header("authorization"),
-                               [pending, reply, next](AuthOutcome outcome) {
+                               [pending, reply, next](const AuthOutcome& outcome) {
                                  Trace(*pending, outcome);
                                  if (!outcome.ok()) return (*reply)(Unauthorized());
                                  next->Handle(*pending, std::move(*reply));

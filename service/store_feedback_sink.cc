@@ -51,7 +51,7 @@ void StoreFeedbackSink::FeedbackReceived(const std::string& service_id, Feedback
   }
   writer_.SubmitFeedback(
       std::move(records),
-      [done = std::move(done)](Result<std::vector<store::FeedbackStored>> stored) {
+      [done = std::move(done)](const Result<std::vector<store::FeedbackStored>>& stored) {
         if (!stored) return done(stored.error());
         done(OkStatus());
       });
