@@ -132,12 +132,12 @@ class LogQueue {
 };
 
 LogQueue& Queue() {
-  static LogQueue* const queue = [] {
+  static LogQueue* const kQueue = [] {
     auto* q = new LogQueue();  // intentionally never deleted (see Push)
     std::atexit([] { Queue().Flush(std::chrono::milliseconds(1000)); });
     return q;
   }();
-  return *queue;
+  return *kQueue;
 }
 
 }  // namespace
