@@ -97,6 +97,10 @@ class MedicationIndex {
   std::unordered_map<std::string, const rapidjson::Value*> by_key_;
 };
 
+// R13: (numberOfRepeatsAllowed + 1) x expectedSupplyDuration of a
+// dispenseRequest, added to `start`; nullopt when absent or not in d/wk/mo.
+std::optional<EpochSeconds> SupplyEndFrom(const rapidjson::Value& dispense, EpochSeconds start);
+
 // Per-resource readers. Each returns false (and sets problems.fatal) when the
 // resource is malformed; the caller turns that into a warning and skips it.
 bool ReadMedicationRequest(const rapidjson::Value& resource, const std::string& ref,

@@ -206,6 +206,10 @@ bool EndedBefore(const rapidjson::Value& period, const std::string& path, EpochS
 
 }  // namespace
 
+std::optional<EpochSeconds> SupplyEndFrom(const rapidjson::Value& dispense, EpochSeconds start) {
+  return SupplyEnd(dispense, start);
+}
+
 void MedicationIndex::Add(const rapidjson::Value& medication, std::string_view full_url) {
   const std::string id = StringOrEmpty(Find(medication, "id"));
   if (!id.empty()) by_key_.emplace(std::string(kMedicationPrefix) + id, &medication);

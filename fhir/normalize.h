@@ -6,6 +6,7 @@
 // lab_results.h). A malformed individual resource is skipped and noted in
 // PatientFacts::warnings; Normalize itself never fails.
 
+#include <string>
 #include <vector>
 
 #include "fhir/fhir_time.h"
@@ -16,9 +17,9 @@ namespace cds::fhir {
 
 // Site choices that §5.2 leaves open.
 struct NormalizeOptions {
-  bool count_proposal_intent = false;       // MedicationRequest intent=proposal counts
-  bool count_intended_statements = false;   // MedicationStatement status=intended counts
-  bool count_on_hold_statements = false;    // MedicationStatement status=on-hold counts
+  bool count_proposal_intent = false;      // MedicationRequest intent=proposal counts
+  bool count_intended_statements = false;  // MedicationStatement status=intended counts
+  bool count_on_hold_statements = false;   // MedicationStatement status=on-hold counts
   // A completed order or statement of the same drug that ended at most this
   // many days before a current one started continues its exposure (renewals).
   int chain_gap_days = 30;
@@ -40,5 +41,15 @@ struct FhirInput {
 // display) turns a complete medications category into a partial one.
 void Normalize(const std::vector<FhirInput>& inputs, EpochSeconds as_of,
                const NormalizeOptions& options, PatientFacts& facts);
+
+// R29: reads the hook's `context.draftOrders` Bundle into the kDraftOrders
+// category: draft MedicationRequests become proposed medications (resolved
+// like current ones: codes, text, contained or bundled Medication, route) and
+// other drafts with a code (ServiceRequest) become DraftOrderFacts. With
+// `selected` (order-select), only MedicationRequests whose
+// "MedicationRequest/{id}" is listed are proposed; the others are context only.
+// Unknown resource types are ignored. Marks kDraftOrders complete.
+void NormalizeDraftOrders(JsonRef draft_orders, const std::vector<std::string>* selected,
+                          EpochSeconds as_of, const NormalizeOptions& options, PatientFacts& facts);
 
 }  // namespace cds::fhir

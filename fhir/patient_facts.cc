@@ -12,6 +12,8 @@ const char* FactCategoryName(FactCategory category) {
       return "conditions";
     case FactCategory::kObservations:
       return "observations";
+    case FactCategory::kDraftOrders:
+      return "draftOrders";
   }
   return "unknown";
 }

@@ -36,8 +36,12 @@ struct CodeableConcept {
 // - kNotObtained: absent and not fetchable, or the fetch failed.
 // Rules that need the absence of something evaluate to unknown unless the
 // category is complete; a match found in partial data still counts.
-enum class FactCategory { kPatient = 0, kMedications, kConditions, kObservations };
-inline constexpr int kFactCategoryCount = 4;
+// kDraftOrders (issue #15, R29) is built from the hook context
+// (`context.draftOrders`), not from prefetch: the order hooks' proposed
+// medications and draft ServiceRequests. Hooks that have no draft orders leave
+// it not obtained, and only rules that ask for proposed orders read it.
+enum class FactCategory { kPatient = 0, kMedications, kConditions, kObservations, kDraftOrders };
+inline constexpr int kFactCategoryCount = 5;
 const char* FactCategoryName(FactCategory category);  // "patient", "medications", ...
 
 enum class Availability { kNotObtained, kPartial, kComplete };
@@ -77,7 +81,14 @@ struct MedicationFact {
   bool as_needed = false;
   std::optional<FhirInstant> start;  // exposure start (earliest of the merged sources)
   bool current = false;              // counts as an active medication (§5.2)
-  std::string excluded_reason;       // why not current, e.g. "status stopped"
+  // R29: a draft MedicationRequest of the hook's draftOrders (for order-select,
+  // a selected one). Never current; only predicates that ask for proposed
+  // medications see it (category kDraftOrders).
+  bool proposed = false;
+  // Proposed only: the order's intended duration in days, from
+  // dispenseRequest (repeats + 1) x expectedSupplyDuration (R30 MG-21).
+  std::optional<double> intended_days;
+  std::string excluded_reason;  // why not current, e.g. "status stopped"
   // For exposure chains (§2.2: "earliest active-or-completed order in an
   // unbroken chain"): status as sent, the latest end of the validity/effective
   // period, the priorPrescription references of every source, and the
@@ -119,6 +130,14 @@ struct ObservationFact {
   std::string excluded_reason;  // set when the resource cannot be used at all
 };
 
+// A draft order of another kind (R29: a ServiceRequest for serum magnesium
+// means magnesium is already being ordered). Category kDraftOrders.
+struct DraftOrderFact {
+  std::string ref;  // "ServiceRequest/{id}"
+  CodeableConcept code;
+  std::string name;
+};
+
 struct PatientFacts {
   CategoryState categories[kFactCategoryCount];
   std::string patient_id;
@@ -132,6 +151,7 @@ struct PatientFacts {
   std::vector<MedicationFact> medications;
   std::vector<ConditionFact> conditions;
   std::vector<ObservationFact> observations;
+  std::vector<DraftOrderFact> draft_orders;  // non-medication drafts (R29)
   // Malformed individual resources that were skipped (ids and reasons only, no PHI).
   std::vector<std::string> warnings;
   // Issue #12: resources whose subject is another patient than `patient_id`

@@ -123,8 +123,9 @@ Truth Compare(const fhir::LabValue& lab, const Predicate& p) {
 class Evaluator {
  public:
   Evaluator(const RuleSet& rule_set, const fhir::PatientFacts& facts, EpochSeconds now,
-            bool explain)
-      : rs_(rule_set),
+            bool explain, std::string hook)
+      : hook_(std::move(hook)),
+        rs_(rule_set),
         facts_(facts),
         now_(now),
         explain_(explain),
@@ -155,6 +156,11 @@ class Evaluator {
       if (!rule.enabled) {
         raw_[u] = Truth::kFalse;
         if (explain_) outcome.explain.push_back("disabled in the rule file");
+        continue;
+      }
+      if (std::find(rule.hooks.begin(), rule.hooks.end(), hook_) == rule.hooks.end()) {
+        raw_[u] = Truth::kFalse;
+        if (explain_) outcome.explain.push_back("not a rule of hook " + hook_);
         continue;
       }
       std::vector<std::string>* trace = explain_ ? &outcome.explain : nullptr;
@@ -394,8 +400,10 @@ class Evaluator {
         d = "not";
         break;
       case PredicateKind::kMedication:
-        d = "current medication in '" + rs_.value_sets[static_cast<std::size_t>(p.value_set)].id +
-            "'";
+        d = std::string(p.source == MedicationSource::kCurrent    ? "current"
+                        : p.source == MedicationSource::kProposed ? "proposed"
+                                                                  : "current or proposed") +
+            " medication in '" + rs_.value_sets[static_cast<std::size_t>(p.value_set)].id + "'";
         if (p.min_days) d += " for at least " + Number(*p.min_days) + " days";
         if (p.start_unknown) d += " with no start date";
         if (p.recent_days) d += " (or ordered within " + Number(*p.recent_days) + " days)";
@@ -425,6 +433,9 @@ class Evaluator {
         }
         break;
       }
+      case PredicateKind::kDraftOrder:
+        d = "draft order in '" + rs_.value_sets[static_cast<std::size_t>(p.value_set)].id + "'";
+        break;
       case PredicateKind::kPatient:
         d = p.deceased ? "patient deceased"
                        : "patient aged at least " + Number(p.min_age_years.value_or(0)) + " years";
@@ -532,6 +543,8 @@ class Evaluator {
         return EvalNoLab(p, notes);
       case PredicateKind::kPatient:
         return EvalPatient(p, notes);
+      case PredicateKind::kDraftOrder:
+        return EvalDraftOrder(p, bound, notes);
       case PredicateKind::kRuleFires: {
         Truth t = Truth::kFalse;
         for (int r : p.rules) {
@@ -547,23 +560,60 @@ class Evaluator {
     return Truth::kUnknown;
   }
 
+  Truth EvalDraftOrder(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
+    const fhir::CategoryState& state = State(FactCategory::kDraftOrders);
+    if (!state.obtained()) {
+      if (notes != nullptr) notes->push_back("draft orders not obtained (not an order hook)");
+      return Truth::kUnknown;
+    }
+    bool any = false;
+    for (const fhir::DraftOrderFact& order : facts_.draft_orders) {
+      if (!Matches(rs_.value_sets, p.value_set, MakeConceptView({&order.code}))) continue;
+      any = true;
+      AddName(bound, order.name.empty() ? order.ref : order.name);
+      if (notes != nullptr) notes->push_back(order.ref + " '" + order.name + "' matches");
+    }
+    if (!any && notes != nullptr) notes->push_back("no matching draft order");
+    return any ? Truth::kTrue : Absent(state);
+  }
+
   Truth EvalMedication(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
-    const fhir::CategoryState& state = State(FactCategory::kMedications);
+    if (p.source == MedicationSource::kEither) {
+      // R30 "current or proposed": either source deciding true is enough.
+      Predicate current = p;
+      current.source = MedicationSource::kCurrent;
+      Predicate proposed = p;
+      proposed.source = MedicationSource::kProposed;
+      Bound from_proposed;
+      const Truth a = EvalMedication(current, bound, notes);
+      const Truth b = EvalMedication(proposed, from_proposed, notes);
+      for (const std::string& name : from_proposed.names) AddName(bound, name);
+      bound.requests.insert(bound.requests.end(), from_proposed.requests.begin(),
+                            from_proposed.requests.end());
+      bound.medication_indices.insert(bound.medication_indices.end(),
+                                      from_proposed.medication_indices.begin(),
+                                      from_proposed.medication_indices.end());
+      return Or(a, b);
+    }
+    const bool proposed = p.source == MedicationSource::kProposed;
+    const fhir::CategoryState& state =
+        State(proposed ? FactCategory::kDraftOrders : FactCategory::kMedications);
     if (!state.obtained()) {
       if (notes != nullptr)
-        notes->push_back("medications not obtained" +
-                         (state.note.empty() ? "" : ": " + state.note));
+        notes->push_back(std::string(proposed ? "draft orders" : "medications") +
+                         " not obtained" + (state.note.empty() ? "" : ": " + state.note));
       return Truth::kUnknown;
     }
     std::vector<std::size_t> matches;
     for (std::size_t i = 0; i < facts_.medications.size(); ++i) {
       const fhir::MedicationFact& m = facts_.medications[i];
+      if (m.proposed != proposed) continue;  // R29: never mixed
       if (!MedInSet(p.value_set, i)) continue;
       const bool recent = !m.current && p.recent_days && m.start &&
                           std::find(p.recent_statuses.begin(), p.recent_statuses.end(), m.status) !=
                               p.recent_statuses.end() &&
                           InWindow(m.start->seconds, *p.recent_days);
-      if (!m.current && !recent) {
+      if (!m.current && !recent && !m.proposed) {
         if (notes != nullptr)
           notes->push_back(m.ref + " '" + m.name + "' not counted: " + m.excluded_reason);
         continue;
@@ -605,7 +655,15 @@ class Evaluator {
     }
     if (p.min_days && p.chain_gap_days && earliest) ExtendExposure(p, *earliest, notes);
     Truth t;
-    if (p.min_days) {
+    if (p.min_days && proposed) {
+      // R30 MG-21: a proposed order's intended duration.
+      bool long_enough = false;
+      for (std::size_t i : matches) {
+        const auto& days = facts_.medications[i].intended_days;
+        if (days && *days >= *p.min_days) long_enough = true;
+      }
+      t = long_enough ? Truth::kTrue : Absent(state);
+    } else if (p.min_days) {
       bool long_enough = earliest && AtLeastDays(earliest->seconds, *p.min_days);
       t = long_enough ? Truth::kTrue : Absent(state);
       if (!long_enough && !matches.empty() && notes != nullptr) {
@@ -626,7 +684,7 @@ class Evaluator {
       const fhir::MedicationFact& m = facts_.medications[i];
       AddName(bound, m.name);
       bound.medication_indices.push_back(i);
-      if (!m.current) continue;
+      if (!m.current && !m.proposed) continue;
       bool request = false;
       std::vector<std::string> sources{m.ref};
       sources.insert(sources.end(), m.merged_refs.begin(), m.merged_refs.end());
@@ -823,6 +881,7 @@ class Evaluator {
     return static_cast<double>(age) >= *p.min_age_years ? Truth::kTrue : Truth::kFalse;
   }
 
+  std::string hook_;
   const RuleSet& rs_;
   const fhir::PatientFacts& facts_;
   EpochSeconds now_;
@@ -843,7 +902,7 @@ class Evaluator {
 
 Evaluation Evaluate(const RuleSet& rule_set, const fhir::PatientFacts& facts,
                     fhir::EpochSeconds as_of, const EvaluateOptions& options) {
-  return Evaluator(rule_set, facts, as_of, options.explain).Run();
+  return Evaluator(rule_set, facts, as_of, options.explain, options.hook).Run();
 }
 
 }  // namespace cds::rules

@@ -18,7 +18,7 @@ namespace cds::rules {
 
 // Facts a predicate matched, offered to the card text under its `as` name.
 struct Bound {
-  std::vector<std::string> names;  // medication / condition names, or rule titles
+  std::vector<std::string> names;                   // medication / condition names, or rule titles
   std::optional<fhir::FhirInstant> earliest_start;  // medications with a known start
   std::optional<fhir::FhirInstant> latest_start;    // medications: the last order/start
   // medications: (reference, name) of each matched current MedicationRequest
@@ -31,10 +31,10 @@ struct Bound {
 };
 
 struct RuleOutcome {
-  int rule = -1;                       // index into RuleSet::rules
-  Truth truth = Truth::kFalse;         // raw outcome of `when`
-  bool fired = false;                  // kTrue and not replaced by a rule that fired
-  int replaced_by = -1;                // the rule that suppressed it, if any
+  int rule = -1;                // index into RuleSet::rules
+  Truth truth = Truth::kFalse;  // raw outcome of `when`
+  bool fired = false;           // kTrue and not replaced by a rule that fired
+  int replaced_by = -1;         // the rule that suppressed it, if any
   Indicator indicator = Indicator::kInfo;
   std::map<std::string, Bound> bound;  // only filled for rules that fired
   // For rules that fired: per suggestion, per action, whether its `when` holds.
@@ -42,7 +42,7 @@ struct RuleOutcome {
   int summary_case = -1;  // index into Rule::summary_cases of the case shown, -1: summary
   // Per Rule::tables entry: "name: text" for each drug the table's binding matched.
   std::vector<std::vector<std::string>> table_lines;
-  std::vector<std::string> explain;    // only with EvaluateOptions::explain
+  std::vector<std::string> explain;  // only with EvaluateOptions::explain
 };
 
 struct Evaluation {
@@ -54,6 +54,9 @@ struct EvaluateOptions {
   // (including excluded records and why). Contains PHI-adjacent detail: for the
   // admin CLI only, never for production logs.
   bool explain = false;
+  // The hook being answered: only rules listing it in Rule::hooks are
+  // evaluated; the others are false ("not for this hook" in explain).
+  std::string hook = "patient-view";
 };
 
 Evaluation Evaluate(const RuleSet& rule_set, const fhir::PatientFacts& facts,

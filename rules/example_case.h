@@ -10,6 +10,9 @@
 //    "notObtained": ["observations"], "partial": [],
 //    "expect": {"fires": ["MG-01"], "notFires": ["MG-05"], "indicators": {"MG-01": "warning"}},
 //    "bundle": {"resourceType": "Bundle", ...}}
+// Order-hook cases (issue #15) add the hook and its context:
+//    "hook": "order-select", "context": {"draftOrders": {Bundle}, "selections":
+//    ["MedicationRequest/1"]}
 
 #include <map>
 #include <memory>
@@ -47,6 +50,10 @@ struct ExampleCase {
     return !summary_contains.empty() || !detail_contains.empty() || !detail_lacks.empty() ||
            !action_contains.empty();
   }
+  std::string hook = "patient-view";
+  fhir::JsonRef draft_orders;   // context.draftOrders (order hooks), else invalid
+  bool has_selections = false;  // order-select: only these drafts are proposed
+  std::vector<std::string> selections;
   std::shared_ptr<const fhir::JsonDocument> document;  // owns the bundle
   fhir::JsonRef bundle;
 };

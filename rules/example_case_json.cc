@@ -121,6 +121,24 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
       }
     }
   }
+  if (const rapidjson::Value* hook = Find(root, "hook"); hook != nullptr) {
+    if (!hook->IsString()) return fail("'hook' must be a string");
+    c.hook = hook->GetString();
+  }
+  if (const rapidjson::Value* context = Find(root, "context"); context != nullptr) {
+    if (!context->IsObject()) return fail("'context' must be an object");
+    const rapidjson::Value* drafts = Find(*context, "draftOrders");
+    if (drafts == nullptr || !drafts->IsObject()) return fail("'context.draftOrders' must be a Bundle");
+    c.draft_orders = fhir::internal::MakeRef(*drafts);
+    if (const rapidjson::Value* selections = Find(*context, "selections"); selections != nullptr) {
+      if (!selections->IsArray()) return fail("'context.selections' must be an array");
+      c.has_selections = true;
+      for (const auto& v : selections->GetArray()) {
+        if (!v.IsString()) return fail("'context.selections' must hold strings");
+        c.selections.emplace_back(v.GetString(), v.GetStringLength());
+      }
+    }
+  }
   const rapidjson::Value* bundle = Find(root, "bundle");
   if (bundle == nullptr || !bundle->IsObject()) return fail("'bundle' must be a FHIR Bundle");
   c.bundle = fhir::internal::MakeRef(*bundle);
@@ -144,6 +162,13 @@ fhir::PatientFacts FactsForCase(const ExampleCase& example_case) {
     if (facts.state(c).obtained()) inputs.push_back({c, example_case.bundle});
   }
   fhir::Normalize(inputs, example_case.now, fhir::NormalizeOptions{}, facts);
+  // Order hooks (R29): the drafts are the proposed medications / draft orders.
+  facts.state(fhir::FactCategory::kDraftOrders) = {};
+  if (example_case.draft_orders.valid()) {
+    fhir::NormalizeDraftOrders(example_case.draft_orders,
+                               example_case.has_selections ? &example_case.selections : nullptr,
+                               example_case.now, fhir::NormalizeOptions{}, facts);
+  }
   return facts;
 }
 
@@ -152,6 +177,7 @@ CaseResult RunExampleCase(const RuleSet& rule_set, const ExampleCase& example_ca
   fhir::PatientFacts facts = FactsForCase(example_case);
   EvaluateOptions options;
   options.explain = !example_case.explain_contains.empty();
+  options.hook = example_case.hook;
   Evaluation evaluation = Evaluate(rule_set, facts, example_case.now, options);
   for (const RuleOutcome& o : evaluation.outcomes) {
     if (o.fired) result.fired.insert(rule_set.rules[static_cast<std::size_t>(o.rule)].id);

@@ -385,6 +385,7 @@ std::optional<BindKind> BindKindOf(PredicateKind kind) {
   switch (kind) {
     case PredicateKind::kMedication: return BindKind::kMedication;
     case PredicateKind::kCondition: return BindKind::kCondition;
+    case PredicateKind::kDraftOrder: return BindKind::kCondition;  // names only
     case PredicateKind::kLab: return BindKind::kLab;
     case PredicateKind::kRuleFires: return BindKind::kRules;
     default: return std::nullopt;
@@ -955,11 +956,11 @@ class RuleSetBuilder {
       }
     }
     std::size_t kinds = 0;
-    for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab", "ruleFires", "patient"}) {
+    for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab", "ruleFires", "patient", "draftOrder"}) {
       if (Member(v, k) != nullptr) ++kinds;
     }
     if (kinds != 1) {
-      r_.Fail(path, "expected exactly one of all, any, not, ref, medication, condition, lab, noLab, ruleFires, patient");
+      r_.Fail(path, "expected exactly one of all, any, not, ref, medication, condition, lab, noLab, ruleFires, patient, draftOrder");
       return p;
     }
     if (const Value* ref = Member(v, "ref")) {
@@ -1019,6 +1020,11 @@ class RuleSetBuilder {
       ParseLab(*nolab, Join(path, "noLab"), p, true);
     } else if (const Value* patient = Member(v, "patient")) {
       ParsePatient(*patient, Join(path, "patient"), p);
+    } else if (const Value* draft = Member(v, "draftOrder")) {
+      // R29: a draft order of the hook (ServiceRequest) whose code is in the set.
+      p.kind = PredicateKind::kDraftOrder;
+      p.value_set = ValueSetRef(*draft, Join(path, "draftOrder"));
+      if (draft->IsObject()) CheckKeys(*draft, Join(path, "draftOrder"), {"valueSet"});
     } else if (const Value* fires = Member(v, "ruleFires")) {
       p.kind = PredicateKind::kRuleFires;
       std::string fpath = Join(path, "ruleFires");
@@ -1080,7 +1086,7 @@ class RuleSetBuilder {
     if (!v.IsObject()) return;
     CheckKeys(v, path,
               {"valueSet", "routes", "minDays", "startUnknown", "recentDays", "recentStatuses",
-               "asNeeded", "chainGapDays", "chainStatuses"});
+               "asNeeded", "chainGapDays", "chainStatuses", "source"});
     if (const Value* gap = Member(v, "chainGapDays")) {
       double days = 0;
       if (WindowDays(*gap, Join(path, "chainGapDays"), days)) p.chain_gap_days = days;
@@ -1097,6 +1103,13 @@ class RuleSetBuilder {
         }
       }
       if (!p.chain_gap_days) r_.Fail(Join(path, "chainStatuses"), "needs chainGapDays");
+    }
+    if (const Value* source = Member(v, "source")) {
+      const std::string text = source->IsString() ? source->GetString() : "";
+      if (text == "current") p.source = MedicationSource::kCurrent;
+      else if (text == "proposed") p.source = MedicationSource::kProposed;
+      else if (text == "either") p.source = MedicationSource::kEither;
+      else r_.Fail(Join(path, "source"), "expected current, proposed or either");
     }
     if (const Value* prn = Member(v, "asNeeded")) {
       if (!prn->IsBool())
@@ -1251,8 +1264,8 @@ class RuleSetBuilder {
       r_.Fail(path, "expected a rule object");
       return rule;
     }
-    CheckKeys(v, path, {"id", "version", "title", "enabled", "when", "bind", "indicator", "card",
-                        "source", "evidence"});
+    CheckKeys(v, path, {"id", "version", "title", "enabled", "hooks", "when", "bind", "indicator",
+                        "card", "source", "evidence"});
     GetString(v, "id", path, r_, rule.id);
     r_.rule_id = rule.id;
     for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
@@ -1265,6 +1278,23 @@ class RuleSetBuilder {
     if (const Value* enabled = Member(v, "enabled")) {
       if (!enabled->IsBool()) r_.Fail(Join(path, "enabled"), "expected true or false");
       else rule.enabled = enabled->GetBool();
+    }
+    // R29: the hooks a rule may fire on; a hook no service of the file serves
+    // is a typo, not a silent rule.
+    if (const Value* hooks = Member(v, "hooks")) {
+      if (!hooks->IsArray() || hooks->Empty()) {
+        r_.Fail(Join(path, "hooks"), "expected a non-empty array of hook names");
+      } else {
+        for (rapidjson::SizeType i = 0; i < hooks->Size(); ++i) {
+          const std::string hook = (*hooks)[i].IsString() ? (*hooks)[i].GetString() : "";
+          bool served = false;
+          for (const ServiceDefinition& service : out_.services) served |= service.hook == hook;
+          if (!served) r_.Fail(Index(Join(path, "hooks"), i), "no service of this file serves this hook");
+          rule.hooks.push_back(hook);
+        }
+      }
+    } else {
+      rule.hooks = {"patient-view"};
     }
     std::map<std::string, BindKind> binds;
     std::set<std::string> refs;
@@ -1649,7 +1679,8 @@ class RuleSetBuilder {
   void AssignLeafIds(Predicate& p, std::map<std::string, int>& ids) {
     for (Predicate& c : p.children) AssignLeafIds(c, ids);
     if (p.kind != PredicateKind::kMedication && p.kind != PredicateKind::kCondition &&
-        p.kind != PredicateKind::kLab && p.kind != PredicateKind::kNoLab) {
+        p.kind != PredicateKind::kLab && p.kind != PredicateKind::kNoLab &&
+        p.kind != PredicateKind::kDraftOrder) {
       return;
     }
     std::ostringstream key;
@@ -1661,6 +1692,7 @@ class RuleSetBuilder {
     key << '|' << (p.condition_within_days ? *p.condition_within_days : -1.0) << '|'
         << p.undated_counts << '|' << (p.recent_days ? *p.recent_days : -1.0) << '|'
         << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|'
+        << static_cast<int>(p.source) << '|'
         << (p.chain_gap_days ? *p.chain_gap_days : -1.0) << '|';
     for (const std::string& st : p.chain_statuses) key << st << ',';
     for (const std::string& st : p.recent_statuses) key << st << ',';

@@ -125,8 +125,12 @@ enum class PredicateKind {
   kLab,
   kNoLab,
   kRuleFires,
-  kPatient
+  kPatient,
+  kDraftOrder  // a non-medication draft order of the hook (R29: serum Mg ServiceRequest)
 };
+// Which medications a medication predicate reads (R29/R30): the patient's
+// current ones, the hook's proposed ones (draft orders), or either.
+enum class MedicationSource { kCurrent, kProposed, kEither };
 enum class Comparison { kNone, kBelow, kAtOrBelow, kAbove, kAtOrAbove, kBetween };
 
 struct Predicate {
@@ -137,6 +141,7 @@ struct Predicate {
 
   // medication / condition
   int value_set = -1;               // index into RuleSet::value_sets
+  MedicationSource source = MedicationSource::kCurrent;  // medication: current/proposed/either
   std::vector<fhir::Route> routes;  // medication: allowed routes; empty = any
   std::optional<double> min_days;   // medication: exposure at least this long
   bool start_unknown = false;       // medication: some match has no start date
@@ -235,6 +240,10 @@ struct Rule {
   std::string version;  // "1.0.0"
   std::string title;
   bool enabled = true;
+  // The hooks this rule may fire on ("hooks" in the file; default
+  // patient-view). Patient-view rules never fire on the order hooks and vice
+  // versa (R29).
+  std::vector<std::string> hooks;
   Predicate when;
   std::vector<std::pair<std::string, Predicate>> bindings;  // extra facts for the text
   Indicator indicator = Indicator::kInfo;                   // default

@@ -17,7 +17,7 @@ namespace cds::service {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: magcds evaluate (--request FILE | --bundle FILE) [--hook patient-view]\n"
+    "usage: magcds evaluate (--request FILE | --bundle FILE) [--hook HOOK]\n"
     "                       [--service ID] [--now ISO-8601] [--rules PATH] [--explain]\n";
 
 int Fail(const std::string& message) {

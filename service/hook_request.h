@@ -21,6 +21,7 @@
 #include "fhir/data_gatherer.h"
 #include "fhir/json_document.h"
 #include "fhir/result.h"
+#include "service/hook_definition.h"
 
 namespace cds::service {
 
@@ -46,6 +47,9 @@ struct HookRequest {
   std::string patient_id;    // a FHIR id: [A-Za-z0-9-.]{1,64}
   std::string user_id;       // "Practitioner/123", "PractitionerRole/1", ... or a bare id
   std::string encounter_id;  // "" when absent
+  // The hook's own context fields (service/hook_definition.h), validated per
+  // its description: order-sign's draftOrders, order-select's selections.
+  HookContext hook_context;
 
   // Keys present in `prefetch`. A key whose value is JSON null is present with
   // is_null = true (the client found no data); absent keys are not listed.
@@ -68,7 +72,9 @@ struct HookRequest {
 // prefetch value is neither an object nor null. Issue #12: every value that may
 // reach an outgoing header or URL is checked: no string member read here may
 // hold a control character, access_token must be an RFC 6750 b64token,
-// userId a FHIR id or "Type/id", encounterId a FHIR id.
+// userId a FHIR id or "Type/id", encounterId a FHIR id. Issue #15: a context
+// field of the hook's description (FindHook) that is missing, of the wrong
+// shape, or fails the hook's own check (the message names the field).
 Result<HookRequest> ParseHookRequest(std::string_view body);
 
 // True for a FHIR id: 1 to 64 of [A-Za-z0-9-.].

@@ -154,6 +154,78 @@ void AddUserTokens(const std::string& user_id, std::map<std::string, std::string
   if (user_id.find('/') == std::string::npos) tokens["userPractitionerId"] = user_id;
 }
 
+// "Type/id" of every resource in a Bundle's entries ("" ids are skipped).
+std::vector<std::string> BundleRefs(const rapidjson::Value& bundle) {
+  std::vector<std::string> refs;
+  const rapidjson::Value* entries = Member(bundle, "entry");
+  if (entries == nullptr || !entries->IsArray()) return refs;
+  for (const rapidjson::Value& entry : entries->GetArray()) {
+    if (!entry.IsObject()) continue;
+    const rapidjson::Value* resource = Member(entry, "resource");
+    if (resource == nullptr || !resource->IsObject()) continue;
+    const rapidjson::Value* type = Member(*resource, "resourceType");
+    const rapidjson::Value* id = Member(*resource, "id");
+    if (type == nullptr || !type->IsString() || id == nullptr || !id->IsString()) continue;
+    refs.push_back(std::string(type->GetString(), type->GetStringLength()) + "/" +
+                   std::string(id->GetString(), id->GetStringLength()));
+  }
+  return refs;
+}
+
+// The hook's own context fields, per its description (hook_definition.h).
+Status ParseHookContext(const rapidjson::Value& context, HookRequest& request) {
+  const HookDefinition* hook = FindHook(request.hook);
+  if (hook == nullptr) return OkStatus();
+  HookContext& out = request.hook_context;
+  for (const ContextField& field : hook->context) {
+    const std::string path = "context." + field.name;
+    const rapidjson::Value* value = Member(context, field.name.c_str());
+    if (value == nullptr || value->IsNull()) {
+      if (field.required) return Missing(path);
+      continue;
+    }
+    switch (field.kind) {
+      case ContextField::Kind::kString: {
+        auto text = CheckedString(*value, path);
+        if (!text) return text.error();
+        out.strings[field.name] = std::move(text).value();
+        break;
+      }
+      case ContextField::Kind::kStringArray: {
+        if (!value->IsArray()) return Invalid("'" + path + "' must be an array of strings");
+        std::vector<std::string>& items = out.string_arrays[field.name];
+        for (const rapidjson::Value& item : value->GetArray()) {
+          if (!item.IsString() || item.GetStringLength() == 0) {
+            return Invalid("'" + path + "' must be an array of non-empty strings");
+          }
+          auto text = CheckedString(item, path);
+          if (!text) return text.error();
+          items.push_back(std::move(text).value());
+        }
+        break;
+      }
+      case ContextField::Kind::kBundle: {
+        const rapidjson::Value* type = value->IsObject() ? Member(*value, "resourceType") : nullptr;
+        if (type == nullptr || !type->IsString() ||
+            std::string_view(type->GetString()) != "Bundle") {
+          return Invalid("'" + path + "' must be a FHIR Bundle (resourceType \"Bundle\")");
+        }
+        const rapidjson::Value* entries = Member(*value, "entry");
+        if (entries != nullptr && !entries->IsNull() && !entries->IsArray()) {
+          return Invalid("'" + path + ".entry' must be an array");
+        }
+        out.bundles[field.name] = MakeRef(*value);
+        out.bundle_refs[field.name] = BundleRefs(*value);
+        break;
+      }
+    }
+  }
+  if (hook->validate) {
+    if (std::optional<Error> error = hook->validate(out)) return *error;
+  }
+  return OkStatus();
+}
+
 // Issue #12: a member name that occurs twice in one object ("" if none).
 // Parsers disagree on which one wins (RapidJSON's FindMember takes the first,
 // others the last), so the EHR and this service could read different values:
@@ -261,6 +333,8 @@ Status ParseContext(const rapidjson::Value& root, HookRequest& request) {
     return Invalid("'context.encounterId' must be a FHIR id (1-64 of A-Z a-z 0-9 - .)");
   }
   request.encounter_id = std::move(encounter).value();
+
+  if (Status own = ParseHookContext(*context, request); !own) return own.error();
 
   request.tokens["context.patientId"] = request.patient_id;
   request.tokens["context.userId"] = request.user_id;

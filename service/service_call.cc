@@ -7,6 +7,7 @@
 
 #include "cards/render.h"
 #include "fhir/patient_facts.h"
+#include "service/hook_definition.h"
 
 namespace cds::service {
 namespace {
@@ -28,10 +29,21 @@ std::string Quoted(std::string_view id) {
   return printable ? "'" + std::string(id) + "'" : std::string("(unprintable id)");
 }
 
+// The categories a call of `hook` uses (all of them for an undescribed hook).
+std::vector<fhir::FactCategory> CategoriesOf(const HookDefinition* hook) {
+  if (hook != nullptr) return hook->categories;
+  std::vector<fhir::FactCategory> all;
+  for (int c = 0; c < fhir::kFactCategoryCount; ++c)
+    all.push_back(static_cast<fhir::FactCategory>(c));
+  return all;
+}
+
 // Why a rule could be undecided: the fact categories that were not complete.
-std::string UnknownReason(const fhir::PatientFacts& facts) {
+std::string UnknownReason(const fhir::PatientFacts& facts,
+                          const std::vector<fhir::FactCategory>& categories) {
   std::string why;
-  for (int c = 0; c < fhir::kFactCategoryCount; ++c) {
+  for (const fhir::FactCategory category : categories) {
+    const int c = static_cast<int>(category);
     const fhir::CategoryState& state = facts.categories[c];
     if (state.complete()) continue;
     if (!why.empty()) why += "; ";
@@ -80,9 +92,16 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
   for (int c = 0; c < fhir::kFactCategoryCount; ++c) facts.categories[c] = gathered.states[c];
   facts.patient_id = input.request->patient_id;
   fhir::Normalize(gathered.inputs, input.now, options.normalize, facts);
+  // Hooks as data: the hook's own context (order hooks: draftOrders) adds its facts.
+  const HookDefinition* hook = FindHook(input.request->hook);
+  if (hook != nullptr && hook->build_facts) {
+    hook->build_facts(input.request->hook_context, input.now, options.normalize, facts);
+  }
+  const std::vector<fhir::FactCategory> categories = CategoriesOf(hook);
   record.timing.normalize_ms = MillisSince(start);
   record.foreign_resources = facts.foreign_resources;
-  for (int c = 0; c < fhir::kFactCategoryCount; ++c) {
+  for (const fhir::FactCategory category : categories) {
+    const int c = static_cast<int>(category);
     const fhir::CategoryState& state = facts.categories[c];
     if (state.complete()) continue;
     record.category_notes.push_back(
@@ -94,6 +113,7 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
   start = Steady::now();
   rules::EvaluateOptions evaluate_options;
   evaluate_options.explain = options.explain;
+  evaluate_options.hook = input.request->hook;
   result.evaluation = rules::Evaluate(rule_set, facts, input.now, evaluate_options);
   record.timing.evaluate_ms = MillisSince(start);
 
@@ -105,7 +125,7 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
     const rules::Rule& rule = rule_set.rules[static_cast<std::size_t>(outcome.rule)];
     if (outcome.fired) record.rules_fired.push_back(rule.id + "@" + rule.version);
     if (outcome.truth == rules::Truth::kUnknown) {
-      if (unknown_reason.empty()) unknown_reason = UnknownReason(facts);
+      if (unknown_reason.empty()) unknown_reason = UnknownReason(facts, categories);
       record.rules_unknown.push_back({rule.id + "@" + rule.version, rule.id, unknown_reason});
     }
   }

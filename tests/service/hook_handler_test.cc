@@ -1,10 +1,11 @@
 #include "service/hook_handler.h"
 
+#include <rapidjson/document.h>
+
 #include <string>
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
-#include <rapidjson/document.h>
 
 #include "tests/service/handler_test_util.h"
 
@@ -99,10 +100,12 @@ BOOST_FIXTURE_TEST_CASE(non_json_content_type_is_415, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(malformed_requests_are_400_and_service_keeps_working, Fixture) {
-  const char* bodies[] = {"{not json", "[1,2]", "\"text\"",
-                          R"({"hook":"patient-view","context":{"patientId":"p","userId":"Practitioner/a"}})"};
+  const char* bodies[] = {
+      "{not json", "[1,2]", "\"text\"",
+      R"({"hook":"patient-view","context":{"patientId":"p","userId":"Practitioner/a"}})"};
   for (const char* body : bodies) {
-    const HttpResponseView response = Call(handler, "POST", "/cds-services/magnesium-advisor", body);
+    const HttpResponseView response =
+        Call(handler, "POST", "/cds-services/magnesium-advisor", body);
     BOOST_TEST(response.status == 400, body);
     BOOST_TEST(ErrorName(response) == "invalid_request", body);
     BOOST_TEST(HeaderOf(response, "Cache-Control") == "no-store");
@@ -114,11 +117,13 @@ BOOST_FIXTURE_TEST_CASE(malformed_requests_are_400_and_service_keeps_working, Fi
 
 BOOST_FIXTURE_TEST_CASE(hook_not_served_by_the_service_is_400, Fixture) {
   std::string body = kValid;
-  body.replace(body.find("patient-view"), 12, "order-select");
+  body.replace(body.find("patient-view"), 12, "medication-prescribe");
   const HttpResponseView response = Call(handler, "POST", "/cds-services/magnesium-advisor", body);
   BOOST_TEST(response.status == 400);
-  BOOST_TEST(response.body.find("hook 'order-select' is not served by 'magnesium-advisor'") !=
-             std::string::npos, response.body);
+  BOOST_TEST(
+      response.body.find("hook 'medication-prescribe' is not served by 'magnesium-advisor'") !=
+          std::string::npos,
+      response.body);
 }
 
 BOOST_FIXTURE_TEST_CASE(missing_required_prefetch_without_fhir_server_is_412, Fixture) {
@@ -133,7 +138,8 @@ BOOST_FIXTURE_TEST_CASE(missing_required_prefetch_without_fhir_server_is_412, Fi
 }
 
 BOOST_FIXTURE_TEST_CASE(null_prefetch_means_no_data_not_missing, Fixture) {
-  const HttpResponseView response = Call(handler, "POST", "/cds-services/magnesium-advisor", kValid);
+  const HttpResponseView response =
+      Call(handler, "POST", "/cds-services/magnesium-advisor", kValid);
   BOOST_TEST(response.status == 200, response.body);
   BOOST_TEST(response.body.rfind(R"({"cards":[)", 0) == 0u);
 }

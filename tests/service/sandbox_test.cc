@@ -256,6 +256,25 @@ BOOST_AUTO_TEST_CASE(sandbox_calls_with_pinned_keys_and_cors_from_its_origin) {
 // The sandbox against a secured FHIR server: it sends fhirAuthorization and
 // no prefetch, and magcds fetches (from an allowlisted loopback test server)
 // with the sandbox's access token.
+// Issue #15 acceptance 4: the sandbox's "Rx View" (order-select, one draft
+// MedicationRequest with an RxNorm SCD code, selections of its id) and "Rx
+// Sign" (order-sign) calls, with sandbox-minted tokens: accepted, evaluated.
+BOOST_AUTO_TEST_CASE(sandbox_order_select_and_order_sign_calls) {
+  MagcdsServe serve(CDS_MAGCDS_BINARY, SandboxConfig());
+  const HttpTestResponse discovery = Replay(serve, LoadFixture("discovery"));
+  BOOST_TEST(discovery.status == 200, discovery.body);
+  for (const char* id : {"magnesium-advisor", "magnesium-order-select", "magnesium-order-sign"}) {
+    BOOST_TEST(discovery.body.find(std::string("\"id\":\"") + id + "\"") != std::string::npos, id);
+  }
+  for (const char* call : {"order-select-prefetch", "order-sign-prefetch"}) {
+    const HttpTestResponse cards = Replay(serve, LoadFixture(call));
+    BOOST_TEST(cards.status == 200, call << ": " << cards.body);
+    // Omeprazole started with current furosemide, no magnesium result: MG-21.
+    BOOST_TEST(cards.body.find("\"MG-21@1.1.0\"") != std::string::npos, call << ": " << cards.body);
+    BOOST_TEST(cards.body.find("Starting a PPI with furosemide") != std::string::npos, cards.body);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(sandbox_call_with_fhir_authorization_is_fetched) {
   NodeServer fhir("fault_server.mjs");
   MagcdsServe serve(CDS_MAGCDS_BINARY, SandboxConfig(fhir.Url("/ok")));
