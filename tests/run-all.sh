@@ -22,7 +22,7 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCDS_WARNINGS_AS_ERRORS=O
 # run. clang-tidy fails it too, over the .cc files the last commit (or merge)
 # changed plus those including a changed header; results are cached by
 # preprocessed text (~/.cache/magcds-lint), so CDS_LINT_TIDY_BASE= (empty: the
-# whole tree, ~13 min cold on 2 cores) is cheap once warm.
+# whole tree, 5.2 CPU-min cold) is cheap once warm.
 # CDS_LINT_FORMAT_ENFORCED: report-only until the tree has been formatted once
 # (`clang-format -i` over all *.cc/*.h); then set its default to 1.
 CDS_LINT_FORMAT_ENFORCED="${CDS_LINT_FORMAT_ENFORCED:-0}"
