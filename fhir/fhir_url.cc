@@ -165,4 +165,16 @@ bool SameOrigin(std::string_view a, std::string_view b) {
   return x && y && x->Origin() == y->Origin();
 }
 
+bool IsB64Token(std::string_view text) {
+  std::size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    if (!ok) break;
+  }
+  if (i == 0) return false;
+  return text.find_first_not_of('=', i) == std::string_view::npos;
+}
+
 }  // namespace cds::fhir

@@ -73,4 +73,9 @@ bool TransportAllowed(const HttpUrl& url, bool allow_http_loopback);
 // True when both parse and have the same scheme, host and port.
 bool SameOrigin(std::string_view a, std::string_view b);
 
+// True for an RFC 6750 §2.1 b64token, what may follow "Bearer " in an
+// Authorization header without changing its meaning (no CR/LF, spaces or
+// commas): 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+bool IsB64Token(std::string_view text);
+
 }  // namespace cds::fhir

@@ -47,20 +47,6 @@ bool IsStaleConnection(const http::http_exception& e) {
          what.find("Broken pipe") != std::string::npos;
 }
 
-// RFC 6750 §2.1 b64token: what may follow "Bearer " without changing the
-// header's meaning (no CR/LF, no spaces, no commas).
-bool IsB64Token(std::string_view text) {
-  std::size_t i = 0;
-  for (; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
-    if (!ok) break;
-  }
-  if (i == 0) return false;
-  return text.find_first_not_of('=', i) == std::string_view::npos;
-}
-
 // A request target without control characters, spaces or non-ASCII bytes:
 // CR/LF or a space would split or rewrite the request line.
 bool IsSafeRequestTarget(std::string_view text) {

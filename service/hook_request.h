@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "fhir/data_gatherer.h"
+#include "fhir/fhir_url.h"
 #include "fhir/json_document.h"
 #include "fhir/result.h"
 #include "service/hook_definition.h"
@@ -80,7 +81,7 @@ Result<HookRequest> ParseHookRequest(std::string_view body);
 // True for a FHIR id: 1 to 64 of [A-Za-z0-9-.].
 bool IsFhirId(std::string_view text);
 
-// True for an RFC 6750 §2.1 b64token (what may follow "Bearer " in a header).
-bool IsB64Token(std::string_view text);
+// RFC 6750 b64token check, shared with the FHIR client (fhir/fhir_url.h).
+using fhir::IsB64Token;
 
 }  // namespace cds::service

@@ -374,22 +374,6 @@ bool IsFhirId(std::string_view text) {
   return true;
 }
 
-bool IsB64Token(std::string_view text) {
-  // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-  std::size_t i = 0;
-  for (; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
-    if (!ok) break;
-  }
-  if (i == 0) return false;
-  for (; i < text.size(); ++i) {
-    if (text[i] != '=') return false;
-  }
-  return true;
-}
-
 Result<HookRequest> ParseHookRequest(std::string_view body) {
   auto document = fhir::JsonDocument::Parse(body);
   if (!document) return document.error();
