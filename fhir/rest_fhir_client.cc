@@ -244,7 +244,7 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
 
   void OnResponse(const std::shared_ptr<Call>& call,
                   const std::shared_ptr<http_client::http_client>& client,
-                  pplx::task<http::http_response> task) {
+                  const pplx::task<http::http_response>& task) {
     http::http_response response;
     try {
       response = task.get();  // the task is done: get() does not wait
@@ -294,7 +294,7 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
   }
 
   void ReadBody(
-      const std::shared_ptr<Call>& call, http::http_response response,
+      const std::shared_ptr<Call>& call, const http::http_response& response,
       const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>&
           buffer,
       std::size_t total, std::size_t chunk) {
@@ -312,10 +312,10 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
   }
 
   void OnBodyChunk(
-      const std::shared_ptr<Call>& call, http::http_response response,
+      const std::shared_ptr<Call>& call, const http::http_response& response,
       const std::shared_ptr<concurrency::streams::container_buffer<std::vector<std::uint8_t>>>&
           buffer,
-      std::size_t total, std::size_t chunk, pplx::task<std::size_t> task) {
+      std::size_t total, std::size_t chunk, const pplx::task<std::size_t>& task) {
     auto self = shared_from_this();
     std::size_t n = 0;
     try {
