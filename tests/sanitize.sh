@@ -18,10 +18,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 which="${1:-all}"
 root="${CDS_SANITIZE_BUILD_ROOT:-.}"
 
+# Warnings are errors in the Release build (tests/run-all.sh); here they are
+# not: GCC 12 at -O1 with -fsanitize reports false -Wmaybe-uninitialized
+# inside libstdc++'s <regex> (seen in CI), which would fail the run on code
+# the Release build has already checked.
 configure() {  # configure DIR SANITIZERS
   mkdir -p "$1"
   cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-    -DCDS_WARNINGS_AS_ERRORS=ON -DCDS_SANITIZE="$2" -DCDS_FUZZ_SECONDS=0 >"$1/configure.log" 2>&1 \
+    -DCDS_WARNINGS_AS_ERRORS=OFF -DCDS_SANITIZE="$2" -DCDS_FUZZ_SECONDS=0 >"$1/configure.log" 2>&1 \
     || { cat "$1/configure.log"; exit 1; }
 }
 
