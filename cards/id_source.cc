@@ -21,8 +21,8 @@ std::string RandomIdSource::NewUuid() {
   hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx", hi >> 32, (hi >> 16) & 0xFFFFULL,
-                hi & 0xFFFFULL, lo >> 48, lo & 0xFFFFFFFFFFFFULL);
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx", hi >> 32,
+                (hi >> 16) & 0xFFFFULL, hi & 0xFFFFULL, lo >> 48, lo & 0xFFFFFFFFFFFFULL);
   return buf;
 }
 

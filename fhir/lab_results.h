@@ -15,8 +15,8 @@
 namespace cds::fhir {
 
 struct UnitConversion {
-  std::string unit;      // compared case-insensitively after trimming ("mg/dL", "meq/L")
-  double factor = 1.0;   // canonical = reported * factor
+  std::string unit;     // compared case-insensitively after trimming ("mg/dL", "meq/L")
+  double factor = 1.0;  // canonical = reported * factor
 };
 
 // Grading in the reported unit (clinical-reference-1.1 R1): one ascending band
@@ -48,13 +48,13 @@ struct Grading {
 };
 
 struct AnalyteSpec {
-  std::string id;                         // "serum-magnesium"
-  std::vector<Coding> codes;              // system + code of every accepted code
-  std::string canonical_unit;             // "mmol/L"
-  std::vector<UnitConversion> units;      // must include the canonical unit (factor 1)
-  std::optional<double> plausible_low;    // canonical units; outside -> unusable
+  std::string id;                       // "serum-magnesium"
+  std::vector<Coding> codes;            // system + code of every accepted code
+  std::string canonical_unit;           // "mmol/L"
+  std::vector<UnitConversion> units;    // must include the canonical unit (factor 1)
+  std::optional<double> plausible_low;  // canonical units; outside -> unusable
   std::optional<double> plausible_high;
-  bool comparator_allowed = false;        // false: "<0.4" is unusable for grading
+  bool comparator_allowed = false;  // false: "<0.4" is unusable for grading
   std::vector<std::string> usable_statuses{"final", "amended", "corrected", "appended"};
   std::optional<Grading> grading;  // with grading, comparators follow Grading's rules
   // Codes of the same substance that are never graded (RBC, urine, whole blood):
@@ -65,10 +65,10 @@ struct AnalyteSpec {
 };
 
 struct LabValue {
-  std::string ref;            // "Observation/abc"
-  double value = 0;           // in canonical units
-  std::string comparator;     // "" or "<", "<=", ">", ">=" (only if comparator_allowed)
-  std::string reported;       // "1.1 mg/dL" (value and unit as reported)
+  std::string ref;         // "Observation/abc"
+  double value = 0;        // in canonical units
+  std::string comparator;  // "" or "<", "<=", ">", ">=" (only if comparator_allowed)
+  std::string reported;    // "1.1 mg/dL" (value and unit as reported)
   std::string status;
   FhirInstant effective;
   // With grading: the band, the unit whose scale graded it, the value on that
@@ -86,11 +86,12 @@ struct LabExclusion {
 };
 
 struct LabSeries {
-  std::vector<LabValue> values;         // usable, de-duplicated, latest effective first
-  std::vector<LabExclusion> excluded;   // observations of this analyte that were not usable
+  std::vector<LabValue> values;        // usable, de-duplicated, latest effective first
+  std::vector<LabExclusion> excluded;  // observations of this analyte that were not usable
 };
 
 // Observations whose code is not one of spec.codes are ignored silently.
-LabSeries SelectLabResults(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations);
+LabSeries SelectLabResults(const AnalyteSpec& spec,
+                           const std::vector<ObservationFact>& observations);
 
 }  // namespace cds::fhir

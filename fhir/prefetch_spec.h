@@ -11,8 +11,8 @@
 namespace cds::fhir {
 
 struct PrefetchSpec {
-  std::string key;            // "medications"
-  std::string query;          // template: "MedicationRequest?patient={{context.patientId}}&..."
+  std::string key;    // "medications"
+  std::string query;  // template: "MedicationRequest?patient={{context.patientId}}&..."
   FactCategory category = FactCategory::kPatient;
   std::string resource_type;  // "MedicationRequest": what a prefetched value may hold
   // Required keys that cannot be had make the request fail with 412; an

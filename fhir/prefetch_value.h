@@ -19,8 +19,8 @@ enum class PrefetchUse {
 
 struct PrefetchVerdict {
   PrefetchUse use = PrefetchUse::kNotGiven;
-  std::string reason;     // for kNotGiven: why (no PHI)
-  std::string next_url;   // for kPaged
+  std::string reason;    // for kNotGiven: why (no PHI)
+  std::string next_url;  // for kPaged
 };
 
 PrefetchVerdict ClassifyPrefetch(const PrefetchSpec& spec, JsonRef value);

@@ -60,8 +60,9 @@ PrefetchVerdict ClassifyPrefetch(const PrefetchSpec& spec, JsonRef ref) {
       for (const auto& link : links->GetArray()) {
         const rapidjson::Value* relation = internal::Find(link, "relation");
         const rapidjson::Value* url = internal::Find(link, "url");
-        if (relation != nullptr && relation->IsString() && std::string(relation->GetString()) == "next" &&
-            url != nullptr && url->IsString() && url->GetStringLength() > 0) {
+        if (relation != nullptr && relation->IsString() &&
+            std::string(relation->GetString()) == "next" && url != nullptr && url->IsString() &&
+            url->GetStringLength() > 0) {
           verdict.use = PrefetchUse::kPaged;
           verdict.next_url = url->GetString();
           return verdict;

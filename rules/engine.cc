@@ -600,8 +600,8 @@ class Evaluator {
         State(proposed ? FactCategory::kDraftOrders : FactCategory::kMedications);
     if (!state.obtained()) {
       if (notes != nullptr)
-        notes->push_back(std::string(proposed ? "draft orders" : "medications") +
-                         " not obtained" + (state.note.empty() ? "" : ": " + state.note));
+        notes->push_back(std::string(proposed ? "draft orders" : "medications") + " not obtained" +
+                         (state.note.empty() ? "" : ": " + state.note));
       return Truth::kUnknown;
     }
     std::vector<std::size_t> matches;

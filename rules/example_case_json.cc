@@ -1,5 +1,6 @@
-#include <algorithm>
 #include <dirent.h>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -28,15 +29,18 @@ bool CategoryFromName(const std::string& name, fhir::FactCategory& out) {
 Status ReadIdList(const rapidjson::Value& obj, const char* name, std::set<std::string>& out) {
   const rapidjson::Value* list = Find(obj, name);
   if (list == nullptr) return OkStatus();
-  if (!list->IsArray()) return Error{ErrorCode::kInvalidRequest, std::string("'") + name + "' must be an array"};
+  if (!list->IsArray())
+    return Error{ErrorCode::kInvalidRequest, std::string("'") + name + "' must be an array"};
   for (const auto& v : list->GetArray()) {
-    if (!v.IsString()) return Error{ErrorCode::kInvalidRequest, std::string("'") + name + "' must hold strings"};
+    if (!v.IsString())
+      return Error{ErrorCode::kInvalidRequest, std::string("'") + name + "' must hold strings"};
     out.insert(v.GetString());
   }
   return OkStatus();
 }
 
-Status ReadCategories(const rapidjson::Value& obj, const char* name, std::vector<fhir::FactCategory>& out) {
+Status ReadCategories(const rapidjson::Value& obj, const char* name,
+                      std::vector<fhir::FactCategory>& out) {
   std::set<std::string> names;
   if (Status s = ReadIdList(obj, name, names); !s) return s;
   for (const std::string& n : names) {
@@ -57,7 +61,8 @@ std::vector<std::string> ListCaseFiles(const std::string& directory) {
   if (DIR* dir = opendir(directory.c_str())) {
     while (dirent* entry = readdir(dir)) {
       std::string name = entry->d_name;
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) files.push_back(directory + "/" + name);
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0)
+        files.push_back(directory + "/" + name);
     }
     closedir(dir);
   }
@@ -73,7 +78,9 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
   auto doc = fhir::JsonDocument::Parse(text.str(), 256);
   if (!doc) return Error{ErrorCode::kInvalidRequest, path + ": " + doc.error().message};
   const rapidjson::Value& root = AsValue((*doc)->root());
-  auto fail = [&](const std::string& what) { return Error{ErrorCode::kInvalidRequest, path + ": " + what}; };
+  auto fail = [&](const std::string& what) {
+    return Error{ErrorCode::kInvalidRequest, path + ": " + what};
+  };
   if (!root.IsObject()) return fail("expected a JSON object");
   ExampleCase c;
   c.file = path;
@@ -81,10 +88,12 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
   const rapidjson::Value* name = Find(root, "name");
   c.name = name != nullptr && name->IsString() ? name->GetString() : path;
   const rapidjson::Value* now = Find(root, "now");
-  auto instant = now != nullptr && now->IsString() ? fhir::ParseFhirDateTime(now->GetString()) : std::nullopt;
+  auto instant =
+      now != nullptr && now->IsString() ? fhir::ParseFhirDateTime(now->GetString()) : std::nullopt;
   if (!instant) return fail("'now' must be an ISO-8601 dateTime with a zone");
   c.now = instant->seconds;
-  if (Status s = ReadCategories(root, "notObtained", c.not_obtained); !s) return fail(s.error().message);
+  if (Status s = ReadCategories(root, "notObtained", c.not_obtained); !s)
+    return fail(s.error().message);
   if (Status s = ReadCategories(root, "partial", c.partial); !s) return fail(s.error().message);
   const rapidjson::Value* expect = Find(root, "expect");
   if (expect == nullptr || !expect->IsObject()) return fail("'expect' must be an object");
@@ -128,7 +137,8 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
   if (const rapidjson::Value* context = Find(root, "context"); context != nullptr) {
     if (!context->IsObject()) return fail("'context' must be an object");
     const rapidjson::Value* drafts = Find(*context, "draftOrders");
-    if (drafts == nullptr || !drafts->IsObject()) return fail("'context.draftOrders' must be a Bundle");
+    if (drafts == nullptr || !drafts->IsObject())
+      return fail("'context.draftOrders' must be a Bundle");
     c.draft_orders = fhir::internal::MakeRef(*drafts);
     if (const rapidjson::Value* selections = Find(*context, "selections"); selections != nullptr) {
       if (!selections->IsArray()) return fail("'context.selections' must be an array");
@@ -186,22 +196,26 @@ CaseResult RunExampleCase(const RuleSet& rule_set, const ExampleCase& example_ca
     int i = rule_set.FindRule(id);
     if (i < 0) return std::string("no such rule");
     const RuleOutcome& o = evaluation.outcomes[static_cast<std::size_t>(i)];
-    if (o.replaced_by >= 0) return "replaced by " + rule_set.rules[static_cast<std::size_t>(o.replaced_by)].id;
+    if (o.replaced_by >= 0)
+      return "replaced by " + rule_set.rules[static_cast<std::size_t>(o.replaced_by)].id;
     return std::string(TruthName(o.truth));
   };
   for (const std::string& id : example_case.fires) {
     if (result.fired.count(id) == 0) {
-      result.problems.push_back("expected " + id + " to fire; it did not (" + outcome_text(id) + ")");
+      result.problems.push_back("expected " + id + " to fire; it did not (" + outcome_text(id) +
+                                ")");
     }
   }
   for (const std::string& id : example_case.not_fires) {
-    if (result.fired.count(id) != 0) result.problems.push_back("expected " + id + " not to fire; it fired");
+    if (result.fired.count(id) != 0)
+      result.problems.push_back("expected " + id + " not to fire; it fired");
   }
   for (const auto& [id, want] : example_case.indicators) {
     int i = rule_set.FindRule(id);
     if (i < 0 || result.fired.count(id) == 0) continue;  // reported above
     std::string got = IndicatorName(evaluation.outcomes[static_cast<std::size_t>(i)].indicator);
-    if (got != want) result.problems.push_back(id + ": expected indicator " + want + ", got " + got);
+    if (got != want)
+      result.problems.push_back(id + ": expected indicator " + want + ", got " + got);
   }
   if (example_case.no_cards && !result.fired.empty()) {
     result.problems.push_back("expected no cards; some rules fired");

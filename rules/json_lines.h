@@ -4,10 +4,10 @@
 // the line it starts on, keyed by a path like "rules[2].when.all[0]". Lets the
 // loader name the line of a semantic error. Only *_json.cc files include this.
 
+#include <rapidjson/document.h>
+
 #include <map>
 #include <string>
-
-#include <rapidjson/document.h>
 
 namespace cds::rules::internal {
 

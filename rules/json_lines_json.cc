@@ -1,11 +1,11 @@
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <rapidjson/error/en.h>
-#include <rapidjson/reader.h>
 
 #include "rules/json_lines.h"
 
@@ -19,18 +19,41 @@ class LineTracker {
               const std::vector<std::size_t>& line_starts, std::map<std::string, int>& lines)
       : doc_(doc), stream_(stream), line_starts_(line_starts), lines_(lines) {}
 
-  bool Null() { Mark(); return doc_.Null() && Done(); }
-  bool Bool(bool b) { Mark(); return doc_.Bool(b) && Done(); }
-  bool Int(int i) { Mark(); return doc_.Int(i) && Done(); }
-  bool Uint(unsigned u) { Mark(); return doc_.Uint(u) && Done(); }
-  bool Int64(int64_t i) { Mark(); return doc_.Int64(i) && Done(); }
-  bool Uint64(uint64_t u) { Mark(); return doc_.Uint64(u) && Done(); }
-  bool Double(double d) { Mark(); return doc_.Double(d) && Done(); }
+  bool Null() {
+    Mark();
+    return doc_.Null() && Done();
+  }
+  bool Bool(bool b) {
+    Mark();
+    return doc_.Bool(b) && Done();
+  }
+  bool Int(int i) {
+    Mark();
+    return doc_.Int(i) && Done();
+  }
+  bool Uint(unsigned u) {
+    Mark();
+    return doc_.Uint(u) && Done();
+  }
+  bool Int64(int64_t i) {
+    Mark();
+    return doc_.Int64(i) && Done();
+  }
+  bool Uint64(uint64_t u) {
+    Mark();
+    return doc_.Uint64(u) && Done();
+  }
+  bool Double(double d) {
+    Mark();
+    return doc_.Double(d) && Done();
+  }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    Mark(); return doc_.RawNumber(s, n, copy) && Done();
+    Mark();
+    return doc_.RawNumber(s, n, copy) && Done();
   }
   bool String(const char* s, rapidjson::SizeType n, bool copy) {
-    Mark(); return doc_.String(s, n, copy) && Done();
+    Mark();
+    return doc_.String(s, n, copy) && Done();
   }
   bool StartObject() {
     Mark();

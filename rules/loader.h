@@ -27,7 +27,7 @@ struct RuleIssue {
 struct LoadReport {
   std::shared_ptr<const RuleSet> rule_set;  // null if there were errors
   std::vector<RuleIssue> errors;
-  std::vector<std::string> warnings;        // e.g. unverified codes left out of matching
+  std::vector<std::string> warnings;  // e.g. unverified codes left out of matching
 };
 
 // `path` is a ruleset directory or its ruleset.json.

@@ -1,6 +1,10 @@
 // Reads ruleset.json and valuesets.json into a RuleSet, checking everything an
 // admin can get wrong and naming file, line, rule and field for each problem.
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,10 +17,6 @@
 #include <string>
 #include <vector>
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "rules/json_lines.h"
 #include "rules/loader.h"
 #include "rules/schema_internal.h"
@@ -25,8 +25,8 @@
 namespace cds::rules {
 namespace {
 
-using rapidjson::Value;
 using internal::LinedDocument;
+using rapidjson::Value;
 
 bool ReadFile(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
@@ -132,10 +132,14 @@ std::string CompactJson(const Value& v) {
 
 bool ParseRoute(const std::string& name, fhir::Route& out) {
   static const std::map<std::string, fhir::Route> kRoutes = {
-      {"unknown", fhir::Route::kUnknown},        {"oral", fhir::Route::kOral},
-      {"intravenous", fhir::Route::kIntravenous}, {"intramuscular", fhir::Route::kIntramuscular},
-      {"subcutaneous", fhir::Route::kSubcutaneous}, {"topical", fhir::Route::kTopical},
-      {"rectal", fhir::Route::kRectal},          {"inhalation", fhir::Route::kInhalation},
+      {"unknown", fhir::Route::kUnknown},
+      {"oral", fhir::Route::kOral},
+      {"intravenous", fhir::Route::kIntravenous},
+      {"intramuscular", fhir::Route::kIntramuscular},
+      {"subcutaneous", fhir::Route::kSubcutaneous},
+      {"topical", fhir::Route::kTopical},
+      {"rectal", fhir::Route::kRectal},
+      {"inhalation", fhir::Route::kInhalation},
       {"other", fhir::Route::kOther}};
   auto it = kRoutes.find(name);
   if (it == kRoutes.end()) return false;
@@ -144,10 +148,14 @@ bool ParseRoute(const std::string& name, fhir::Route& out) {
 }
 
 bool IndicatorFromName(const std::string& name, Indicator& out) {
-  if (name == "info") out = Indicator::kInfo;
-  else if (name == "warning") out = Indicator::kWarning;
-  else if (name == "critical") out = Indicator::kCritical;
-  else return false;
+  if (name == "info")
+    out = Indicator::kInfo;
+  else if (name == "warning")
+    out = Indicator::kWarning;
+  else if (name == "critical")
+    out = Indicator::kCritical;
+  else
+    return false;
   return true;
 }
 
@@ -180,7 +188,8 @@ class ValueSetCompiler {
       raw.json = &vs;
       raw.path = path;
       if (!GetString(vs, "id", path, reporter_, raw.set.id)) continue;
-      if (!IsId(raw.set.id)) reporter_.Fail(Join(path, "id"), "expected letters, digits, '-', '_' or '.'");
+      if (!IsId(raw.set.id))
+        reporter_.Fail(Join(path, "id"), "expected letters, digits, '-', '_' or '.'");
       GetString(vs, "title", path, reporter_, raw.set.title);
       GetString(vs, "version", path, reporter_, raw.set.version);
       GetString(vs, "description", path, reporter_, raw.set.description, false);
@@ -207,8 +216,7 @@ class ValueSetCompiler {
 
  private:
   void ReadComponents(const Value& list, const std::string& path, ValueSet& set,
-                      ValueSet::Matcher& matcher, std::vector<std::string>& refs,
-                      bool is_include) {
+                      ValueSet::Matcher& matcher, std::vector<std::string>& refs, bool is_include) {
     if (!list.IsArray() || (is_include && list.Empty())) {
       reporter_.Fail(path, is_include ? "expected a non-empty array of include components"
                                       : "expected an array of exclude components");
@@ -218,12 +226,15 @@ class ValueSetCompiler {
       std::string cpath = Index(path, i);
       const Value& c = list[i];
       if (!c.IsObject()) {
-        reporter_.Fail(cpath, "expected an object with system+codes, system+prefixes, text or valueSet");
+        reporter_.Fail(cpath,
+                       "expected an object with system+codes, system+prefixes, text or valueSet");
         continue;
       }
       if (const Value* ref = Member(c, "valueSet")) {
-        if (!ref->IsString()) reporter_.Fail(Join(cpath, "valueSet"), "expected a value set id");
-        else refs.emplace_back(ref->GetString());
+        if (!ref->IsString())
+          reporter_.Fail(Join(cpath, "valueSet"), "expected a value set id");
+        else
+          refs.emplace_back(ref->GetString());
         continue;
       }
       if (const Value* text = Member(c, "text")) {
@@ -242,9 +253,11 @@ class ValueSetCompiler {
             body.pop_back();
           }
           pattern.tokens = Tokenize(body);
-          if (pattern.tokens.empty() || (pattern.last_is_prefix && pattern.tokens.back().size() < 3)) {
-            reporter_.Fail(Index(Join(cpath, "text"), k),
-                           "expected a text pattern with at least one word (a prefix needs 3+ letters)");
+          if (pattern.tokens.empty() ||
+              (pattern.last_is_prefix && pattern.tokens.back().size() < 3)) {
+            reporter_.Fail(
+                Index(Join(cpath, "text"), k),
+                "expected a text pattern with at least one word (a prefix needs 3+ letters)");
             continue;
           }
           matcher.text.push_back(std::move(pattern));
@@ -261,9 +274,10 @@ class ValueSetCompiler {
       }
       bool is_prefix = prefixes != nullptr;
       if (is_prefix && !IsHierarchicalSystem(system)) {
-        reporter_.Fail(Join(cpath, "prefixes"),
-                       "prefixes are only allowed for hierarchical systems (ATC, ICD-10-CM), not '" +
-                           system + "'");
+        reporter_.Fail(
+            Join(cpath, "prefixes"),
+            "prefixes are only allowed for hierarchical systems (ATC, ICD-10-CM), not '" + system +
+                "'");
         continue;
       }
       const Value& arr = is_prefix ? *prefixes : *codes;
@@ -338,8 +352,8 @@ class ValueSetCompiler {
     resolve(raw.include_refs, raw.set.include_sets, "include");
     resolve(raw.exclude_refs, raw.set.exclude_sets, "exclude");
     if (!raw.set.unverified_codes.empty()) {
-      warnings_.push_back("value set '" + raw.set.id + "': " +
-                          std::to_string(raw.set.unverified_codes.size()) +
+      warnings_.push_back("value set '" + raw.set.id +
+                          "': " + std::to_string(raw.set.unverified_codes.size()) +
                           " unverified code(s) left out of matching");
     }
   }
@@ -354,7 +368,8 @@ class ValueSetCompiler {
           auto k = static_cast<std::size_t>(j);
           if (state[k] == 1) {
             reporter_.Fail(raws_[i].path, "value set '" + raws_[i].set.id + "' refers to '" +
-                                              raws_[k].set.id + "', which refers back to it (cycle)");
+                                              raws_[k].set.id +
+                                              "', which refers back to it (cycle)");
             for (auto* list : {&raws_[i].set.include_sets, &raws_[i].set.exclude_sets}) {
               list->erase(std::remove(list->begin(), list->end(), j), list->end());
             }
@@ -383,12 +398,18 @@ enum class BindKind { kMedication, kCondition, kLab, kRules };
 // What a predicate of this kind offers the card text; nullopt if it binds nothing.
 std::optional<BindKind> BindKindOf(PredicateKind kind) {
   switch (kind) {
-    case PredicateKind::kMedication: return BindKind::kMedication;
-    case PredicateKind::kCondition: return BindKind::kCondition;
-    case PredicateKind::kDraftOrder: return BindKind::kCondition;  // names only
-    case PredicateKind::kLab: return BindKind::kLab;
-    case PredicateKind::kRuleFires: return BindKind::kRules;
-    default: return std::nullopt;
+    case PredicateKind::kMedication:
+      return BindKind::kMedication;
+    case PredicateKind::kCondition:
+      return BindKind::kCondition;
+    case PredicateKind::kDraftOrder:
+      return BindKind::kCondition;  // names only
+    case PredicateKind::kLab:
+      return BindKind::kLab;
+    case PredicateKind::kRuleFires:
+      return BindKind::kRules;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -449,7 +470,8 @@ class RuleSetBuilder {
       } else {
         definitions_ = defs;
         for (auto it = defs->MemberBegin(); it != defs->MemberEnd(); ++it) {
-          out_.other_source[std::string("definition ") + it->name.GetString()] = CompactJson(it->value);
+          out_.other_source[std::string("definition ") + it->name.GetString()] =
+              CompactJson(it->value);
         }
       }
     }
@@ -731,7 +753,8 @@ class RuleSetBuilder {
       const Value* units = Member(a, "units");
       bool has_canonical = false;
       if (units == nullptr || !units->IsObject() || units->ObjectEmpty()) {
-        r_.Fail(Join(path, "units"), "expected an object mapping unit -> factor to the canonical unit");
+        r_.Fail(Join(path, "units"),
+                "expected an object mapping unit -> factor to the canonical unit");
       } else {
         for (auto u = units->MemberBegin(); u != units->MemberEnd(); ++u) {
           if (!u->value.IsNumber() || u->value.GetDouble() <= 0) {
@@ -750,12 +773,16 @@ class RuleSetBuilder {
         double low = 0, high = 0;
         const Value* lo = Member(*plausible, "low");
         const Value* hi = Member(*plausible, "high");
-        if (lo != nullptr && Number(*lo, Join(path, "plausible.low"), low)) analyte.spec.plausible_low = low;
-        if (hi != nullptr && Number(*hi, Join(path, "plausible.high"), high)) analyte.spec.plausible_high = high;
+        if (lo != nullptr && Number(*lo, Join(path, "plausible.low"), low))
+          analyte.spec.plausible_low = low;
+        if (hi != nullptr && Number(*hi, Join(path, "plausible.high"), high))
+          analyte.spec.plausible_high = high;
       }
       if (const Value* comparators = Member(a, "comparators")) {
-        if (!comparators->IsBool()) r_.Fail(Join(path, "comparators"), "expected true or false");
-        else analyte.spec.comparator_allowed = comparators->GetBool();
+        if (!comparators->IsBool())
+          r_.Fail(Join(path, "comparators"), "expected true or false");
+        else
+          analyte.spec.comparator_allowed = comparators->GetBool();
       }
       ParseGrading(a, path, analyte);
       out_.analyte_source[analyte.id] = CompactJson(a);
@@ -766,9 +793,8 @@ class RuleSetBuilder {
 
   void CheckQueryTokens(const std::string& query, const std::string& path) {
     static const std::set<std::string> kTokens = {
-        "context.patientId",  "context.userId",         "context.encounterId",
-        "userPractitionerId", "userPractitionerRoleId", "userPatientId",
-        "userRelatedPersonId"};
+        "context.patientId",      "context.userId", "context.encounterId", "userPractitionerId",
+        "userPractitionerRoleId", "userPatientId",  "userRelatedPersonId"};
     std::size_t pos = 0;
     while ((pos = query.find("{{", pos)) != std::string::npos) {
       std::size_t end = query.find("}}", pos);
@@ -792,7 +818,8 @@ class RuleSetBuilder {
   void ParsePrefetch() {
     const Value* prefetch = Member(root_, "prefetch");
     if (prefetch == nullptr || !prefetch->IsObject()) {
-      r_.Fail("prefetch", "expected an object of prefetch key -> {query, category, resourceType, required}");
+      r_.Fail("prefetch",
+              "expected an object of prefetch key -> {query, category, resourceType, required}");
       return;
     }
     static const std::map<std::string, fhir::FactCategory> kCategories = {
@@ -811,15 +838,18 @@ class RuleSetBuilder {
       if (GetString(it->value, "category", path, r_, category)) {
         auto c = kCategories.find(category);
         if (c == kCategories.end()) {
-          r_.Fail(Join(path, "category"), "expected patient, medications, conditions or observations");
+          r_.Fail(Join(path, "category"),
+                  "expected patient, medications, conditions or observations");
         } else {
           spec.category = c->second;
         }
       }
       GetString(it->value, "resourceType", path, r_, spec.resource_type);
       if (const Value* required = Member(it->value, "required")) {
-        if (!required->IsBool()) r_.Fail(Join(path, "required"), "expected true or false");
-        else spec.required = required->GetBool();
+        if (!required->IsBool())
+          r_.Fail(Join(path, "required"), "expected true or false");
+        else
+          spec.required = required->GetBool();
       }
       prefetch_ids_[spec.key] = static_cast<int>(out_.prefetch.size());
       out_.prefetch.push_back(std::move(spec));
@@ -915,7 +945,8 @@ class RuleSetBuilder {
         continue;
       }
       if (resource) {
-        if (!((seg.text == "patient" && seg.field == "id") || (seg.text == "reason" && seg.field.empty()))) {
+        if (!((seg.text == "patient" && seg.field == "id") ||
+              (seg.text == "reason" && seg.field.empty()))) {
           r_.Fail(path, "resource templates may only use ${patient.id} and ${reason}");
         }
         continue;
@@ -943,24 +974,30 @@ class RuleSetBuilder {
                            std::map<std::string, BindKind>& binds, std::set<std::string>& refs) {
     Predicate p;
     if (!v.IsObject()) {
-      r_.Fail(path, "expected a predicate object (all, any, not, ref, medication, condition, lab, noLab, ruleFires)");
+      r_.Fail(path,
+              "expected a predicate object (all, any, not, ref, medication, condition, lab, noLab, "
+              "ruleFires)");
       return p;
     }
     std::string as;
     if (const Value* a = Member(v, "as")) {
       if (!a->IsString() || !IsId(a->GetString()) || std::string(a->GetString()) == "param" ||
           std::string(a->GetString()) == "patient") {
-        r_.Fail(Join(path, "as"), "expected a binding name (letters, digits, '-', '_'; not param/patient)");
+        r_.Fail(Join(path, "as"),
+                "expected a binding name (letters, digits, '-', '_'; not param/patient)");
       } else {
         as = a->GetString();
       }
     }
     std::size_t kinds = 0;
-    for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab", "ruleFires", "patient", "draftOrder"}) {
+    for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab",
+                          "ruleFires", "patient", "draftOrder"}) {
       if (Member(v, k) != nullptr) ++kinds;
     }
     if (kinds != 1) {
-      r_.Fail(path, "expected exactly one of all, any, not, ref, medication, condition, lab, noLab, ruleFires, patient, draftOrder");
+      r_.Fail(path,
+              "expected exactly one of all, any, not, ref, medication, condition, lab, noLab, "
+              "ruleFires, patient, draftOrder");
       return p;
     }
     if (const Value* ref = Member(v, "ref")) {
@@ -977,7 +1014,8 @@ class RuleSetBuilder {
       p = ParsePredicate(*def, Join("definitions", name), binds, refs);
       refs.erase(name);
       p.label = name;
-    } else if (const Value* list = Member(v, "all"); list != nullptr || Member(v, "any") != nullptr) {
+    } else if (const Value* list = Member(v, "all");
+               list != nullptr || Member(v, "any") != nullptr) {
       bool is_all = list != nullptr;
       if (!is_all) list = Member(v, "any");
       std::string lpath = Join(path, is_all ? "all" : "any");
@@ -1000,8 +1038,10 @@ class RuleSetBuilder {
       p.kind = PredicateKind::kCondition;
       p.value_set = ValueSetRef(*cond, cpath);
       if (const Value* u = Member(*cond, "includeUnconfirmed")) {
-        if (!u->IsBool()) r_.Fail(Join(cpath, "includeUnconfirmed"), "expected true or false");
-        else p.include_unconfirmed = u->GetBool();
+        if (!u->IsBool())
+          r_.Fail(Join(cpath, "includeUnconfirmed"), "expected true or false");
+        else
+          p.include_unconfirmed = u->GetBool();
       }
       if (const Value* within = Member(*cond, "withinDays")) {
         double days = 0;
@@ -1032,16 +1072,20 @@ class RuleSetBuilder {
         r_.Fail(fpath, "expected a non-empty array of rule ids");
       } else {
         for (rapidjson::SizeType i = 0; i < fires->Size(); ++i) {
-          auto it = (*fires)[i].IsString() ? rule_ids_.find((*fires)[i].GetString()) : rule_ids_.end();
-          if (it == rule_ids_.end()) r_.Fail(Index(fpath, i), "unknown rule id");
-          else p.rules.push_back(it->second);
+          auto it =
+              (*fires)[i].IsString() ? rule_ids_.find((*fires)[i].GetString()) : rule_ids_.end();
+          if (it == rule_ids_.end())
+            r_.Fail(Index(fpath, i), "unknown rule id");
+          else
+            p.rules.push_back(it->second);
         }
       }
     }
     if (!as.empty()) {
       std::optional<BindKind> kind = BindKindOf(p.kind);
       if (!kind) {
-        r_.Fail(Join(path, "as"), "only medication, condition, lab and ruleFires predicates can bind facts");
+        r_.Fail(Join(path, "as"),
+                "only medication, condition, lab and ruleFires predicates can bind facts");
         return p;
       }
       auto [it, inserted] = binds.emplace(as, *kind);
@@ -1053,7 +1097,8 @@ class RuleSetBuilder {
     return p;
   }
 
-  void CheckKeys(const Value& v, const std::string& path, std::initializer_list<const char*> allowed) {
+  void CheckKeys(const Value& v, const std::string& path,
+                 std::initializer_list<const char*> allowed) {
     if (!v.IsObject()) return;
     for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
       std::string key = it->name.GetString();
@@ -1106,10 +1151,14 @@ class RuleSetBuilder {
     }
     if (const Value* source = Member(v, "source")) {
       const std::string text = source->IsString() ? source->GetString() : "";
-      if (text == "current") p.source = MedicationSource::kCurrent;
-      else if (text == "proposed") p.source = MedicationSource::kProposed;
-      else if (text == "either") p.source = MedicationSource::kEither;
-      else r_.Fail(Join(path, "source"), "expected current, proposed or either");
+      if (text == "current")
+        p.source = MedicationSource::kCurrent;
+      else if (text == "proposed")
+        p.source = MedicationSource::kProposed;
+      else if (text == "either")
+        p.source = MedicationSource::kEither;
+      else
+        r_.Fail(Join(path, "source"), "expected current, proposed or either");
     }
     if (const Value* prn = Member(v, "asNeeded")) {
       if (!prn->IsBool())
@@ -1154,8 +1203,10 @@ class RuleSetBuilder {
       if (WindowDays(*min_days, Join(path, "minDays"), days)) p.min_days = days;
     }
     if (const Value* unknown = Member(v, "startUnknown")) {
-      if (!unknown->IsBool()) r_.Fail(Join(path, "startUnknown"), "expected true or false");
-      else p.start_unknown = unknown->GetBool();
+      if (!unknown->IsBool())
+        r_.Fail(Join(path, "startUnknown"), "expected true or false");
+      else
+        p.start_unknown = unknown->GetBool();
     }
     if (p.min_days && p.start_unknown) {
       r_.Fail(path, "use either minDays or startUnknown, not both");
@@ -1168,13 +1219,19 @@ class RuleSetBuilder {
       r_.Fail(path, "expected an object");
       return;
     }
-    if (absence) CheckKeys(v, path, {"analyte", "withinDays"});
-    else CheckKeys(v, path, {"analyte", "withinDays", "below", "atOrBelow", "above", "atOrAbove", "between", "band", "undecidable"});
+    if (absence)
+      CheckKeys(v, path, {"analyte", "withinDays"});
+    else
+      CheckKeys(v, path,
+                {"analyte", "withinDays", "below", "atOrBelow", "above", "atOrAbove", "between",
+                 "band", "undecidable"});
     std::string analyte;
     if (GetString(v, "analyte", path, r_, analyte)) {
       auto it = analyte_ids_.find(analyte);
-      if (it == analyte_ids_.end()) r_.Fail(Join(path, "analyte"), "unknown analyte '" + analyte + "'");
-      else p.analyte = it->second;
+      if (it == analyte_ids_.end())
+        r_.Fail(Join(path, "analyte"), "unknown analyte '" + analyte + "'");
+      else
+        p.analyte = it->second;
     }
     p.within_days = 0;
     if (const Value* within = Member(v, "withinDays")) {
@@ -1183,8 +1240,10 @@ class RuleSetBuilder {
       r_.Fail(Join(path, "withinDays"), "missing; 'no result' needs a look-back window");
     }
     static const std::pair<const char*, Comparison> kOps[] = {
-        {"below", Comparison::kBelow}, {"atOrBelow", Comparison::kAtOrBelow},
-        {"above", Comparison::kAbove}, {"atOrAbove", Comparison::kAtOrAbove}};
+        {"below", Comparison::kBelow},
+        {"atOrBelow", Comparison::kAtOrBelow},
+        {"above", Comparison::kAbove},
+        {"atOrAbove", Comparison::kAtOrAbove}};
     int ops = 0;
     for (const auto& [name, op] : kOps) {
       if (const Value* t = Member(v, name)) {
@@ -1248,7 +1307,8 @@ class RuleSetBuilder {
       if (id == nullptr || !id->IsString()) continue;
       if (!rule_ids_.emplace(id->GetString(), static_cast<int>(i)).second) {
         r_.rule_id = id->GetString();
-        r_.Fail(Join(Index("rules", i), "id"), std::string("duplicate rule id '") + id->GetString() + "'");
+        r_.Fail(Join(Index("rules", i), "id"),
+                std::string("duplicate rule id '") + id->GetString() + "'");
       }
     }
     for (rapidjson::SizeType i = 0; i < rules->Size(); ++i) {
@@ -1264,8 +1324,9 @@ class RuleSetBuilder {
       r_.Fail(path, "expected a rule object");
       return rule;
     }
-    CheckKeys(v, path, {"id", "version", "title", "enabled", "hooks", "when", "bind", "indicator",
-                        "card", "source", "evidence"});
+    CheckKeys(v, path,
+              {"id", "version", "title", "enabled", "hooks", "when", "bind", "indicator", "card",
+               "source", "evidence"});
     GetString(v, "id", path, r_, rule.id);
     r_.rule_id = rule.id;
     for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
@@ -1276,8 +1337,10 @@ class RuleSetBuilder {
     }
     GetString(v, "title", path, r_, rule.title);
     if (const Value* enabled = Member(v, "enabled")) {
-      if (!enabled->IsBool()) r_.Fail(Join(path, "enabled"), "expected true or false");
-      else rule.enabled = enabled->GetBool();
+      if (!enabled->IsBool())
+        r_.Fail(Join(path, "enabled"), "expected true or false");
+      else
+        rule.enabled = enabled->GetBool();
     }
     // R29: the hooks a rule may fire on; a hook no service of the file serves
     // is a typo, not a silent rule.
@@ -1289,7 +1352,8 @@ class RuleSetBuilder {
           const std::string hook = (*hooks)[i].IsString() ? (*hooks)[i].GetString() : "";
           bool served = false;
           for (const ServiceDefinition& service : out_.services) served |= service.hook == hook;
-          if (!served) r_.Fail(Index(Join(path, "hooks"), i), "no service of this file serves this hook");
+          if (!served)
+            r_.Fail(Index(Join(path, "hooks"), i), "no service of this file serves this hook");
           rule.hooks.push_back(hook);
         }
       }
@@ -1314,7 +1378,8 @@ class RuleSetBuilder {
           Predicate p = ParsePredicate(it->value, bpath, inner, refs);
           if (!p.bind_as.empty()) r_.Fail(Join(bpath, "as"), "the key already names this binding");
           std::optional<BindKind> kind = BindKindOf(p.kind);
-          if (!kind) r_.Fail(bpath, "a binding must be a medication, condition, lab or ruleFires predicate");
+          if (!kind)
+            r_.Fail(bpath, "a binding must be a medication, condition, lab or ruleFires predicate");
           if (binds.count(name) != 0) r_.Fail(bpath, "'" + name + "' is already bound in when");
           binds[name] = kind.value_or(BindKind::kMedication);
           p.bind_as = name;
@@ -1337,7 +1402,8 @@ class RuleSetBuilder {
     return rule;
   }
 
-  void ParseIndicator(const Value& v, const std::string& path, Rule& rule, std::set<std::string>& refs) {
+  void ParseIndicator(const Value& v, const std::string& path, Rule& rule,
+                      std::set<std::string>& refs) {
     const Value* ind = Member(v, "indicator");
     std::string ipath = Join(path, "indicator");
     if (ind == nullptr || !ind->IsObject()) {
@@ -1358,7 +1424,8 @@ class RuleSetBuilder {
       std::string cpath = Index(Join(ipath, "cases"), i);
       IndicatorCase c;
       std::string level;
-      if (GetString((*cases)[i], "indicator", cpath, r_, level) && !IndicatorFromName(level, c.indicator)) {
+      if (GetString((*cases)[i], "indicator", cpath, r_, level) &&
+          !IndicatorFromName(level, c.indicator)) {
         r_.Fail(Join(cpath, "indicator"), "expected info, warning or critical");
       }
       const Value* when = Member((*cases)[i], "when");
@@ -1380,7 +1447,8 @@ class RuleSetBuilder {
       r_.Fail(cpath, "missing; expected {summary, detail, suggestions}");
       return;
     }
-    CheckKeys(*card, cpath, {"summary", "summaryCases", "detail", "suggestions", "overrideReasons"});
+    CheckKeys(*card, cpath,
+              {"summary", "summaryCases", "detail", "suggestions", "overrideReasons"});
     ParseSummaryCases(*card, cpath, rule, binds, refs);
     ParseOverrideReasons(*card, cpath, rule);
     if (GetString(*card, "summary", cpath, r_, rule.summary)) {
@@ -1411,8 +1479,10 @@ class RuleSetBuilder {
           GetString(d, "text", dpath, r_, part.text);
         }
         if (!part.text.empty()) CheckTemplate(part.text, Join(dpath, "text"), &binds, false);
-        for (auto [key, target] : {std::pair{"if", &part.if_bound}, std::pair{"unless", &part.unless_bound}}) {
-          if (GetString(d, key, dpath, r_, *target, false) && !target->empty() && binds.count(*target) == 0) {
+        for (auto [key, target] :
+             {std::pair{"if", &part.if_bound}, std::pair{"unless", &part.unless_bound}}) {
+          if (GetString(d, key, dpath, r_, *target, false) && !target->empty() &&
+              binds.count(*target) == 0) {
             r_.Fail(Join(dpath, key), "unknown binding '" + *target + "'");
           }
         }
@@ -1487,13 +1557,15 @@ class RuleSetBuilder {
       rule.suggestions.push_back(std::move(st));
     }
     if (recommended > 1) {
-      r_.Fail(Join(cpath, "suggestions"), "at most one suggestion may be recommended (selectionBehavior at-most-one)");
+      r_.Fail(Join(cpath, "suggestions"),
+              "at most one suggestion may be recommended (selectionBehavior at-most-one)");
     }
   }
 
   // R18: summaries that depend on the facts ("Long-term PPI …" / "PPI for 10 months …").
   void ParseSummaryCases(const Value& card, const std::string& cpath, Rule& rule,
-                         const std::map<std::string, BindKind>& binds, std::set<std::string>& refs) {
+                         const std::map<std::string, BindKind>& binds,
+                         std::set<std::string>& refs) {
     const Value* cases = Member(card, "summaryCases");
     if (cases == nullptr) return;
     if (!cases->IsArray()) {
@@ -1513,8 +1585,9 @@ class RuleSetBuilder {
       if (GetString((*cases)[i], "summary", spath, r_, c.summary)) {
         std::size_t longest = CheckTemplate(c.summary, Join(spath, "summary"), &binds, false);
         if (longest > kMaxSummaryCodePoints) {
-          r_.Fail(Join(spath, "summary"), "summary can render to " + std::to_string(longest) +
-                                              " characters with the longest values; CDS Hooks requires fewer than 140");
+          r_.Fail(Join(spath, "summary"),
+                  "summary can render to " + std::to_string(longest) +
+                      " characters with the longest values; CDS Hooks requires fewer than 140");
         }
       }
       rule.summary_cases.push_back(std::move(c));
@@ -1622,7 +1695,8 @@ class RuleSetBuilder {
       std::string reason;
       GetString(p, "reason", path, r_, reason);
       PrecedenceEntry entry{winner, {}, reason, false};
-      if (const Value* unknown = Member(p, "whenUnknown"); unknown != nullptr && unknown->IsString()) {
+      if (const Value* unknown = Member(p, "whenUnknown");
+          unknown != nullptr && unknown->IsString()) {
         entry.when_unknown = std::string(unknown->GetString()) == "suppress";
       }
       const Value* replaces = Member(p, "replaces");
@@ -1631,13 +1705,15 @@ class RuleSetBuilder {
         continue;
       }
       for (rapidjson::SizeType k = 0; k < replaces->Size(); ++k) {
-        auto l = (*replaces)[k].IsString() ? rule_ids_.find((*replaces)[k].GetString()) : rule_ids_.end();
+        auto l = (*replaces)[k].IsString() ? rule_ids_.find((*replaces)[k].GetString())
+                                           : rule_ids_.end();
         if (l == rule_ids_.end()) {
           r_.Fail(Index(Join(path, "replaces"), k), "unknown rule id");
         } else if (l->second == w->second) {
           r_.Fail(Index(Join(path, "replaces"), k), "a rule cannot replace itself");
         } else if (static_cast<std::size_t>(l->second) < out_.rules.size()) {
-          out_.rules[static_cast<std::size_t>(l->second)].replaced_by.push_back({w->second, entry.when_unknown});
+          out_.rules[static_cast<std::size_t>(l->second)].replaced_by.push_back(
+              {w->second, entry.when_unknown});
           entry.replaces.push_back(l->first);
         }
       }
@@ -1651,7 +1727,8 @@ class RuleSetBuilder {
   }
 
   // Topological order over `edges` (from -> must come before -> to); fails on a cycle.
-  bool TopoSort(const std::vector<std::set<int>>& before, std::vector<int>& order, const char* what) {
+  bool TopoSort(const std::vector<std::set<int>>& before, std::vector<int>& order,
+                const char* what) {
     std::size_t n = out_.rules.size();
     std::vector<int> state(n, 0);
     bool ok = true;
@@ -1685,15 +1762,16 @@ class RuleSetBuilder {
     }
     std::ostringstream key;
     key.precision(17);
-    key << static_cast<int>(p.kind) << '|' << p.value_set << '|' << p.analyte << '|' << p.within_days << '|'
-        << static_cast<int>(p.comparison) << '|' << p.threshold << '|' << p.threshold_high << '|'
-        << (p.min_days ? *p.min_days : -1.0) << '|' << p.start_unknown << '|' << p.include_unconfirmed << '|';
+    key << static_cast<int>(p.kind) << '|' << p.value_set << '|' << p.analyte << '|'
+        << p.within_days << '|' << static_cast<int>(p.comparison) << '|' << p.threshold << '|'
+        << p.threshold_high << '|' << (p.min_days ? *p.min_days : -1.0) << '|' << p.start_unknown
+        << '|' << p.include_unconfirmed << '|';
     for (fhir::Route r : p.routes) key << static_cast<int>(r) << ',';
     key << '|' << (p.condition_within_days ? *p.condition_within_days : -1.0) << '|'
         << p.undated_counts << '|' << (p.recent_days ? *p.recent_days : -1.0) << '|'
         << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|'
-        << static_cast<int>(p.source) << '|'
-        << (p.chain_gap_days ? *p.chain_gap_days : -1.0) << '|';
+        << static_cast<int>(p.source) << '|' << (p.chain_gap_days ? *p.chain_gap_days : -1.0)
+        << '|';
     for (const std::string& st : p.chain_statuses) key << st << ',';
     for (const std::string& st : p.recent_statuses) key << st << ',';
     key << '|';
@@ -1770,7 +1848,8 @@ LoadReport LoadRuleSetReport(const std::string& path) {
     }
     internal::ParseWithLines(text, doc);
     if (!doc.parse_error.empty()) {
-      report.errors.push_back({file, doc.parse_error_line, "", "", "invalid JSON: " + doc.parse_error});
+      report.errors.push_back(
+          {file, doc.parse_error_line, "", "", "invalid JSON: " + doc.parse_error});
       return false;
     }
     return true;
@@ -1796,7 +1875,8 @@ LoadReport LoadRuleSetReport(const std::string& path) {
         rule_id = rules[static_cast<rapidjson::SizeType>(index)]["id"].GetString();
       }
     }
-    report.errors.push_back({file, doc.LineOf(violation->path), rule_id, violation->path, violation->message});
+    report.errors.push_back(
+        {file, doc.LineOf(violation->path), rule_id, violation->path, violation->message});
     return false;
   };
   bool sets_shape = schema(internal::SchemaKind::kValueSets, sets_file, sets_doc);

@@ -4,18 +4,24 @@ namespace cds::rules {
 
 const char* IndicatorName(Indicator indicator) {
   switch (indicator) {
-    case Indicator::kInfo: return "info";
-    case Indicator::kWarning: return "warning";
-    case Indicator::kCritical: return "critical";
+    case Indicator::kInfo:
+      return "info";
+    case Indicator::kWarning:
+      return "warning";
+    case Indicator::kCritical:
+      return "critical";
   }
   return "info";
 }
 
 const char* TruthName(Truth truth) {
   switch (truth) {
-    case Truth::kFalse: return "false";
-    case Truth::kTrue: return "true";
-    case Truth::kUnknown: return "unknown";
+    case Truth::kFalse:
+      return "false";
+    case Truth::kTrue:
+      return "true";
+    case Truth::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }

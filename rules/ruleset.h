@@ -140,11 +140,11 @@ struct Predicate {
   std::vector<Predicate> children;  // all / any / not
 
   // medication / condition
-  int value_set = -1;               // index into RuleSet::value_sets
+  int value_set = -1;                                    // index into RuleSet::value_sets
   MedicationSource source = MedicationSource::kCurrent;  // medication: current/proposed/either
-  std::vector<fhir::Route> routes;  // medication: allowed routes; empty = any
-  std::optional<double> min_days;   // medication: exposure at least this long
-  bool start_unknown = false;       // medication: some match has no start date
+  std::vector<fhir::Route> routes;                       // medication: allowed routes; empty = any
+  std::optional<double> min_days;                        // medication: exposure at least this long
+  bool start_unknown = false;                            // medication: some match has no start date
   std::optional<bool> as_needed;
   // medication minDays (R13): closed records of the same value set with one of
   // `chain_statuses` whose end lies at most `chain_gap_days` before the exposure

@@ -15,11 +15,14 @@ std::string Num(double v) {
 }
 
 template <class Map, class OnChange>
-void DiffMaps(const Map& a, const Map& b, const std::string& what, OnChange on_change, RuleSetDiff& out) {
+void DiffMaps(const Map& a, const Map& b, const std::string& what, OnChange on_change,
+              RuleSetDiff& out) {
   for (const auto& [key, value] : a) {
     auto it = b.find(key);
-    if (it == b.end()) out.lines.push_back("- " + (what.empty() ? "" : what + " ") + key);
-    else if (!(it->second == value)) on_change(key, value, it->second);
+    if (it == b.end())
+      out.lines.push_back("- " + (what.empty() ? "" : what + " ") + key);
+    else if (!(it->second == value))
+      on_change(key, value, it->second);
   }
   for (const auto& [key, value] : b) {
     if (a.find(key) == a.end()) out.lines.push_back("+ " + (what.empty() ? "" : what + " ") + key);
@@ -32,7 +35,8 @@ std::set<std::string> Patterns(const ValueSet::Matcher& m) {
   return out;
 }
 
-std::string Added(const std::set<std::string>& a, const std::set<std::string>& b, const char* sign) {
+std::string Added(const std::set<std::string>& a, const std::set<std::string>& b,
+                  const char* sign) {
   std::string out;
   for (const auto& x : b) {
     if (a.count(x) == 0) out += std::string(out.empty() ? "" : ", ") + sign + x;
@@ -59,11 +63,12 @@ void DiffValueSets(const RuleSet& a, const RuleSet& b, RuleSetDiff& out) {
     std::vector<std::string> parts;
     std::set<std::string> old_codes(vs->listed_codes.begin(), vs->listed_codes.end());
     std::set<std::string> new_codes(n.listed_codes.begin(), n.listed_codes.end());
-    for (const auto& [label, x, y] : {std::tuple{"codes", old_codes, new_codes},
-                                      std::tuple{"include text", Patterns(vs->include), Patterns(n.include)},
-                                      std::tuple{"exclude text", Patterns(vs->exclude), Patterns(n.exclude)},
-                                      std::tuple{"included sets", ids_of(a, vs->include_sets), ids_of(b, n.include_sets)},
-                                      std::tuple{"excluded sets", ids_of(a, vs->exclude_sets), ids_of(b, n.exclude_sets)}}) {
+    for (const auto& [label, x, y] :
+         {std::tuple{"codes", old_codes, new_codes},
+          std::tuple{"include text", Patterns(vs->include), Patterns(n.include)},
+          std::tuple{"exclude text", Patterns(vs->exclude), Patterns(n.exclude)},
+          std::tuple{"included sets", ids_of(a, vs->include_sets), ids_of(b, n.include_sets)},
+          std::tuple{"excluded sets", ids_of(a, vs->exclude_sets), ids_of(b, n.exclude_sets)}}) {
       std::string change = Added(x, y, "+");
       std::string removed = Added(y, x, "-");
       if (!removed.empty()) change += (change.empty() ? "" : ", ") + removed;
@@ -73,7 +78,8 @@ void DiffValueSets(const RuleSet& a, const RuleSet& b, RuleSetDiff& out) {
     std::set<std::string> new_unverified(n.unverified_codes.begin(), n.unverified_codes.end());
     std::string newly_verified;
     for (const auto& c : old_unverified) {
-      if (new_unverified.count(c) == 0 && new_codes.count(c) != 0) newly_verified += (newly_verified.empty() ? "" : ", ") + c;
+      if (new_unverified.count(c) == 0 && new_codes.count(c) != 0)
+        newly_verified += (newly_verified.empty() ? "" : ", ") + c;
     }
     if (!newly_verified.empty()) parts.push_back("now verified: " + newly_verified);
     if (vs->title != n.title) parts.push_back("title changed");
@@ -86,7 +92,8 @@ void DiffValueSets(const RuleSet& a, const RuleSet& b, RuleSetDiff& out) {
     }
   }
   for (const auto& [id, vs] : new_sets) {
-    if (old_sets.find(id) == old_sets.end()) out.lines.push_back("+ value set " + id + " " + vs->version);
+    if (old_sets.find(id) == old_sets.end())
+      out.lines.push_back("+ value set " + id + " " + vs->version);
   }
 }
 
@@ -122,7 +129,8 @@ void DiffRules(const RuleSet& a, const RuleSet& b, RuleSetDiff& out) {
     }
   }
   for (const auto& [id, rule] : new_rules) {
-    if (old_rules.find(id) == old_rules.end()) out.lines.push_back("+ rule " + id + " " + rule->version);
+    if (old_rules.find(id) == old_rules.end())
+      out.lines.push_back("+ rule " + id + " " + rule->version);
   }
 }
 
@@ -131,8 +139,10 @@ void DiffRules(const RuleSet& a, const RuleSet& b, RuleSetDiff& out) {
 RuleSetDiff DiffRuleSets(const RuleSet& a, const RuleSet& b) {
   RuleSetDiff out;
   if (a.id != b.id) out.lines.push_back("~ ruleset id " + a.id + " -> " + b.id);
-  if (a.version != b.version) out.lines.push_back("~ ruleset version " + a.version + " -> " + b.version);
-  if (a.release_date != b.release_date) out.lines.push_back("~ releaseDate " + a.release_date + " -> " + b.release_date);
+  if (a.version != b.version)
+    out.lines.push_back("~ ruleset version " + a.version + " -> " + b.version);
+  if (a.release_date != b.release_date)
+    out.lines.push_back("~ releaseDate " + a.release_date + " -> " + b.release_date);
   if (a.title != b.title) out.lines.push_back("~ title changed");
   if (a.calendar_day_windows != b.calendar_day_windows) {
     auto name = [](bool calendar) { return calendar ? "calendarDays" : "elapsed"; };
@@ -140,28 +150,37 @@ RuleSetDiff DiffRuleSets(const RuleSet& a, const RuleSet& b) {
                         name(b.calendar_day_windows));
   }
   if (a.disclaimer != b.disclaimer) out.lines.push_back("~ disclaimer changed");
-  DiffMaps(a.parameters, b.parameters, "parameter",
-           [&](const std::string& k, double x, double y) {
-             out.lines.push_back("~ parameter " + k + ": " + Num(x) + " -> " + Num(y));
-           }, out);
-  DiffMaps(a.analyte_source, b.analyte_source, "analyte",
-           [&](const std::string& k, const std::string&, const std::string&) {
-             out.lines.push_back("~ analyte " + k + " changed");
-           }, out);
-  DiffMaps(a.prefetch_source, b.prefetch_source, "prefetch",
-           [&](const std::string& k, const std::string&, const std::string&) {
-             out.lines.push_back("~ prefetch " + k + " changed");
-           }, out);
-  DiffMaps(a.other_source, b.other_source, "",
-           [&](const std::string& k, const std::string&, const std::string&) {
-             out.lines.push_back("~ " + k + " changed");
-           }, out);
+  DiffMaps(
+      a.parameters, b.parameters, "parameter",
+      [&](const std::string& k, double x, double y) {
+        out.lines.push_back("~ parameter " + k + ": " + Num(x) + " -> " + Num(y));
+      },
+      out);
+  DiffMaps(
+      a.analyte_source, b.analyte_source, "analyte",
+      [&](const std::string& k, const std::string&, const std::string&) {
+        out.lines.push_back("~ analyte " + k + " changed");
+      },
+      out);
+  DiffMaps(
+      a.prefetch_source, b.prefetch_source, "prefetch",
+      [&](const std::string& k, const std::string&, const std::string&) {
+        out.lines.push_back("~ prefetch " + k + " changed");
+      },
+      out);
+  DiffMaps(
+      a.other_source, b.other_source, "",
+      [&](const std::string& k, const std::string&, const std::string&) {
+        out.lines.push_back("~ " + k + " changed");
+      },
+      out);
   DiffValueSets(a, b, out);
   DiffRules(a, b, out);
   auto prec = [](const RuleSet& rs) {
     std::set<std::string> s;
     for (const auto& p : rs.precedence) {
-      for (const auto& r : p.replaces) s.insert(p.rule + " replaces " + r + (p.when_unknown ? " (also when unknown)" : ""));
+      for (const auto& r : p.replaces)
+        s.insert(p.rule + " replaces " + r + (p.when_unknown ? " (also when unknown)" : ""));
     }
     return s;
   };

@@ -1,10 +1,10 @@
-#include <memory>
-#include <string>
-
 #include <rapidjson/pointer.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <memory>
+#include <string>
 
 #include "rules/schema_internal.h"
 
@@ -71,8 +71,8 @@ std::string Compact(const rapidjson::Value& v) {
 }
 
 // Says what the violated keyword wanted, using the schema node and the instance.
-std::string Explain(const std::string& keyword, const rapidjson::Value* rule, const rapidjson::Value* instance,
-                    const std::string& last_token) {
+std::string Explain(const std::string& keyword, const rapidjson::Value* rule,
+                    const rapidjson::Value* instance, const std::string& last_token) {
   auto member = [&](const char* name) -> const rapidjson::Value* {
     if (rule == nullptr || !rule->IsObject()) return nullptr;
     auto it = rule->FindMember(name);
@@ -92,16 +92,19 @@ std::string Explain(const std::string& keyword, const rapidjson::Value* rule, co
   if (keyword == "additionalProperties") {
     // The validator points at the offending member itself.
     std::string allowed;
-    if (const rapidjson::Value* props = member("properties"); props != nullptr && props->IsObject()) {
+    if (const rapidjson::Value* props = member("properties");
+        props != nullptr && props->IsObject()) {
       for (auto it = props->MemberBegin(); it != props->MemberEnd(); ++it) {
         allowed += std::string(allowed.empty() ? "" : ", ") + it->name.GetString();
       }
     }
-    return "unknown field '" + last_token + "'" + (allowed.empty() ? "" : "; expected one of " + allowed);
+    return "unknown field '" + last_token + "'" +
+           (allowed.empty() ? "" : "; expected one of " + allowed);
   }
   if (keyword == "enum") {
     const rapidjson::Value* values = member("enum");
-    return "expected one of " + (values != nullptr ? Compact(*values) : std::string("the allowed values"));
+    return "expected one of " +
+           (values != nullptr ? Compact(*values) : std::string("the allowed values"));
   }
   if (keyword == "type") {
     const rapidjson::Value* type = member("type");
@@ -114,7 +117,8 @@ std::string Explain(const std::string& keyword, const rapidjson::Value* rule, co
   if (keyword == "minItems") return "must not be empty";
   if (keyword == "minLength") return "must be a non-empty string";
   if (keyword == "oneOf") {
-    return "expected exactly one of the allowed shapes (e.g. a predicate has exactly one of all, any, not, ref, "
+    return "expected exactly one of the allowed shapes (e.g. a predicate has exactly one of all, "
+           "any, not, ref, "
            "medication, condition, lab, noLab, ruleFires; a value-set component is system+codes, "
            "system+prefixes, text or valueSet)";
   }

@@ -4,10 +4,10 @@
 // in rules/schema/ (embedded into the binary at build time, so an installed
 // service needs no schema files beside it). Only *_json.cc files include this.
 
+#include <rapidjson/document.h>
+
 #include <optional>
 #include <string>
-
-#include <rapidjson/document.h>
 
 namespace cds::rules::internal {
 

@@ -22,8 +22,8 @@ namespace cds::rules {
 
 struct TemplateSegment {
   bool is_placeholder = false;
-  std::string text;    // literal text, or the placeholder's first part ("mg", "param")
-  std::string field;   // placeholder's second part ("reported"), "" for one-part names
+  std::string text;   // literal text, or the placeholder's first part ("mg", "param")
+  std::string field;  // placeholder's second part ("reported"), "" for one-part names
 };
 
 // Splits a template. Fails on an unterminated "${", an empty placeholder or

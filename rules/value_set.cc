@@ -39,7 +39,8 @@ bool TextMatches(const ValueSet::Matcher& matcher, const ConceptView& view) {
         }
       }
       if (token.size() >= 3) {
-        if (auto it = matcher.by_prefix3.find(std::string_view(token).substr(0, 3)); it != matcher.by_prefix3.end()) {
+        if (auto it = matcher.by_prefix3.find(std::string_view(token).substr(0, 3));
+            it != matcher.by_prefix3.end()) {
           for (std::uint32_t p : it->second) {
             if (PatternMatchesAt(matcher.text[p], tokens, start)) return true;
           }
@@ -142,7 +143,8 @@ ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& con
     if (!concept_ptr->text.empty()) view.token_lists.push_back(Tokenize(concept_ptr->text));
     for (const fhir::Coding& coding : concept_ptr->codings) {
       view.code_keys.push_back(CodeKey(coding.system, coding.code));
-      view.code_system_lengths.push_back(IsHierarchicalSystem(coding.system) ? coding.system.size() : 0);
+      view.code_system_lengths.push_back(IsHierarchicalSystem(coding.system) ? coding.system.size()
+                                                                             : 0);
       if (!coding.display.empty()) view.token_lists.push_back(Tokenize(coding.display));
     }
   }
@@ -160,7 +162,9 @@ bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptVi
 }
 
 bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& view) {
-  std::function<bool(int)> member_of = [&](int i) { return Matches(value_sets, i, view, member_of); };
+  std::function<bool(int)> member_of = [&](int i) {
+    return Matches(value_sets, i, view, member_of);
+  };
   return Matches(value_sets, index, view, member_of);
 }
 

@@ -13,7 +13,8 @@ namespace cds::service {
 Status FlagParser::Parse(const CliArgs& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg.rfind("--", 0) != 0) return Error{ErrorCode::kInvalidRequest, "unexpected argument '" + arg + "'"};
+    if (arg.rfind("--", 0) != 0)
+      return Error{ErrorCode::kInvalidRequest, "unexpected argument '" + arg + "'"};
     std::string name = arg.substr(2);
     std::optional<std::string> inline_value;
     if (const std::size_t eq = name.find('='); eq != std::string::npos) {
@@ -29,7 +30,8 @@ Status FlagParser::Parse(const CliArgs& args) {
       return Error{ErrorCode::kInvalidRequest, "unknown option --" + name};
     }
     if (!inline_value) {
-      if (i + 1 >= args.size()) return Error{ErrorCode::kInvalidRequest, "--" + name + " needs a value"};
+      if (i + 1 >= args.size())
+        return Error{ErrorCode::kInvalidRequest, "--" + name + " needs a value"};
       inline_value = args[++i];
     }
     present_.insert(name);
@@ -73,7 +75,8 @@ std::shared_ptr<const rules::RuleSet> LoadRulesOrReport(const std::string& path)
 
 Result<std::pair<std::string, std::uint16_t>> ParseListen(const std::string& text) {
   const std::size_t colon = text.rfind(':');
-  const Error bad{ErrorCode::kInvalidRequest, "listen address must be HOST:PORT, e.g. 127.0.0.1:8080"};
+  const Error bad{ErrorCode::kInvalidRequest,
+                  "listen address must be HOST:PORT, e.g. 127.0.0.1:8080"};
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return bad;
   const std::string port_text = text.substr(colon + 1);
   unsigned long port = 0;

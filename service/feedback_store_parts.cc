@@ -32,9 +32,10 @@ Result<FeedbackStoreParts> BuildFeedbackStoreParts(const ServiceConfig& config, 
   if (!opened && !config.store.configured) {
     // The implicit default (./magcds.db) is a convenience: an existing
     // deployment on a read-only directory keeps serving, loudly without it.
-    LogEvent("error", "feedback_store_unavailable",
-             {{"error", opened.error().message},
-              {"hint", "set store.path (or $MAGCDS_DB) to a writable file, or store.engine \"off\""}});
+    LogEvent(
+        "error", "feedback_store_unavailable",
+        {{"error", opened.error().message},
+         {"hint", "set store.path (or $MAGCDS_DB) to a writable file, or store.engine \"off\""}});
     return parts;
   }
   if (!opened) return opened.error();

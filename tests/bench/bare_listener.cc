@@ -10,7 +10,11 @@
 // Handlers use .then() continuations only (stack notes §2: blocking on a pool
 // thread deadlocks the listener). Stops on SIGINT/SIGTERM.
 
+#include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
 #include <pthread.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 
 #include <csignal>
 #include <cstdio>
@@ -20,11 +24,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <cpprest/http_listener.h>
-#include <pplx/threadpool.h>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 namespace http = web::http;
 
@@ -53,32 +52,32 @@ int main(int argc, char** argv) {
   crossplat::threadpool::initialize_with_threads(threads == 0 ? 1 : threads);
   http::experimental::listener::http_listener listener(web::uri("http://" + listen + "/"));
   listener.support([&response_body](http::http_request request) {
-    request.extract_vector().then([request, &response_body](
-                                      const pplx::task<std::vector<unsigned char>>& read) {
-      http::status_code status = http::status_codes::OK;
-      try {
-        std::vector<unsigned char> body = read.get();  // complete: never blocks here
-        rapidjson::Document doc;
-        doc.Parse<rapidjson::kParseValidateEncodingFlag>(
-            reinterpret_cast<const char*>(body.data()), body.size());
-        if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("hook")) {
-          status = http::status_codes::BadRequest;
-        }
-      } catch (const std::exception&) {
-        status = http::status_codes::BadRequest;
-      }
-      http::http_response response(status);
-      response.headers().add("Cache-Control", "no-store");
-      response.set_body(status == http::status_codes::OK ? response_body
-                                                         : std::string("{\"error\":\"bad\"}"),
-                        "application/json");
-      request.reply(response).then([](const pplx::task<void>& sent) {
-        try {
-          sent.get();
-        } catch (const std::exception&) {
-        }
-      });
-    });
+    request.extract_vector().then(
+        [request, &response_body](const pplx::task<std::vector<unsigned char>>& read) {
+          http::status_code status = http::status_codes::OK;
+          try {
+            std::vector<unsigned char> body = read.get();  // complete: never blocks here
+            rapidjson::Document doc;
+            doc.Parse<rapidjson::kParseValidateEncodingFlag>(
+                reinterpret_cast<const char*>(body.data()), body.size());
+            if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("hook")) {
+              status = http::status_codes::BadRequest;
+            }
+          } catch (const std::exception&) {
+            status = http::status_codes::BadRequest;
+          }
+          http::http_response response(status);
+          response.headers().add("Cache-Control", "no-store");
+          response.set_body(
+              status == http::status_codes::OK ? response_body : std::string("{\"error\":\"bad\"}"),
+              "application/json");
+          request.reply(response).then([](const pplx::task<void>& sent) {
+            try {
+              sent.get();
+            } catch (const std::exception&) {
+            }
+          });
+        });
   });
   listener.open().wait();
   std::printf("{\"event\":\"listening\",\"listen\":\"%s\",\"threads\":%zu}\n", listen.c_str(),

@@ -92,8 +92,10 @@ const std::string& Body(int resources) {
   static std::map<int, std::string> bodies;
   auto it = bodies.find(resources);
   if (it == bodies.end()) {
-    it = bodies.emplace(resources, ReadFile(DataDir() + "/patient-" + std::to_string(resources) +
-                                            ".json")).first;
+    it = bodies
+             .emplace(resources,
+                      ReadFile(DataDir() + "/patient-" + std::to_string(resources) + ".json"))
+             .first;
   }
   return it->second;
 }
@@ -112,8 +114,8 @@ std::shared_ptr<const cds::rules::RuleSet> Rules(int rules) {
   auto it = sets.find(rules);
   if (it == sets.end()) {
     auto loaded = cds::rules::LoadRuleSet(RulesDir(rules));
-    if (!loaded) throw std::runtime_error("cannot load " + RulesDir(rules) + ": " +
-                                          loaded.error().message);
+    if (!loaded)
+      throw std::runtime_error("cannot load " + RulesDir(rules) + ": " + loaded.error().message);
     it = sets.emplace(rules, *loaded).first;
   }
   return it->second;
@@ -139,7 +141,12 @@ void BM_Evaluate(benchmark::State& state) {
   state.counters["conds"] = static_cast<double>(facts.conditions.size());
   state.counters["obs"] = static_cast<double>(facts.observations.size());
 }
-BENCHMARK(BM_Evaluate)->ArgName("resources")->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)
+BENCHMARK(BM_Evaluate)
+    ->ArgName("resources")
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10000)
     ->Unit(benchmark::kMicrosecond);
 
 void BM_EvaluateRules(benchmark::State& state) {
@@ -153,7 +160,11 @@ void BM_EvaluateRules(benchmark::State& state) {
   }
   CountFired(state, last);
 }
-BENCHMARK(BM_EvaluateRules)->ArgName("rules")->Arg(13)->Arg(130)->Arg(1300)
+BENCHMARK(BM_EvaluateRules)
+    ->ArgName("rules")
+    ->Arg(13)
+    ->Arg(130)
+    ->Arg(1300)
     ->Unit(benchmark::kMicrosecond);
 
 void BM_ParseNormalize(benchmark::State& state) {
@@ -167,8 +178,14 @@ void BM_ParseNormalize(benchmark::State& state) {
                           static_cast<int64_t>(body.size()));
   state.counters["bytes"] = static_cast<double>(body.size());
 }
-BENCHMARK(BM_ParseNormalize)->ArgName("resources")->Arg(10)->Arg(30)->Arg(100)->Arg(1000)
-    ->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ParseNormalize)
+    ->ArgName("resources")
+    ->Arg(10)
+    ->Arg(30)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_Handler(benchmark::State& state) {
   const int resources = static_cast<int>(state.range(0));
@@ -195,7 +212,12 @@ void BM_Handler(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
                           static_cast<int64_t>(request.body.size()));
 }
-BENCHMARK(BM_Handler)->ArgName("resources")->Arg(10)->Arg(30)->Arg(100)->Arg(1000)
+BENCHMARK(BM_Handler)
+    ->ArgName("resources")
+    ->Arg(10)
+    ->Arg(30)
+    ->Arg(100)
+    ->Arg(1000)
     ->Unit(benchmark::kMicrosecond);
 
 void BM_Reload(benchmark::State& state) {
@@ -209,8 +231,7 @@ void BM_Reload(benchmark::State& state) {
     benchmark::DoNotOptimize(loaded);
   }
 }
-BENCHMARK(BM_Reload)->ArgName("rules")->Arg(13)->Arg(130)->Arg(1300)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Reload)->ArgName("rules")->Arg(13)->Arg(130)->Arg(1300)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

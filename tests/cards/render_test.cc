@@ -1,8 +1,9 @@
-#include <boost/test/unit_test.hpp>
+#include "cards/render.h"
 
 #include <rapidjson/document.h>
 
-#include "cards/render.h"
+#include <boost/test/unit_test.hpp>
+
 #include "rules/example_case.h"
 #include "rules/text_template.h"
 #include "tests/support/rule_fixtures.h"
@@ -39,7 +40,8 @@ std::vector<std::string> PatientNames(const rapidjson::Value& bundle) {
     const auto& r = entry["resource"];
     if (!r.IsObject() || !r.HasMember("name") || !r["name"].IsArray()) continue;
     for (const auto& n : r["name"].GetArray()) {
-      if (n.HasMember("family") && n["family"].IsString()) names.emplace_back(n["family"].GetString());
+      if (n.HasMember("family") && n["family"].IsString())
+        names.emplace_back(n["family"].GetString());
       if (n.HasMember("given") && n["given"].IsArray()) {
         for (const auto& g : n["given"].GetArray()) {
           if (g.IsString()) names.emplace_back(g.GetString());
@@ -55,7 +57,8 @@ BOOST_AUTO_TEST_SUITE(CardRendering)
 BOOST_AUTO_TEST_CASE(every_fixture_card_is_short_sourced_named_and_ends_with_the_disclaimer) {
   auto rs = test::ShippedRules();
   std::size_t cards_checked = 0;
-  for (const std::string& dir : {std::string(CDS_TEST_DATA_DIR) + "/rule-cases", test::kShippedRules + "/examples"}) {
+  for (const std::string& dir :
+       {std::string(CDS_TEST_DATA_DIR) + "/rule-cases", test::kShippedRules + "/examples"}) {
     for (const std::string& file : rules::ListCaseFiles(dir)) {
       auto example = rules::LoadExampleCase(file);
       BOOST_TEST_REQUIRE(example.has_value());
@@ -64,7 +67,8 @@ BOOST_AUTO_TEST_CASE(every_fixture_card_is_short_sourced_named_and_ends_with_the
       std::vector<std::string> names = PatientNames(doc["bundle"]);
       fhir::PatientFacts facts = rules::FactsForCase(*example);
       cards::SequentialIdSource ids;
-      auto cards = cards::RenderCards(*rs, rules::Evaluate(*rs, facts, example->now), {"p", &ids, example->now});
+      auto cards = cards::RenderCards(*rs, rules::Evaluate(*rs, facts, example->now),
+                                      {"p", &ids, example->now});
       for (const cards::Card& card : cards) {
         BOOST_TEST_CONTEXT(file << " " << card.source.topic.code) {
           ++cards_checked;
@@ -73,15 +77,18 @@ BOOST_AUTO_TEST_CASE(every_fixture_card_is_short_sourced_named_and_ends_with_the
           BOOST_TEST(card.detail.find("${") == std::string::npos);
           const std::string disclaimer = "Advisory only — clinical judgement applies.";
           BOOST_TEST(card.detail.size() >= disclaimer.size());
-          BOOST_TEST(card.detail.compare(card.detail.size() - disclaimer.size(), disclaimer.size(), disclaimer) == 0);
+          BOOST_TEST(card.detail.compare(card.detail.size() - disclaimer.size(), disclaimer.size(),
+                                         disclaimer) == 0);
           BOOST_TEST(!card.source.label.empty());
           BOOST_TEST(card.source.url.rfind("https://", 0) == 0);
           BOOST_TEST(card.rule_id == card.source.topic.code);
           BOOST_TEST(!card.rule_version.empty());
           BOOST_TEST(card.ruleset_version == rs->version);
           for (const std::string& name : names) {
-            BOOST_TEST(card.summary.find(name) == std::string::npos, "patient name '" << name << "' in summary");
-            BOOST_TEST(card.detail.find(name) == std::string::npos, "patient name '" << name << "' in detail");
+            BOOST_TEST(card.summary.find(name) == std::string::npos,
+                       "patient name '" << name << "' in summary");
+            BOOST_TEST(card.detail.find(name) == std::string::npos,
+                       "patient name '" << name << "' in detail");
           }
         }
       }
@@ -114,16 +121,19 @@ BOOST_AUTO_TEST_CASE(suggestion_actions_follow_their_conditions) {
   BOOST_TEST_REQUIRE(card->suggestions.size() == 1u);
   BOOST_TEST(card->suggestions[0].actions.size() == 2u);  // magnesium and potassium
   BOOST_TEST(card->selection_behavior == "at-most-one");
-  BOOST_TEST(card->suggestions[0].actions[0].resource_json.find(R"("reference":"Patient/pat-1")") != std::string::npos);
+  BOOST_TEST(card->suggestions[0].actions[0].resource_json.find(R"("reference":"Patient/pat-1")") !=
+             std::string::npos);
 
-  auto with_k = Render(Wrap(diuretic_and_cramp +
+  auto with_k = Render(Wrap(
+      diuretic_and_cramp +
       R"(,{"resource":{"resourceType":"Observation","id":"k","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2823-3"}]},"effectiveDateTime":"2026-11-01","valueQuantity":{"value":4.1,"unit":"mmol/L","code":"mmol/L"}}})"));
   card = CardFor(with_k, "MG-02");
   BOOST_TEST_REQUIRE(card != nullptr);
   BOOST_TEST(card->suggestions[0].actions.size() == 1u);  // potassium is recent: magnesium only
 }
 
-BOOST_AUTO_TEST_CASE(cards_without_suggestions_have_no_selection_behavior_and_come_most_urgent_first) {
+BOOST_AUTO_TEST_CASE(
+    cards_without_suggestions_have_no_selection_behavior_and_come_most_urgent_first) {
   auto cards = Render(Wrap(
       R"({"resource":{"resourceType":"Observation","id":"m","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"19123-9"}]},"effectiveDateTime":"2026-11-01","valueQuantity":{"value":1.1,"unit":"mg/dL","code":"mg/dL"}}},)"
       R"({"resource":{"resourceType":"Condition","id":"mig","clinicalStatus":{"coding":[{"code":"active"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"37796009"}]}}})"));
@@ -135,7 +145,8 @@ BOOST_AUTO_TEST_CASE(cards_without_suggestions_have_no_selection_behavior_and_co
   BOOST_TEST(low->selection_behavior.empty());
   BOOST_TEST_REQUIRE(cards.size() >= 2u);
   BOOST_TEST(cards.front().source.topic.code == "MG-03");
-  for (std::size_t i = 1; i < cards.size(); ++i) BOOST_TEST(cards[i - 1].indicator >= cards[i].indicator);
+  for (std::size_t i = 1; i < cards.size(); ++i)
+    BOOST_TEST(cards[i - 1].indicator >= cards[i].indicator);
 }
 
 BOOST_AUTO_TEST_CASE(uuids_are_unique_per_card_and_suggestion) {

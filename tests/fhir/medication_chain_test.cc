@@ -7,8 +7,9 @@ namespace {
 
 constexpr EpochSeconds kDay = kSecondsPerDay;
 
-MedicationFact Fact(const std::string& ref, const std::string& status, bool current, EpochSeconds start,
-                    std::optional<EpochSeconds> end = std::nullopt, std::string prior = "") {
+MedicationFact Fact(const std::string& ref, const std::string& status, bool current,
+                    EpochSeconds start, std::optional<EpochSeconds> end = std::nullopt,
+                    std::string prior = "") {
   MedicationFact f;
   f.ref = ref;
   f.name = "omeprazole 20 MG Delayed Release Oral Capsule";
@@ -24,10 +25,11 @@ MedicationFact Fact(const std::string& ref, const std::string& status, bool curr
 BOOST_AUTO_TEST_SUITE(MedicationChains)
 
 BOOST_AUTO_TEST_CASE(prior_prescription_carries_exposure_back_through_completed_orders) {
-  std::vector<MedicationFact> meds{
-      Fact("MedicationRequest/y1", "completed", false, 0 * kDay),
-      Fact("MedicationRequest/y2", "completed", false, 365 * kDay, std::nullopt, "MedicationRequest/y1"),
-      Fact("MedicationRequest/y3", "active", true, 730 * kDay, std::nullopt, "MedicationRequest/y2")};
+  std::vector<MedicationFact> meds{Fact("MedicationRequest/y1", "completed", false, 0 * kDay),
+                                   Fact("MedicationRequest/y2", "completed", false, 365 * kDay,
+                                        std::nullopt, "MedicationRequest/y1"),
+                                   Fact("MedicationRequest/y3", "active", true, 730 * kDay,
+                                        std::nullopt, "MedicationRequest/y2")};
   internal::ExtendThroughCompletedChains(meds, 30);
   BOOST_TEST(meds[2].start->seconds == 0);
   BOOST_TEST(meds[2].chained_refs.size() == 2u);
@@ -49,9 +51,10 @@ BOOST_AUTO_TEST_CASE(a_gap_longer_than_allowed_breaks_the_chain) {
 }
 
 BOOST_AUTO_TEST_CASE(stopped_or_other_drugs_never_chain) {
-  std::vector<MedicationFact> meds{Fact("MedicationRequest/stopped", "stopped", false, 0, 410 * kDay),
-                                   Fact("MedicationRequest/other", "completed", false, 0, 410 * kDay),
-                                   Fact("MedicationRequest/new", "active", true, 420 * kDay)};
+  std::vector<MedicationFact> meds{
+      Fact("MedicationRequest/stopped", "stopped", false, 0, 410 * kDay),
+      Fact("MedicationRequest/other", "completed", false, 0, 410 * kDay),
+      Fact("MedicationRequest/new", "active", true, 420 * kDay)};
   meds[1].name = "pantoprazole 40 MG";
   meds[1].code.codings[0].code = "314200";
   internal::ExtendThroughCompletedChains(meds, 30);

@@ -67,7 +67,8 @@ BOOST_AUTO_TEST_CASE(route_inferred_from_clinical_drug_names) {
   // R9: route abbreviations in free text, and non-systemic dose forms.
   BOOST_TEST((RouteFromName("magnesium sulfate 2 g IV") == Route::kIntravenous));
   BOOST_TEST((RouteFromName("gentamicin 80 mg IM") == Route::kIntramuscular));
-  BOOST_TEST((RouteFromName("magnesium sulfate 2 g IV Injectable Solution") == Route::kIntravenous));
+  BOOST_TEST(
+      (RouteFromName("magnesium sulfate 2 g IV Injectable Solution") == Route::kIntravenous));
   BOOST_TEST((RouteFromName("tobramycin 300 MG/5ML Inhalation Solution") == Route::kInhalation));
   BOOST_TEST((RouteFromName("BSS Irrigation Solution") == Route::kOther));
   BOOST_TEST((RouteFromName("Epsom salt foot soak") == Route::kTopical));

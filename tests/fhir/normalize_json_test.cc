@@ -1,7 +1,5 @@
 // Normalize as a whole: inputs and bundles, Patient, malformed resources.
 
-#include "fhir/normalize.h"
-
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -9,6 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "fhir/normalize.h"
 #include "tests/fhir/fhir_test_util.h"
 
 namespace cds::fhir {

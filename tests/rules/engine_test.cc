@@ -1,11 +1,12 @@
 // Engine semantics on the shipped rules: three-valued logic, comparators,
 // precedence and explain. Patients are small inline Bundles.
 
-#include <boost/test/unit_test.hpp>
+#include "rules/engine.h"
 
 #include <algorithm>
 
-#include "rules/engine.h"
+#include <boost/test/unit_test.hpp>
+
 #include "tests/support/rule_fixtures.h"
 
 namespace cds {
@@ -18,15 +19,17 @@ const fhir::EpochSeconds kNow = test::At("2026-11-22T12:00:00Z");
 
 std::string Med(const std::string& id, const std::string& rxnorm, const std::string& text,
                 const std::string& status = "active", const std::string& authored = "2022-01-10") {
-  return R"({"resource":{"resourceType":"MedicationRequest","id":")" + id + R"(","status":")" + status +
-         R"(","intent":"order","authoredOn":")" + authored +
+  return R"({"resource":{"resourceType":"MedicationRequest","id":")" + id + R"(","status":")" +
+         status + R"(","intent":"order","authoredOn":")" + authored +
          R"(","medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":")" +
          rxnorm + R"("}],"text":")" + text + R"("}}})";
 }
-std::string Cond(const std::string& id, const std::string& icd, const std::string& verification = "confirmed") {
+std::string Cond(const std::string& id, const std::string& icd,
+                 const std::string& verification = "confirmed") {
   return R"({"resource":{"resourceType":"Condition","id":")" + id +
          R"(","clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":")" +
-         verification + R"("}]},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":")" + icd +
+         verification +
+         R"("}]},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":")" + icd +
          R"("}]}}})";
 }
 std::string Obs(const std::string& id, const std::string& loinc, const std::string& quantity,
@@ -56,7 +59,9 @@ struct Run {
     fhir::PatientFacts facts = test::FactsFromJson(bundle, kNow, not_obtained, partial);
     evaluation = rules::Evaluate(*rs, facts, kNow, rules::EvaluateOptions{explain});
   }
-  const rules::RuleOutcome& Of(const std::string& id) const { return test::OutcomeOf(*rs, evaluation, id); }
+  const rules::RuleOutcome& Of(const std::string& id) const {
+    return test::OutcomeOf(*rs, evaluation, id);
+  }
   bool Fired(const std::string& id) const { return Of(id).fired; }
   std::string Explain(const std::string& id) const {
     std::string out;
@@ -106,17 +111,31 @@ BOOST_AUTO_TEST_CASE(medications_not_obtained_make_no_magnesium_product_unknown)
 
 BOOST_AUTO_TEST_CASE(egfr_with_comparator_is_an_interval_not_a_value) {
   const std::string mgo = Med("mgo", "6582", "magnesium oxide 400 MG Oral Tablet");
-  Run above(Bundle({mgo, Obs("e1", "98979-8", R"({"value":60,"comparator":">","unit":"mL/min/{1.73_m2}","code":"mL/min/{1.73_m2}"})", "2026-10-01")}));
+  Run above(Bundle(
+      {mgo,
+       Obs("e1", "98979-8",
+           R"({"value":60,"comparator":">","unit":"mL/min/{1.73_m2}","code":"mL/min/{1.73_m2}"})",
+           "2026-10-01")}));
   BOOST_TEST(above.Of("MG-06").truth == Truth::kFalse);
-  Run below(Bundle({mgo, Obs("e1", "98979-8", R"({"value":15,"comparator":"<","unit":"mL/min/{1.73_m2}","code":"mL/min/{1.73_m2}"})", "2026-10-01")}));
+  Run below(Bundle(
+      {mgo,
+       Obs("e1", "98979-8",
+           R"({"value":15,"comparator":"<","unit":"mL/min/{1.73_m2}","code":"mL/min/{1.73_m2}"})",
+           "2026-10-01")}));
   BOOST_TEST(below.Fired("MG-06"));
-  Run straddles(Bundle({mgo, Obs("e1", "98979-8", R"({"value":40,"comparator":"<","unit":"mL/min/{1.73_m2}","code":"mL/min/{1.73_m2}"})", "2026-10-01")}));
+  Run straddles(Bundle(
+      {mgo,
+       Obs("e1", "98979-8",
+           R"({"value":40,"comparator":"<","unit":"mL/min/{1.73_m2}","code":"mL/min/{1.73_m2}"})",
+           "2026-10-01")}));
   BOOST_TEST(straddles.Of("MG-06").truth == Truth::kUnknown);
 }
 
 BOOST_AUTO_TEST_CASE(mg_thresholds_are_strict_at_the_boundaries) {
   auto mg = [](const std::string& mmol) {
-    return Run(Bundle({Obs("m", "2601-3", R"({"value":)" + mmol + R"(,"unit":"mmol/L","code":"mmol/L"})", "2026-11-01")}));
+    return Run(
+        Bundle({Obs("m", "2601-3", R"({"value":)" + mmol + R"(,"unit":"mmol/L","code":"mmol/L"})",
+                    "2026-11-01")}));
   };
   BOOST_TEST(!mg("0.70").Fired("MG-03"));
   BOOST_TEST(mg("0.69").Fired("MG-03"));
@@ -137,8 +156,9 @@ BOOST_AUTO_TEST_CASE(precedence_mg01_replaces_mg02_and_names_the_diuretic) {
 }
 
 BOOST_AUTO_TEST_CASE(precedence_mg10_replaces_mg03) {
-  Run run(Bundle({Med("dig", "3407", "digoxin 0.125 MG Oral Tablet"),
-                  Obs("m", "19123-9", R"({"value":1.3,"unit":"mg/dL","code":"mg/dL"})", "2026-11-10")}));
+  Run run(Bundle(
+      {Med("dig", "3407", "digoxin 0.125 MG Oral Tablet"),
+       Obs("m", "19123-9", R"({"value":1.3,"unit":"mg/dL","code":"mg/dL"})", "2026-11-10")}));
   BOOST_TEST(run.Fired("MG-10"));
   BOOST_TEST(!run.Fired("MG-03"));
   BOOST_TEST(run.Of("MG-10").indicator == rules::Indicator::kCritical);
@@ -160,13 +180,15 @@ BOOST_AUTO_TEST_CASE(unconfirmed_symptom_does_not_trigger_advice) {
 
 BOOST_AUTO_TEST_CASE(explain_names_the_stopped_ppi_and_the_entered_in_error_result) {
   Run run(Bundle({Med("ppi", "7646", "omeprazole 20 mg", "stopped"), kCramp,
-                  Obs("bad", "2601-3", R"({"value":0.4,"unit":"mmol/L","code":"mmol/L"})", "2026-11-01",
-                      "entered-in-error")}),
+                  Obs("bad", "2601-3", R"({"value":0.4,"unit":"mmol/L","code":"mmol/L"})",
+                      "2026-11-01", "entered-in-error")}),
           {}, {}, true);
   BOOST_TEST(!run.Fired("MG-01"));
   BOOST_TEST(!run.Fired("MG-03"));
   std::string mg01 = run.Explain("MG-01"), mg03 = run.Explain("MG-03");
-  BOOST_TEST(mg01.find("MedicationRequest/ppi 'omeprazole 20 mg' not counted: status stopped") != std::string::npos, mg01);
+  BOOST_TEST(mg01.find("MedicationRequest/ppi 'omeprazole 20 mg' not counted: status stopped") !=
+                 std::string::npos,
+             mg01);
   BOOST_TEST(mg03.find("Observation/bad excluded:") != std::string::npos, mg03);
   BOOST_TEST(mg03.find("entered-in-error") != std::string::npos, mg03);
 }

@@ -2,10 +2,11 @@
 // with file, line, rule and field; and a site change (threshold, code) must be
 // a rule-file edit only.
 
+#include "rules/loader.h"
+
 #include <boost/test/unit_test.hpp>
 
 #include "rules/engine.h"
-#include "rules/loader.h"
 #include "rules/text_template.h"
 #include "tests/support/rule_fixtures.h"
 #include "tests/support/temp_ruleset.h"
@@ -44,7 +45,8 @@ BOOST_AUTO_TEST_CASE(bad_json_names_file_and_line) {
 
 BOOST_AUTO_TEST_CASE(unknown_value_set_names_rule_field_and_line) {
   test::TempRuleSet copy(test::kShippedRules);
-  copy.Replace("ruleset.json", R"({"medication": {"valueSet": "mg-wasting-therapy"}, "as": "therapy"})",
+  copy.Replace("ruleset.json",
+               R"({"medication": {"valueSet": "mg-wasting-therapy"}, "as": "therapy"})",
                R"({"medication": {"valueSet": "mg-wasting-therapies"}, "as": "therapy"})");
   rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
   const rules::RuleIssue* issue = FindIssue(report, "unknown value set 'mg-wasting-therapies'");
@@ -53,14 +55,18 @@ BOOST_AUTO_TEST_CASE(unknown_value_set_names_rule_field_and_line) {
   BOOST_TEST(issue->field == "rules[12].when.all[0].medication.valueSet");
   BOOST_TEST(issue->line > 0);
   std::string text = copy.Read("ruleset.json");
-  int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(text.find("mg-wasting-therapies")), '\n'));
+  int line = 1 + static_cast<int>(std::count(
+                     text.begin(),
+                     text.begin() + static_cast<long>(text.find("mg-wasting-therapies")), '\n'));
   BOOST_TEST(issue->line == line);
 }
 
 BOOST_AUTO_TEST_CASE(summary_too_long_with_longest_values_is_rejected) {
   test::TempRuleSet copy(test::kShippedRules);
-  copy.Replace("ruleset.json", R"j("summary": "Magnesium reduces absorption of ${chelator.names}: separate doses (see label)")j",
-               R"j("summary": "Magnesium reduces absorption of ${chelator.names} and of ${mgProduct.names}: separate the doses by several hours, see the label")j");
+  copy.Replace(
+      "ruleset.json",
+      R"j("summary": "Magnesium reduces absorption of ${chelator.names}: separate doses (see label)")j",
+      R"j("summary": "Magnesium reduces absorption of ${chelator.names} and of ${mgProduct.names}: separate the doses by several hours, see the label")j");
   rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
   const rules::RuleIssue* issue = FindIssue(report, "fewer than 140");
   BOOST_TEST_REQUIRE(issue != nullptr, AllIssues(report));
@@ -79,22 +85,28 @@ BOOST_AUTO_TEST_CASE(duplicate_rule_id_is_rejected) {
 
 BOOST_AUTO_TEST_CASE(schema_violation_names_rule_field_and_expectation) {
   test::TempRuleSet copy(test::kShippedRules);
-  copy.Replace("ruleset.json", R"("indicator": {"default": "critical"})", R"("indicator": {"default": "severe"})");
+  copy.Replace("ruleset.json", R"("indicator": {"default": "critical"})",
+               R"("indicator": {"default": "severe"})");
   rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
   BOOST_TEST_REQUIRE(report.errors.size() == 1u, AllIssues(report));
   BOOST_TEST(report.errors[0].rule_id == "MG-10");
   BOOST_TEST(report.errors[0].field == "rules[9].indicator.default");
-  BOOST_TEST(report.errors[0].message == R"(schema: expected one of ["info","warning","critical"])");
+  BOOST_TEST(report.errors[0].message ==
+             R"(schema: expected one of ["info","warning","critical"])");
   BOOST_TEST(report.errors[0].line > 0);
 }
 
 BOOST_AUTO_TEST_CASE(schema_reports_missing_and_unknown_fields) {
   test::TempRuleSet missing(test::kShippedRules);
-  missing.Replace("ruleset.json", R"("evidence": "Strong (labelled interaction).")", R"("enabled": true)");
+  missing.Replace("ruleset.json", R"("evidence": "Strong (labelled interaction).")",
+                  R"("enabled": true)");
   rules::LoadReport report = rules::LoadRuleSetReport(missing.dir());
-  BOOST_TEST(FindIssue(report, "rule MG-10: rules[9]: schema: missing required field 'evidence'") != nullptr, AllIssues(report));
+  BOOST_TEST(FindIssue(report, "rule MG-10: rules[9]: schema: missing required field 'evidence'") !=
+                 nullptr,
+             AllIssues(report));
   test::TempRuleSet unknown(test::kShippedRules);
-  unknown.Replace("valuesets.json", R"("id": "fibromyalgia",)", R"("id": "fibromyalgia", "owner": "x",)");
+  unknown.Replace("valuesets.json", R"("id": "fibromyalgia",)",
+                  R"("id": "fibromyalgia", "owner": "x",)");
   report = rules::LoadRuleSetReport(unknown.dir());
   BOOST_TEST(FindIssue(report, "schema: unknown field 'owner'") != nullptr, AllIssues(report));
 }
@@ -105,14 +117,17 @@ BOOST_AUTO_TEST_CASE(unknown_parameters_are_rejected) {
   copy.Replace("ruleset.json", "${param.recentMgDays} days.", "${param.recentMagnesiumDays} days.");
   rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
   BOOST_TEST(FindIssue(report, "unknown parameter 'ppiLongTerm'") != nullptr, AllIssues(report));
-  BOOST_TEST(FindIssue(report, "unknown parameter '${param.recentMagnesiumDays}'") != nullptr, AllIssues(report));
+  BOOST_TEST(FindIssue(report, "unknown parameter '${param.recentMagnesiumDays}'") != nullptr,
+             AllIssues(report));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_binding_in_template_and_precedence_cycle) {
   test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json", "**Therapy:** ${therapy.names}", "**Therapy:** ${drug.names}");
-  copy.Replace("ruleset.json", R"({"rule": "MG-10", "replaces": ["MG-03"])", R"({"rule": "MG-10", "replaces": ["MG-03", "MG-11"])");
-  copy.Replace("ruleset.json", R"({"rule": "MG-01", "replaces": ["MG-05", "MG-02"])", R"({"rule": "MG-01", "replaces": ["MG-05", "MG-02", "MG-10"])");
+  copy.Replace("ruleset.json", R"({"rule": "MG-10", "replaces": ["MG-03"])",
+               R"({"rule": "MG-10", "replaces": ["MG-03", "MG-11"])");
+  copy.Replace("ruleset.json", R"({"rule": "MG-01", "replaces": ["MG-05", "MG-02"])",
+               R"({"rule": "MG-01", "replaces": ["MG-05", "MG-02", "MG-10"])");
   rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
   BOOST_TEST(FindIssue(report, "unknown name '${drug.names}'") != nullptr, AllIssues(report));
   BOOST_TEST(FindIssue(report, "precedence: cycle") != nullptr, AllIssues(report));
@@ -153,7 +168,8 @@ BOOST_AUTO_TEST_CASE(changing_a_threshold_is_a_rule_file_edit) {
   BOOST_TEST(!test::OutcomeOf(*shipped, rules::Evaluate(*shipped, facts, kNow), "MG-03").fired);
 
   test::TempRuleSet copy(test::kShippedRules);
-  copy.Replace("ruleset.json", R"("mgLow":              {"value": 0.70,)", R"("mgLow":              {"value": 0.80,)");
+  copy.Replace("ruleset.json", R"("mgLow":              {"value": 0.70,)",
+               R"("mgLow":              {"value": 0.80,)");
   auto edited = rules::LoadRuleSet(copy.dir());
   BOOST_TEST_REQUIRE(edited.has_value(), (edited ? "" : edited.error().message));
   BOOST_TEST(test::OutcomeOf(**edited, rules::Evaluate(**edited, facts, kNow), "MG-03").fired);
@@ -174,7 +190,9 @@ BOOST_AUTO_TEST_CASE(adding_a_code_to_a_value_set_is_a_rule_file_edit) {
   copy.Replace("valuesets.json", R"("id": "ppi",)", R"("id": "ppi",)");
   std::string sets = copy.Read("valuesets.json");
   std::size_t at = sets.find("\"include\": [", sets.find(R"("id": "ppi",)"));
-  sets.insert(at + 12, R"j({"system": "urn:oid:2.16.840.1.113883.3.999.1", "codes": [{"code": "LOC-4711", "display": "omeprazole 20 mg (local)", "verification": "site formulary 2026-11"}]},)j");
+  sets.insert(
+      at + 12,
+      R"j({"system": "urn:oid:2.16.840.1.113883.3.999.1", "codes": [{"code": "LOC-4711", "display": "omeprazole 20 mg (local)", "verification": "site formulary 2026-11"}]},)j");
   copy.Write("valuesets.json", sets);
   auto edited = rules::LoadRuleSet(copy.dir());
   BOOST_TEST_REQUIRE(edited.has_value(), (edited ? "" : edited.error().message));

@@ -1,7 +1,8 @@
+#include "rules/ruleset_diff.h"
+
 #include <boost/test/unit_test.hpp>
 
 #include "rules/loader.h"
-#include "rules/ruleset_diff.h"
 #include "tests/support/rule_fixtures.h"
 #include "tests/support/temp_ruleset.h"
 
@@ -17,8 +18,9 @@ std::shared_ptr<const rules::RuleSet> Load(const std::string& dir) {
 BOOST_AUTO_TEST_SUITE(RuleSetDiff)
 
 BOOST_AUTO_TEST_CASE(shipped_example_release_diff_lists_exactly_its_changes) {
-  auto diff = rules::DiffRuleSets(*test::ShippedRules(),
-                                  *Load(std::string(CDS_SOURCE_ROOT) + "/rules/examples/magnesium-site-1.1.0"));
+  auto diff = rules::DiffRuleSets(
+      *test::ShippedRules(),
+      *Load(std::string(CDS_SOURCE_ROOT) + "/rules/examples/magnesium-site-1.1.0"));
   std::vector<std::string> want{
       "~ ruleset version 1.0.0 -> 1.1.0",
       "~ releaseDate 2026-11-22 -> 2026-12-01",
@@ -39,12 +41,16 @@ BOOST_AUTO_TEST_CASE(identical_sets_have_no_diff) {
 
 BOOST_AUTO_TEST_CASE(changes_without_a_version_bump_are_warned_about) {
   test::TempRuleSet copy(test::kShippedRules);
-  copy.Replace("ruleset.json", "Check potassium, a digoxin level and an ECG.", "Check potassium, a digoxin level, an ECG and renal function.");
+  copy.Replace("ruleset.json", "Check potassium, a digoxin level and an ECG.",
+               "Check potassium, a digoxin level, an ECG and renal function.");
   copy.Replace("valuesets.json", R"("text": [
-            "omeprazol*",)", R"("text": [
+            "omeprazol*",)",
+               R"("text": [
             "omeprazol*", "omez",)");
-  copy.Replace("ruleset.json", R"("latestEgfr":           {"lab": {"analyte": "egfr", "withinDays": "currentLabDays"}},)",
-               R"("latestEgfr":           {"lab": {"analyte": "egfr", "withinDays": 400}},)");
+  copy.Replace(
+      "ruleset.json",
+      R"("latestEgfr":           {"lab": {"analyte": "egfr", "withinDays": "currentLabDays"}},)",
+      R"("latestEgfr":           {"lab": {"analyte": "egfr", "withinDays": 400}},)");
   auto diff = rules::DiffRuleSets(*test::ShippedRules(), *Load(copy.dir()));
   auto has = [&](const std::vector<std::string>& lines, const std::string& s) {
     return std::find(lines.begin(), lines.end(), s) != lines.end();

@@ -72,8 +72,8 @@ BOOST_AUTO_TEST_CASE(hook_requests_match_expected_responses) {
       const int expected_status =
           fs::exists(dir / "status") ? std::stoi(ReadFile(dir / "status")) : 200;
       const std::string service = dir.parent_path().filename().string();
-      const HttpResponseView response =
-          testing::Call(handler, "POST", "/cds-services/" + service, ReadFile(dir / "request.json"));
+      const HttpResponseView response = testing::Call(handler, "POST", "/cds-services/" + service,
+                                                      ReadFile(dir / "request.json"));
       BOOST_TEST(response.status == expected_status, response.body);
 
       const auto actual = cds::testing::PrettyCanonicalJson(response.body);

@@ -79,7 +79,8 @@ const BadCase kBadCases[] = {
     {"server_number", "{" + kHead + "," + kCtx + R"(,"fhirServer":12})",
      "'fhirServer' must be a non-empty string"},
     {"authorization_string",
-     "{" + kHead + "," + kCtx + R"(,"fhirServer":"https://f.example","fhirAuthorization":"SENTINEL"})",
+     "{" + kHead + "," + kCtx +
+         R"(,"fhirServer":"https://f.example","fhirAuthorization":"SENTINEL"})",
      "'fhirAuthorization' must be an object"},
     {"authorization_missing_token",
      "{" + kHead + "," + kCtx +
@@ -198,8 +199,8 @@ BOOST_DATA_TEST_CASE(user_tokens_follow_user_id_type, data::make(kUserCases), c)
   Result<HookRequest> parsed = ParseHookRequest(body);
   BOOST_REQUIRE(parsed);
   int user_tokens = 0;
-  for (const char* name : {"userPractitionerId", "userPractitionerRoleId", "userPatientId",
-                           "userRelatedPersonId"}) {
+  for (const char* name :
+       {"userPractitionerId", "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}) {
     user_tokens += static_cast<int>(parsed->tokens.count(name));
   }
   if (c.token == nullptr) {

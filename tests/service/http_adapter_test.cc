@@ -3,6 +3,8 @@
 
 #include "service/http_adapter.h"
 
+#include <rapidjson/document.h>
+
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
-#include <rapidjson/document.h>
 
 #include "tests/service/handler_test_util.h"
 #include "tests/support/http_test_client.h"
@@ -161,7 +162,8 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_json_4xx_and_service_keeps_serving) {
   ExpectJsonError(s.Post(path, "{\"hook\": \"patient-view\", "), 400, "invalid_request");
   ExpectJsonError(s.Post(path, "[\"not\", \"an\", \"object\"]"), 400, "invalid_request");
   ExpectJsonError(
-      s.Post(path, R"({"hook":"patient-view","context":{"patientId":"p","userId":"Practitioner/a"}})"),
+      s.Post(path,
+             R"({"hook":"patient-view","context":{"patientId":"p","userId":"Practitioner/a"}})"),
       400, "invalid_request");
   ExpectJsonError(s.Post("/cds-services/no-such-service", SampleRequest()), 404, "unknown_service");
   ExpectJsonError(s.Post(path, SampleRequest(), "text/plain"), 415, "unsupported_media_type");
@@ -188,7 +190,8 @@ BOOST_AUTO_TEST_CASE(chunked_body_over_the_limit_is_413) {
   std::ostringstream raw;
   raw << "POST /cds-services/magnesium-advisor HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       << "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-      << std::hex << chunk.size() << "\r\n" << chunk << "\r\n0\r\n\r\n";
+      << std::hex << chunk.size() << "\r\n"
+      << chunk << "\r\n0\r\n\r\n";
   ExpectJsonError(SendRaw(s.port, raw.str()), 413, "payload_too_large");
 }
 

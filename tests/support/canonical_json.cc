@@ -1,12 +1,12 @@
 #include "tests/support/canonical_json.h"
 
-#include <algorithm>
-#include <vector>
-
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace cds::testing {
 namespace {

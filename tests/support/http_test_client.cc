@@ -148,7 +148,8 @@ HttpTestResponse SendRaw(std::uint16_t port, const std::string& raw,
         if (ParseHead(data.substr(0, header_end), head)) {
           const auto it = head.headers.find("content-length");
           if (it != head.headers.end()) {
-            content_length = static_cast<std::size_t>(std::strtoull(it->second.c_str(), nullptr, 10));
+            content_length =
+                static_cast<std::size_t>(std::strtoull(it->second.c_str(), nullptr, 10));
           }
         }
       }

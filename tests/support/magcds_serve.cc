@@ -26,8 +26,8 @@ MagcdsServe::MagcdsServe(const std::string& binary, std::optional<std::string> c
     : dir_(MakeTempDir("magcds-serve")) {
   std::ofstream(dir_ + "/hash.key") << "serve-test-hash-key-0123456789abcdef\n";
   // Issue #12: a key file that others may read is refused at start.
-  std::filesystem::permissions(dir_ + "/hash.key", std::filesystem::perms::owner_read |
-                                                       std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      dir_ + "/hash.key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   for (int attempt = 0; attempt < 5 && !child_; ++attempt) {
     port_ = FindFreePort();
     const std::string listen = "127.0.0.1:" + std::to_string(port_);
