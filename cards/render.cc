@@ -56,11 +56,11 @@ class TextFiller {
   void SetItem(const std::pair<std::string, std::string>* item) { item_ = item; }
 
   // `summary` cuts each value to its maximum width (see rules::MaxFieldWidth).
-  std::string Fill(const std::string& text, bool summary) const {
-    auto parsed = rules::ParseTemplate(text);
-    if (!parsed) return text;  // cannot happen: templates are checked at load time
+  // Templates were parsed once at load (rules/rule_compile.h); nothing is
+  // parsed per card.
+  std::string Fill(const rules::TextTemplate& text, bool summary) const {
     std::string out;
-    for (const rules::TemplateSegment& seg : *parsed) {
+    for (const rules::TemplateSegment& seg : text.segments) {
       if (!seg.is_placeholder) {
         out += seg.text;
         continue;
@@ -179,7 +179,7 @@ std::vector<Card> RenderCards(const rules::RuleSet& rule_set, const rules::Evalu
     TextFiller filler(rule_set, outcome, context.now);
     Card card;
     card.uuid = context.ids->NewUuid();
-    const std::string& summary =
+    const rules::TextTemplate& summary =
         outcome.summary_case >= 0
             ? rule.summary_cases[static_cast<std::size_t>(outcome.summary_case)].summary
             : rule.summary;

@@ -21,6 +21,7 @@
 #include "fhir/lab_results.h"
 #include "fhir/patient_facts.h"
 #include "fhir/prefetch_spec.h"
+#include "rules/text_template.h"
 
 namespace cds::rules {
 
@@ -199,20 +200,20 @@ struct TextTable {
 
 struct TextPart {
   int table = -1;        // index into Rule::tables: one line per matched drug
-  std::string text;      // template with ${...} placeholders
+  TextTemplate text;     // template with ${...} placeholders
   std::string if_bound;  // shown only when this binding matched something
   std::string unless_bound;
 };
 
 struct ActionTemplate {
   std::string type;           // create | delete
-  std::string description;    // template
+  TextTemplate description;   // template
   std::string resource_json;  // compact JSON with ${...} placeholders in string values
   std::optional<Predicate> when;
 };
 
 struct SuggestionTemplate {
-  std::string label;
+  TextTemplate label;
   bool recommended = false;
   // With a binding name: one suggestion per current MedicationRequest that
   // binding matched, ${item.name} / ${item.ref} filled per request (R21:
@@ -248,11 +249,11 @@ struct Rule {
   std::vector<std::pair<std::string, Predicate>> bindings;  // extra facts for the text
   Indicator indicator = Indicator::kInfo;                   // default
   std::vector<IndicatorCase> indicator_cases;               // highest true case wins
-  std::string summary;                                      // template, < 140 chars rendered
+  TextTemplate summary;                                     // < 140 chars rendered
   // R18: the first case whose `when` is true replaces `summary` (same length check).
   struct SummaryCase {
     Predicate when;
-    std::string summary;
+    TextTemplate summary;
   };
   std::vector<SummaryCase> summary_cases;
   std::vector<TextPart> detail;

@@ -1,8 +1,9 @@
 #pragma once
 
-// Card text templates: literal text with ${name.field} placeholders. Parsed at
-// load time to check every placeholder and the longest possible summary, and
-// again by cards/ to render.
+// Card text templates: literal text with ${name.field} placeholders. Parsed
+// once, at load time (rules/rule_compile.h), where every placeholder and the
+// longest possible summary are checked; cards/ renders from the parsed
+// segments and never parses text per card.
 //
 // Placeholders:
 //   ${param.NAME}                      a ruleset parameter
@@ -24,6 +25,14 @@ struct TemplateSegment {
   bool is_placeholder = false;
   std::string text;   // literal text, or the placeholder's first part ("mg", "param")
   std::string field;  // placeholder's second part ("reported"), "" for one-part names
+};
+
+// A template as written plus its segments. `segments` is filled by the loader;
+// a RuleSet that loaded without errors has every template compiled.
+struct TextTemplate {
+  std::string text;
+  std::vector<TemplateSegment> segments;
+  bool empty() const { return text.empty(); }
 };
 
 // Splits a template. Fails on an unterminated "${", an empty placeholder or

@@ -427,7 +427,7 @@ Result<std::string> BuildRuleBook(const RuleBookInput& input) {
            Esc(rule.title) + "</h3><p><span class=\"label\">Version</span> " + Esc(rule.version) +
            (rule.enabled ? "" : " <b>(disabled)</b>") + "</p>";
     out += "<p><span class=\"label\">Purpose:</span> " + Esc(rule.title) +
-           ". The card tells the clinician: \u201c" + Esc(rule.summary) + "\u201d</p>";
+           ". The card tells the clinician: \u201c" + Esc(rule.summary.text) + "\u201d</p>";
     if (raw != nullptr) {
       if (const Value* when = Member(*raw, "when")) {
         out += "<p class=\"label\">Fires when</p><div class=\"trigger\">" + phraser.Phrase(*when) +
@@ -451,9 +451,9 @@ Result<std::string> BuildRuleBook(const RuleBookInput& input) {
     if (const auto it = example_cards.find(rule.id); it != example_cards.end()) {
       out += CardHtml(it->second.second, it->second.first);
     } else {
-      out += "<div class=\"card\"><div class=\"summary\">" + Esc(rule.summary) + "</div>";
+      out += "<div class=\"card\"><div class=\"summary\">" + Esc(rule.summary.text) + "</div>";
       for (const rules::TextPart& part : rule.detail)
-        out += "<div>" + MarkdownLite(part.text) + "</div>";
+        out += "<div>" + MarkdownLite(part.text.text) + "</div>";
       out +=
           "<div class=\"def\">No shipped example patient triggers this rule: the card template is "
           "shown, ${...} are filled from the patient's record.</div></div>";
@@ -461,9 +461,9 @@ Result<std::string> BuildRuleBook(const RuleBookInput& input) {
     if (!rule.suggestions.empty()) {
       out += "<p class=\"label\">Suggestions</p><ul>";
       for (const rules::SuggestionTemplate& s : rule.suggestions) {
-        out += "<li>" + Esc(s.label) + (s.recommended ? " (recommended)" : "");
+        out += "<li>" + Esc(s.label.text) + (s.recommended ? " (recommended)" : "");
         for (const rules::ActionTemplate& a : s.actions)
-          out += " — " + Esc(a.type) + ": " + Esc(a.description);
+          out += " — " + Esc(a.type) + ": " + Esc(a.description.text);
         out += "</li>";
       }
       out += "</ul>";

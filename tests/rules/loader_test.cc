@@ -4,9 +4,14 @@
 
 #include "rules/loader.h"
 
+#include <algorithm>
+
 #include <boost/test/unit_test.hpp>
 
+#include "cards/id_source.h"
+#include "cards/render.h"
 #include "rules/engine.h"
+#include "rules/example_case.h"
 #include "rules/text_template.h"
 #include "tests/support/rule_fixtures.h"
 #include "tests/support/temp_ruleset.h"
@@ -140,6 +145,62 @@ BOOST_AUTO_TEST_CASE(value_set_errors_name_the_value_set_file) {
   const rules::RuleIssue* issue = FindIssue(report, "duplicate value set id 'migraine'");
   BOOST_TEST_REQUIRE(issue != nullptr, AllIssues(report));
   BOOST_TEST(issue->file == copy.dir() + "/valuesets.json");
+}
+
+// Templates are compiled once, at load: a malformed placeholder is a load
+// error naming rule, field and line, never something found when a card renders.
+BOOST_AUTO_TEST_CASE(malformed_template_is_rejected_at_load_with_its_line) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", "**Therapy:** ${therapy.names}. No usable",
+               "**Therapy:** ${therapy names}. No usable");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST(report.rule_set == nullptr);
+  const rules::RuleIssue* issue = FindIssue(report, "invalid placeholder '${therapy names}'");
+  BOOST_TEST_REQUIRE(issue != nullptr, AllIssues(report));
+  BOOST_TEST(issue->rule_id == "MG-13");
+  BOOST_TEST(issue->field == "rules[12].card.detail[0].text");
+  std::string text = copy.Read("ruleset.json");
+  int line =
+      1 + static_cast<int>(std::count(
+              text.begin(), text.begin() + static_cast<long>(text.find("${therapy names}")), '\n'));
+  BOOST_TEST(issue->line == line);
+}
+
+// The loaded set carries every card template parsed; rendering reads the
+// segments, not the text (changing the text after load changes nothing).
+BOOST_AUTO_TEST_CASE(loaded_templates_are_compiled_and_rendering_uses_the_compiled_form) {
+  auto shipped = test::ShippedRules();
+  for (const rules::Rule& rule : shipped->rules) {
+    BOOST_TEST(!rule.summary.segments.empty(), rule.id);
+    for (const rules::TextPart& part : rule.detail) {
+      BOOST_TEST(part.text.empty() == part.text.segments.empty(), rule.id);
+    }
+    for (const rules::SuggestionTemplate& s : rule.suggestions) {
+      BOOST_TEST(!s.label.segments.empty(), rule.id);
+      for (const rules::ActionTemplate& a : s.actions) {
+        BOOST_TEST(!a.description.segments.empty(), rule.id);
+      }
+    }
+  }
+  rules::RuleSet edited = *shipped;
+  for (rules::Rule& rule : edited.rules) rule.summary.text = "${not parsed per card";
+  auto example = rules::LoadExampleCase(std::string(CDS_TEST_DATA_DIR) +
+                                        "/rule-cases/mg01-fires-long-term-omeprazole-cramp.json");
+  BOOST_TEST_REQUIRE(example.has_value());
+  const fhir::PatientFacts facts = rules::FactsForCase(*example);
+  auto render = [&](const rules::RuleSet& rule_set) {
+    cards::SequentialIdSource ids;
+    return cards::RenderCards(rule_set, rules::Evaluate(rule_set, facts, example->now),
+                              {"pat-1", &ids, example->now});
+  };
+  const auto original = render(*shipped);
+  const auto from_edited = render(edited);
+  BOOST_TEST_REQUIRE(!original.empty());
+  BOOST_TEST_REQUIRE(from_edited.size() == original.size());
+  for (std::size_t i = 0; i < original.size(); ++i) {
+    BOOST_TEST(from_edited[i].summary == original[i].summary);
+    BOOST_TEST(from_edited[i].summary.find("${") == std::string::npos);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(template_syntax_errors) {

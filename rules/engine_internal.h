@@ -1,0 +1,121 @@
+#pragma once
+
+// Internal to rules/: the evaluator behind rules::Evaluate (engine.h), split
+// by concern: engine.cc runs rules (three-valued logic, shared leaves,
+// precedence, card facts), engine_facts.cc answers the leaf predicates from
+// PatientFacts, engine_membership.cc caches value-set membership per request,
+// engine_explain.cc describes predicates for explain mode. One Evaluator
+// serves one call; it is not shared between threads.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fhir/fhir_time.h"
+#include "fhir/lab_results.h"
+#include "fhir/patient_facts.h"
+#include "rules/engine.h"
+#include "rules/ruleset.h"
+
+namespace cds::rules::internal {
+
+using fhir::Availability;
+using fhir::EpochSeconds;
+using fhir::FactCategory;
+
+// Kleene logic.
+Truth And(Truth a, Truth b);
+Truth Or(Truth a, Truth b);
+Truth Not(Truth a);
+// "Not found" only counts as false when the category is complete.
+Truth Absent(const fhir::CategoryState& state);
+// Whole UTC days since the epoch (floor, also before 1970).
+EpochSeconds DayOf(EpochSeconds t);
+// Civil date of a UTC day number (Howard Hinnant's days_from_civil inverse).
+void CivilFromDays(EpochSeconds z, int& y, int& m, int& d);
+// A number as explain shows it.
+std::string Number(double v);
+const char* ComparisonText(Comparison c);
+// Whether every value a (possibly censored) result can stand for satisfies the
+// comparison: kTrue if all do, kFalse if none, kUnknown if some.
+Truth Compare(const fhir::LabValue& lab, const Predicate& p);
+
+class Evaluator {
+ public:
+  Evaluator(const RuleSet& rule_set, const fhir::PatientFacts& facts, EpochSeconds now,
+            bool explain, std::string hook)
+      : hook_(std::move(hook)),
+        rs_(rule_set),
+        facts_(facts),
+        now_(now),
+        explain_(explain),
+        med_member_(rule_set.value_sets.size()),
+        cond_member_(rule_set.value_sets.size()),
+        labs_(rule_set.analytes.size()),
+        raw_(rule_set.rules.size(), Truth::kFalse),
+        leaves_(static_cast<std::size_t>(rule_set.leaf_count)) {}
+
+  Evaluation Run();
+
+ private:
+  void Finish(const Rule& rule, RuleOutcome& outcome);
+  const fhir::CategoryState& State(FactCategory c) const { return facts_.state(c); }
+  // Is `t` within the last `days` days? R6 (calendar_day_windows): t's UTC day
+  // >= now's UTC day - days; otherwise now - t <= days (1.0.0 semantics).
+  // Windows are bounded at load (0..36525 days), so the products cannot overflow.
+  bool InWindow(EpochSeconds t, double days) const;
+  // Has `since` lasted at least `days` days by now?
+  bool AtLeastDays(EpochSeconds since, double days) const;
+  // Concept views are built once per request; records that carry the same
+  // concept (the same drug ordered many times) share one membership answer.
+  using Concepts = std::vector<const fhir::CodeableConcept*>;
+  static std::size_t HashConcepts(const Concepts& concepts);
+  static bool SameConcepts(const Concepts& a, const Concepts& b);
+  // Only the first record of each distinct concept gets a (tokenised) view;
+  // the others answer from its membership cache.
+  static void BuildViews(const std::vector<Concepts>& concepts, std::vector<ConceptView>& views,
+                         std::vector<std::size_t>& canonical);
+  bool MedInSet(int vs, std::size_t med);
+  bool CondInSet(int vs, std::size_t cond);
+  const fhir::LabSeries& Labs(int analyte);
+  static void AddName(Bound& bound, const std::string& name);
+  std::string Describe(const Predicate& p) const;
+  Truth Eval(const Predicate& p, std::map<std::string, Bound>* binds,
+             std::vector<std::string>* trace, int depth);
+  Truth EvalNode(const Predicate& p, std::map<std::string, Bound>* binds,
+                 std::vector<std::string>* trace, int depth, Bound& bound,
+                 std::vector<std::string>* notes);
+  Truth EvalDraftOrder(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
+  Truth EvalMedication(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
+  // R13: walks back through closed courses of any drug of the value set that
+  // ended within the gap before the exposure start. A course without an end
+  // cannot chain here (the facts layer chains those through priorPrescription).
+  void ExtendExposure(const Predicate& p, fhir::FhirInstant& start,
+                      std::vector<std::string>* notes);
+  Truth EvalCondition(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
+  void NoteExclusions(const fhir::LabSeries& series, std::vector<std::string>* notes);
+  Truth EvalLab(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
+  Truth EvalNoLab(const Predicate& p, std::vector<std::string>* notes);
+  Truth EvalPatient(const Predicate& p, std::vector<std::string>* notes);
+
+  std::string hook_;
+  const RuleSet& rs_;
+  const fhir::PatientFacts& facts_;
+  EpochSeconds now_;
+  bool explain_;
+  std::vector<std::vector<std::int8_t>> med_member_;
+  std::vector<std::vector<std::int8_t>> cond_member_;
+  std::vector<ConceptView> med_views_;
+  std::vector<ConceptView> cond_views_;
+  std::vector<std::size_t> med_canonical_;
+  std::vector<std::size_t> cond_canonical_;
+  std::vector<std::optional<fhir::LabSeries>> labs_;
+  std::vector<Truth> raw_;
+  std::vector<std::optional<std::pair<Truth, Bound>>> leaves_;
+  const Rule* current_rule_ = nullptr;
+};
+
+}  // namespace cds::rules::internal

@@ -1,0 +1,196 @@
+#include "rules/rule_compile.h"
+
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace cds::rules::internal {
+namespace {
+
+void CollectRuleRefs(const Predicate& p, std::set<int>& out) {
+  for (int r : p.rules) out.insert(r);
+  for (const Predicate& c : p.children) CollectRuleRefs(c, out);
+}
+
+// Topological order over `before` (u's entries come before u); fails on a cycle.
+bool TopoSort(const RuleSet& rule_set, const std::vector<std::set<int>>& before,
+              std::vector<int>& order, const char* what, const IssueSink& fail) {
+  std::size_t n = rule_set.rules.size();
+  std::vector<int> state(n, 0);
+  bool ok = true;
+  std::function<void(int)> visit = [&](int i) {
+    auto u = static_cast<std::size_t>(i);
+    if (state[u] == 2 || !ok) return;
+    if (state[u] == 1) {
+      fail(rule_set.rules[u].id, what, "cycle through rule " + rule_set.rules[u].id);
+      ok = false;
+      return;
+    }
+    state[u] = 1;
+    for (int dep : before[u]) visit(dep);
+    state[u] = 2;
+    order.push_back(i);
+  };
+  for (std::size_t i = 0; i < n; ++i) visit(static_cast<int>(i));
+  return ok;
+}
+
+// Gives every medication/condition/lab/noLab leaf an id shared by the
+// structurally identical ones (definitions are inlined per use).
+void AssignLeafIds(Predicate& p, std::map<std::string, int>& ids) {
+  for (Predicate& c : p.children) AssignLeafIds(c, ids);
+  if (p.kind != PredicateKind::kMedication && p.kind != PredicateKind::kCondition &&
+      p.kind != PredicateKind::kLab && p.kind != PredicateKind::kNoLab &&
+      p.kind != PredicateKind::kDraftOrder) {
+    return;
+  }
+  std::ostringstream key;
+  key.precision(17);
+  key << static_cast<int>(p.kind) << '|' << p.value_set << '|' << p.analyte << '|' << p.within_days
+      << '|' << static_cast<int>(p.comparison) << '|' << p.threshold << '|' << p.threshold_high
+      << '|' << (p.min_days ? *p.min_days : -1.0) << '|' << p.start_unknown << '|'
+      << p.include_unconfirmed << '|';
+  for (fhir::Route r : p.routes) key << static_cast<int>(r) << ',';
+  key << '|' << (p.condition_within_days ? *p.condition_within_days : -1.0) << '|'
+      << p.undated_counts << '|' << (p.recent_days ? *p.recent_days : -1.0) << '|'
+      << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|'
+      << static_cast<int>(p.source) << '|' << (p.chain_gap_days ? *p.chain_gap_days : -1.0) << '|';
+  for (const std::string& st : p.chain_statuses) key << st << ',';
+  for (const std::string& st : p.recent_statuses) key << st << ',';
+  key << '|';
+  for (const std::string& b : p.bands) key << b << ',';
+  p.leaf_id = ids.emplace(key.str(), static_cast<int>(ids.size())).first->second;
+}
+
+}  // namespace
+
+std::optional<BindKind> BindKindOf(PredicateKind kind) {
+  switch (kind) {
+    case PredicateKind::kMedication:
+      return BindKind::kMedication;
+    case PredicateKind::kCondition:
+      return BindKind::kCondition;
+    case PredicateKind::kDraftOrder:
+      return BindKind::kCondition;  // names only
+    case PredicateKind::kLab:
+      return BindKind::kLab;
+    case PredicateKind::kRuleFires:
+      return BindKind::kRules;
+    default:
+      return std::nullopt;
+  }
+}
+
+bool FieldAllowed(BindKind kind, const std::string& field) {
+  switch (kind) {
+    case BindKind::kMedication:
+      return field == "names" || field == "start" || field == "days" || field == "years" ||
+             field == "last" || field == "name" || field == "ref" || field == "patientReported" ||
+             field == "months" || field == "first";
+    case BindKind::kCondition:
+      return field == "names" || field == "first";
+    case BindKind::kRules:
+      return field == "names";
+    case BindKind::kLab:
+      return field == "reported" || field == "value" || field == "unit" || field == "date" ||
+             field == "approx" || field == "crossed" || field == "band" ||
+             field == "censoredNote" || field == "source";
+  }
+  return false;
+}
+
+std::string FormatParam(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+std::size_t CompileTemplate(
+    TextTemplate& tmpl, const std::string& path, const TemplateScope& scope,
+    const std::function<void(const std::string&, const std::string&)>& fail) {
+  tmpl.segments.clear();
+  auto parsed = ParseTemplate(tmpl.text);
+  if (!parsed) {
+    fail(path, parsed.error().message);
+    return 0;
+  }
+  std::size_t longest = 0;
+  for (const TemplateSegment& seg : *parsed) {
+    if (!seg.is_placeholder) {
+      longest += CodePointCount(seg.text);
+      continue;
+    }
+    if (seg.text == "param") {
+      auto p = scope.parameters->find(seg.field);
+      if (p == scope.parameters->end()) {
+        fail(path, "unknown parameter '${param." + seg.field + "}'");
+      } else {
+        longest += FormatParam(p->second).size();
+      }
+      continue;
+    }
+    if (!scope.resource && seg.text == "rule" && seg.field == "evidence") {
+      longest += 200;  // R24: the rule's evidence line (detail only)
+      continue;
+    }
+    if (scope.resource) {
+      if (!((seg.text == "patient" && seg.field == "id") ||
+            (seg.text == "reason" && seg.field.empty()))) {
+        fail(path, "resource templates may only use ${patient.id} and ${reason}");
+      }
+      continue;
+    }
+    const auto* binds = scope.binds;
+    auto b = binds == nullptr ? std::map<std::string, BindKind>::const_iterator()
+                              : binds->find(seg.text);
+    if (binds == nullptr || b == binds->end()) {
+      fail(path, "unknown name '${" + seg.text + (seg.field.empty() ? "" : "." + seg.field) +
+                     "}': bind it with \"as\" in when or in \"bind\"");
+      continue;
+    }
+    if (!FieldAllowed(b->second, seg.field)) {
+      fail(path, "'${" + seg.text + "." + seg.field + "}' is not a field of this binding " +
+                     "(medications: names, start, days, years; conditions and rules: names; "
+                     "labs: reported, value, unit, date)");
+      continue;
+    }
+    longest += MaxFieldWidth(seg.field);
+  }
+  tmpl.segments = std::move(*parsed);
+  return longest;
+}
+
+void OrderRules(RuleSet& rule_set, const IssueSink& fail) {
+  std::map<std::string, int> leaf_ids;
+  for (Rule& rule : rule_set.rules) {
+    AssignLeafIds(rule.when, leaf_ids);
+    for (auto& b : rule.bindings) AssignLeafIds(b.second, leaf_ids);
+    for (auto& c : rule.indicator_cases) AssignLeafIds(c.when, leaf_ids);
+    for (auto& c : rule.summary_cases) AssignLeafIds(c.when, leaf_ids);
+    for (auto& sg : rule.suggestions) {
+      for (auto& a : sg.actions) {
+        if (a.when) AssignLeafIds(*a.when, leaf_ids);
+      }
+    }
+  }
+  rule_set.leaf_count = static_cast<int>(leaf_ids.size());
+  std::size_t n = rule_set.rules.size();
+  std::vector<std::set<int>> deps(n), replacers(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Rule& rule = rule_set.rules[i];
+    CollectRuleRefs(rule.when, deps[i]);
+    for (const auto& b : rule.bindings) CollectRuleRefs(b.second, deps[i]);
+    for (const auto& c : rule.indicator_cases) CollectRuleRefs(c.when, deps[i]);
+    for (const auto& c : rule.summary_cases) CollectRuleRefs(c.when, deps[i]);
+    for (const auto& s : rule.suggestions) {
+      for (const auto& a : s.actions) {
+        if (a.when) CollectRuleRefs(*a.when, deps[i]);
+      }
+    }
+    for (const Rule::Replacement& r : rule.replaced_by) replacers[i].insert(r.by);
+  }
+  TopoSort(rule_set, deps, rule_set.evaluation_order, "rules (ruleFires)", fail);
+  TopoSort(rule_set, replacers, rule_set.precedence_order, "precedence", fail);
+}
+
+}  // namespace cds::rules::internal
