@@ -12,7 +12,8 @@
 namespace cds::rules::internal {
 namespace {
 
-// Forwards SAX events to the Document while tracking the path of each value.
+// Records the path and line of each value from SAX events (the second pass,
+// on the first LineOf call; `doc_` is a scratch document).
 class LineTracker {
  public:
   LineTracker(rapidjson::Document& doc, const rapidjson::StringStream& stream,
@@ -109,12 +110,37 @@ class LineTracker {
   std::vector<Frame> frames_;
 };
 
+std::vector<std::size_t> LineStarts(const std::string& text) {
+  std::vector<std::size_t> line_starts{0};
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') line_starts.push_back(i + 1);
+  }
+  return line_starts;
+}
+
+// No kParseFullPrecisionFlag: RapidJSON 1.1.0's full-precision strtod can
+// read out of bounds (segfault) on numbers like 1.2345678901234567890123e-330
+// (issue #6; see fhir/json_document.cc).
+constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag;
+
 }  // namespace
 
 int LinedDocument::LineOf(std::string path) const {
+  if (!lines) {
+    lines.emplace();
+    const std::vector<std::size_t> line_starts = LineStarts(text);
+    rapidjson::StringStream stream(text.c_str());
+    rapidjson::Reader reader;
+    rapidjson::Document scratch;
+    auto generator = [&](rapidjson::Document& into) {
+      LineTracker tracker(into, stream, line_starts, *lines);
+      return !reader.Parse<kParseFlags>(stream, tracker).IsError();
+    };
+    scratch.Populate(generator);
+  }
   while (true) {
-    auto it = lines.find(path);
-    if (it != lines.end()) return it->second;
+    auto it = lines->find(path);
+    if (it != lines->end()) return it->second;
     if (path.empty()) return 0;
     std::size_t cut = path.find_last_of(".[");
     path = cut == std::string::npos ? "" : path.substr(0, cut);
@@ -122,25 +148,13 @@ int LinedDocument::LineOf(std::string path) const {
 }
 
 void ParseWithLines(const std::string& text, LinedDocument& out) {
-  std::vector<std::size_t> line_starts{0};
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') line_starts.push_back(i + 1);
-  }
-  rapidjson::StringStream stream(text.c_str());
-  rapidjson::Reader reader;
-  rapidjson::ParseResult result;
-  auto generator = [&](rapidjson::Document& doc) {
-    LineTracker tracker(doc, stream, line_starts, out.lines);
-    // No kParseFullPrecisionFlag: RapidJSON 1.1.0's full-precision strtod can
-    // read out of bounds (segfault) on numbers like 1.2345678901234567890123e-330
-    // (issue #6; see fhir/json_document.cc).
-    result = reader.Parse<rapidjson::kParseValidateEncodingFlag>(stream, tracker);
-    return !result.IsError();
-  };
-  out.doc.Populate(generator);
-  if (result.IsError()) {
-    out.parse_error = rapidjson::GetParseError_En(result.Code());
-    auto it = std::upper_bound(line_starts.begin(), line_starts.end(), result.Offset());
+  out.text = text;
+  out.lines.reset();
+  out.doc.Parse<kParseFlags>(out.text.c_str());
+  if (out.doc.HasParseError()) {
+    out.parse_error = rapidjson::GetParseError_En(out.doc.GetParseError());
+    const std::vector<std::size_t> line_starts = LineStarts(text);
+    auto it = std::upper_bound(line_starts.begin(), line_starts.end(), out.doc.GetErrorOffset());
     out.parse_error_line = static_cast<int>(it - line_starts.begin());
   }
 }
