@@ -1,7 +1,10 @@
 #include "rules/rule_compile.h"
 
+#include <charconv>
 #include <set>
-#include <sstream>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace cds::rules::internal {
@@ -35,31 +38,62 @@ bool TopoSort(const RuleSet& rule_set, const std::vector<std::set<int>>& before,
   return ok;
 }
 
+// Appends the bytes of a value to a leaf key: keys only need equality, and
+// formatting doubles as text was most of a large file's compile time.
+template <class T>
+void Put(std::string& key, const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  key.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+void Put(std::string& key, const std::optional<double>& value) {
+  Put(key, value.has_value());
+  Put(key, value.value_or(0.0));
+}
+void Put(std::string& key, const std::vector<std::string>& list) {
+  Put(key, list.size());
+  for (const std::string& item : list) {
+    Put(key, item.size());
+    key += item;
+  }
+}
+
 // Gives every medication/condition/lab/noLab leaf an id shared by the
 // structurally identical ones (definitions are inlined per use).
-void AssignLeafIds(Predicate& p, std::map<std::string, int>& ids) {
+void AssignLeafIds(Predicate& p, std::unordered_map<std::string, int>& ids) {
   for (Predicate& c : p.children) AssignLeafIds(c, ids);
   if (p.kind != PredicateKind::kMedication && p.kind != PredicateKind::kCondition &&
       p.kind != PredicateKind::kLab && p.kind != PredicateKind::kNoLab &&
-      p.kind != PredicateKind::kDraftOrder) {
+      p.kind != PredicateKind::kDraftOrder && p.kind != PredicateKind::kFact) {
     return;
   }
-  std::ostringstream key;
-  key.precision(17);
-  key << static_cast<int>(p.kind) << '|' << p.value_set << '|' << p.analyte << '|' << p.within_days
-      << '|' << static_cast<int>(p.comparison) << '|' << p.threshold << '|' << p.threshold_high
-      << '|' << (p.min_days ? *p.min_days : -1.0) << '|' << p.start_unknown << '|'
-      << p.include_unconfirmed << '|';
-  for (fhir::Route r : p.routes) key << static_cast<int>(r) << ',';
-  key << '|' << (p.condition_within_days ? *p.condition_within_days : -1.0) << '|'
-      << p.undated_counts << '|' << (p.recent_days ? *p.recent_days : -1.0) << '|'
-      << p.undecidable_as_absent << '|' << (p.as_needed ? (*p.as_needed ? 1 : 0) : -1) << '|'
-      << static_cast<int>(p.source) << '|' << (p.chain_gap_days ? *p.chain_gap_days : -1.0) << '|';
-  for (const std::string& st : p.chain_statuses) key << st << ',';
-  for (const std::string& st : p.recent_statuses) key << st << ',';
-  key << '|';
-  for (const std::string& b : p.bands) key << b << ',';
-  p.leaf_id = ids.emplace(key.str(), static_cast<int>(ids.size())).first->second;
+  std::string key;
+  key.reserve(160);
+  Put(key, p.kind);
+  Put(key, p.value_set);
+  Put(key, p.analyte);
+  Put(key, p.within_days);
+  Put(key, p.comparison);
+  Put(key, p.threshold);
+  Put(key, p.threshold_high);
+  Put(key, p.min_days);
+  Put(key, p.start_unknown);
+  Put(key, p.include_unconfirmed);
+  Put(key, p.routes.size());
+  for (fhir::Route r : p.routes) Put(key, r);
+  Put(key, p.condition_within_days);
+  Put(key, p.undated_counts);
+  Put(key, p.recent_days);
+  Put(key, p.undecidable_as_absent);
+  Put(key, p.as_needed.has_value());
+  Put(key, p.as_needed.value_or(false));
+  Put(key, p.source);
+  Put(key, p.chain_gap_days);
+  Put(key, p.chain_statuses);
+  Put(key, p.recent_statuses);
+  Put(key, p.bands);
+  Put(key, p.category.size());
+  key += p.category;
+  p.leaf_id = ids.emplace(std::move(key), static_cast<int>(ids.size())).first->second;
 }
 
 }  // namespace
@@ -71,6 +105,7 @@ std::optional<BindKind> BindKindOf(PredicateKind kind) {
     case PredicateKind::kCondition:
       return BindKind::kCondition;
     case PredicateKind::kDraftOrder:
+    case PredicateKind::kFact:
       return BindKind::kCondition;  // names only
     case PredicateKind::kLab:
       return BindKind::kLab;
@@ -99,10 +134,12 @@ bool FieldAllowed(BindKind kind, const std::string& field) {
   return false;
 }
 
+// As `std::ostream << value` writes it (%g, 6 significant digits).
 std::string FormatParam(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
+  char buffer[32];
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, 6);
+  return std::string(buffer, result.ptr);
 }
 
 std::size_t CompileTemplate(
@@ -161,7 +198,7 @@ std::size_t CompileTemplate(
 }
 
 void OrderRules(RuleSet& rule_set, const IssueSink& fail) {
-  std::map<std::string, int> leaf_ids;
+  std::unordered_map<std::string, int> leaf_ids;
   for (Rule& rule : rule_set.rules) {
     AssignLeafIds(rule.when, leaf_ids);
     for (auto& b : rule.bindings) AssignLeafIds(b.second, leaf_ids);
