@@ -267,6 +267,8 @@ Truth Evaluator::EvalNode(const Predicate& p, std::map<std::string, Bound>* bind
       return EvalPatient(p, notes);
     case PredicateKind::kDraftOrder:
       return EvalDraftOrder(p, bound, notes);
+    case PredicateKind::kFact:
+      return EvalFact(p, bound, notes);
     case PredicateKind::kRuleFires: {
       Truth t = Truth::kFalse;
       for (int r : p.rules) {

@@ -82,6 +82,10 @@ std::string Evaluator::Describe(const Predicate& p) const {
       }
       break;
     }
+    case PredicateKind::kFact:
+      d = p.category + " fact in '" + rs_.value_sets[static_cast<std::size_t>(p.value_set)].id +
+          "'";
+      break;
     case PredicateKind::kDraftOrder:
       d = "draft order in '" + rs_.value_sets[static_cast<std::size_t>(p.value_set)].id + "'";
       break;

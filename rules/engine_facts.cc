@@ -85,6 +85,13 @@ Truth Evaluator::EvalDraftOrder(const Predicate& p, Bound& bound, std::vector<st
   return any ? Truth::kTrue : Absent(state);
 }
 
+Truth Evaluator::EvalFact(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
+  (void)p;
+  (void)bound;
+  (void)notes;
+  return Truth::kUnknown;  // TODO(#11): coded facts of hook-defined categories
+}
+
 Truth Evaluator::EvalMedication(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
   if (p.source == MedicationSource::kEither) {
     // R30 "current or proposed": either source deciding true is enough.

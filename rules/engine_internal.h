@@ -89,6 +89,7 @@ class Evaluator {
                  std::vector<std::string>* trace, int depth, Bound& bound,
                  std::vector<std::string>* notes);
   Truth EvalDraftOrder(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
+  Truth EvalFact(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
   Truth EvalMedication(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
   // R13: walks back through closed courses of any drug of the value set that
   // ended within the gap before the exposure start. A course without an end

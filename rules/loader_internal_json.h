@@ -94,6 +94,7 @@ class RuleSetBuilder {
   int ValueSetRef(const Value& v, const std::string& path);
   void ParseMedication(const Value& v, const std::string& path, Predicate& p);
   void ParseLab(const Value& v, const std::string& path, Predicate& p, bool absence);
+  void ParseFact(const Value& v, const std::string& path, Predicate& p);
   void ParseRules();
   Rule ParseRule(const Value& v, const std::string& path);
   void ParseIndicator(const Value& v, const std::string& path, Rule& rule,

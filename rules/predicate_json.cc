@@ -61,13 +61,13 @@ Predicate RuleSetBuilder::ParsePredicate(const Value& v, const std::string& path
   }
   std::size_t kinds = 0;
   for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab",
-                        "ruleFires", "patient", "draftOrder"}) {
+                        "ruleFires", "patient", "draftOrder", "fact"}) {
     if (Member(v, k) != nullptr) ++kinds;
   }
   if (kinds != 1) {
     r_.Fail(path,
             "expected exactly one of all, any, not, ref, medication, condition, lab, noLab, "
-            "ruleFires, patient, draftOrder");
+            "ruleFires, patient, draftOrder, fact");
     return p;
   }
   if (const Value* ref = Member(v, "ref")) {
@@ -134,6 +134,8 @@ Predicate RuleSetBuilder::ParsePredicate(const Value& v, const std::string& path
     p.kind = PredicateKind::kDraftOrder;
     p.value_set = ValueSetRef(*draft, Join(path, "draftOrder"));
     if (draft->IsObject()) CheckKeys(*draft, Join(path, "draftOrder"), {"valueSet"});
+  } else if (const Value* fact = Member(v, "fact")) {
+    ParseFact(*fact, Join(path, "fact"), p);
   } else if (const Value* fires = Member(v, "ruleFires")) {
     p.kind = PredicateKind::kRuleFires;
     std::string fpath = Join(path, "ruleFires");
@@ -386,6 +388,20 @@ void RuleSetBuilder::ParsePatient(const Value& v, const std::string& path, Predi
       r_.Fail(Join(path, "minAgeYears"), "expected 0 to 130 years");
     else
       p.min_age_years = years;
+  }
+}
+
+// A coded fact of a category a hook defines (issue #11): the category must
+// be one some hook registered (fhir/fact_category.h), so a typo is a load
+// error, not a rule that is silently unknown.
+void RuleSetBuilder::ParseFact(const Value& v, const std::string& path, Predicate& p) {
+  p.kind = PredicateKind::kFact;
+  p.value_set = ValueSetRef(v, path);
+  if (!v.IsObject()) return;
+  CheckKeys(v, path, {"category", "valueSet"});
+  if (GetString(v, "category", path, r_, p.category) && p.category.empty()) {
+    r_.Fail(Join(path, "category"), "unknown fact category '" + p.category +
+                                        "'; a hook definition registers the categories it builds");
   }
 }
 

@@ -127,7 +127,8 @@ enum class PredicateKind {
   kNoLab,
   kRuleFires,
   kPatient,
-  kDraftOrder  // a non-medication draft order of the hook (R29: serum Mg ServiceRequest)
+  kDraftOrder,  // a non-medication draft order of the hook (R29: serum Mg ServiceRequest)
+  kFact         // a coded fact of a category a hook defines (issue #11: hooks as data)
 };
 // Which medications a medication predicate reads (R29/R30): the patient's
 // current ones, the hook's proposed ones (draft orders), or either.
@@ -140,8 +141,9 @@ struct Predicate {
   std::string bind_as;  // "as": name under which matched facts are offered to the card text
   std::vector<Predicate> children;  // all / any / not
 
-  // medication / condition
-  int value_set = -1;                                    // index into RuleSet::value_sets
+  // medication / condition / draftOrder / fact
+  int value_set = -1;    // index into RuleSet::value_sets
+  std::string category;  // fact: the fact category id ("toy-lab-orders")
   MedicationSource source = MedicationSource::kCurrent;  // medication: current/proposed/either
   std::vector<fhir::Route> routes;                       // medication: allowed routes; empty = any
   std::optional<double> min_days;                        // medication: exposure at least this long
