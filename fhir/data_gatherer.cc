@@ -31,14 +31,19 @@ struct KeyResult {
 // A category is complete when all its keys are; not obtained when a required
 // key, or every one of its keys, is missing; partial otherwise.
 void Aggregate(const std::vector<KeyResult>& keys, GatherResult& result) {
-  bool seen[kFactCategoryCount] = {};
-  bool any_had[kFactCategoryCount] = {};
-  for (auto& state : result.states) state.availability = Availability::kComplete;
+  std::vector<FactCategory> seen;
+  std::vector<FactCategory> any_had;
+  auto contains = [](const std::vector<FactCategory>& list, FactCategory c) {
+    return std::find(list.begin(), list.end(), c) != list.end();
+  };
   for (const KeyResult& key : keys) {
-    auto c = static_cast<std::size_t>(key.spec->category);
-    seen[c] = true;
-    if (key.outcome != KeyOutcome::kMissing) any_had[c] = true;
+    const FactCategory c = key.spec->category;
     CategoryState& state = result.states[c];
+    if (!contains(seen, c)) {
+      seen.push_back(c);
+      state.availability = Availability::kComplete;
+    }
+    if (key.outcome != KeyOutcome::kMissing && !contains(any_had, c)) any_had.push_back(c);
     if (!key.note.empty()) {
       result.notes.push_back(key.spec->key + ": " + key.note);
       state.note += (state.note.empty() ? "" : "; ") + key.spec->key + ": " + key.note;
@@ -53,8 +58,8 @@ void Aggregate(const std::vector<KeyResult>& keys, GatherResult& result) {
       state.availability = Availability::kPartial;
     }
   }
-  for (std::size_t c = 0; c < static_cast<std::size_t>(kFactCategoryCount); ++c) {
-    if (!seen[c] || !any_had[c]) result.states[c].availability = Availability::kNotObtained;
+  for (const FactCategory c : seen) {
+    if (!contains(any_had, c)) result.states[c].availability = Availability::kNotObtained;
   }
 }
 
@@ -350,7 +355,7 @@ class Run : public std::enable_shared_from_this<Run> {
     if (!medication_problems_.empty()) {
       // §5.2 falls back to the reference's display text; "no such drug" can
       // then no longer be trusted.
-      CategoryState& state = result.states[static_cast<int>(FactCategory::kMedications)];
+      CategoryState& state = result.states[FactCategory::kMedications];
       if (state.availability == Availability::kComplete)
         state.availability = Availability::kPartial;
       for (const std::string& problem : medication_problems_) {

@@ -114,8 +114,8 @@ struct GatherResult {
   // Set when the request is refused as it stands (kInvalidRequest: fhirServer
   // off the allowlist); nothing else is filled in then.
   std::optional<Error> error;
-  CategoryState states[kFactCategoryCount];
-  std::vector<FhirInput> inputs;                               // what to normalise
+  CategoryStates states;          // the categories of the specs; others not obtained
+  std::vector<FhirInput> inputs;  // what to normalise
   std::vector<std::shared_ptr<const JsonDocument>> documents;  // keeps inputs alive
   std::vector<std::string> unavailable_required;    // required keys that could not be had
   std::vector<UnavailableKey> unavailable_details;  // the same keys, with why
@@ -123,7 +123,7 @@ struct GatherResult {
   std::size_t queries = 0;                          // FHIR GETs issued
   std::vector<KeyReport> keys;                      // one per spec, in spec order
 
-  const CategoryState& state(FactCategory c) const { return states[static_cast<int>(c)]; }
+  const CategoryState& state(FactCategory c) const { return states[c]; }
 };
 
 // The 412 message for `result.unavailable_details` (CDS Hooks 2.0 §Prefetch),

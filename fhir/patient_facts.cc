@@ -2,20 +2,19 @@
 
 namespace cds::fhir {
 
-const char* FactCategoryName(FactCategory category) {
-  switch (category) {
-    case FactCategory::kPatient:
-      return "patient";
-    case FactCategory::kMedications:
-      return "medications";
-    case FactCategory::kConditions:
-      return "conditions";
-    case FactCategory::kObservations:
-      return "observations";
-    case FactCategory::kDraftOrders:
-      return "draftOrders";
+const CategoryState& CategoryStates::Of(std::string_view category_id) const {
+  static const CategoryState kNotObtained;
+  for (const auto& [category, state] : entries_) {
+    if (category_id == category.id()) return state;
   }
-  return "unknown";
+  return kNotObtained;
+}
+
+CategoryState& CategoryStates::operator[](FactCategory category) {
+  for (auto& [known, state] : entries_) {
+    if (known == category) return state;
+  }
+  return entries_.emplace_back(category, CategoryState{}).second;
 }
 
 const char* RouteName(Route route) {

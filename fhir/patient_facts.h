@@ -9,10 +9,14 @@
 // `excluded_reason`, so the explain mode can say why a resource did not decide a
 // rule. Records are kept in input order; the engine never relies on that order.
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "fhir/fact_category.h"
 #include "fhir/fhir_time.h"
 
 namespace cds::fhir {
@@ -28,22 +32,20 @@ struct CodeableConcept {
   std::string text;
 };
 
-// The data each category of facts comes from, and how much of it we have:
+// The data each category of facts (fhir/fact_category.h) comes from, and how
+// much of it we have:
 // - kComplete: every query for it ran and answered (an empty answer is complete
 //   and empty: `null` prefetch means "no data");
 // - kPartial: some of it was read, but an optional source was missing or a
 //   page/entry cap was reached, so "not found" cannot be trusted;
-// - kNotObtained: absent and not fetchable, or the fetch failed.
+// - kNotObtained: absent and not fetchable, or the fetch failed, or no one
+//   builds it for this hook.
 // Rules that need the absence of something evaluate to unknown unless the
 // category is complete; a match found in partial data still counts.
-// kDraftOrders (issue #15, R29) is built from the hook context
+// draftOrders (issue #15, R29) is built from the hook context
 // (`context.draftOrders`), not from prefetch: the order hooks' proposed
 // medications and draft ServiceRequests. Hooks that have no draft orders leave
 // it not obtained, and only rules that ask for proposed orders read it.
-enum class FactCategory { kPatient = 0, kMedications, kConditions, kObservations, kDraftOrders };
-inline constexpr int kFactCategoryCount = 5;
-const char* FactCategoryName(FactCategory category);  // "patient", "medications", ...
-
 enum class Availability { kNotObtained, kPartial, kComplete };
 
 struct CategoryState {
@@ -52,6 +54,22 @@ struct CategoryState {
 
   bool obtained() const { return availability != Availability::kNotObtained; }
   bool complete() const { return availability == Availability::kComplete; }
+};
+
+// The state of each category of one call. A category nobody set is not
+// obtained: there is no fixed list of categories.
+class CategoryStates {
+ public:
+  const CategoryState& operator[](FactCategory category) const { return Of(category.id()); }
+  const CategoryState& Of(std::string_view category_id) const;
+  // Adds the category (not obtained) on first use.
+  CategoryState& operator[](FactCategory category);
+
+  // (category, state) in the order the categories were first set.
+  const std::vector<std::pair<FactCategory, CategoryState>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<FactCategory, CategoryState>> entries_;
 };
 
 enum class Route {
@@ -138,8 +156,17 @@ struct DraftOrderFact {
   std::string name;
 };
 
+// A coded record of a category a hook defines from its own context (issue
+// #11: hooks as data), e.g. the lab a toy hook's context names. Rules match it
+// with the `fact` predicate: {"fact": {"category": ID, "valueSet": ...}}.
+struct CodedFact {
+  std::string ref;  // where it came from, e.g. "context.labCode" (no PHI)
+  CodeableConcept code;
+  std::string name;  // what card text shows
+};
+
 struct PatientFacts {
-  CategoryState categories[kFactCategoryCount];
+  CategoryStates categories;
   std::string patient_id;
   std::optional<FhirInstant> birth_date;
   // The last instant the birthDate text can mean ("2008" -> 2008-12-31T23:59:59Z):
@@ -152,14 +179,17 @@ struct PatientFacts {
   std::vector<ConditionFact> conditions;
   std::vector<ObservationFact> observations;
   std::vector<DraftOrderFact> draft_orders;  // non-medication drafts (R29)
+  // Records of hook-defined categories, by category id (their states are in
+  // `categories` like any other).
+  std::map<std::string, std::vector<CodedFact>, std::less<>> coded;
   // Malformed individual resources that were skipped (ids and reasons only, no PHI).
   std::vector<std::string> warnings;
   // Issue #12: resources whose subject is another patient than `patient_id`
   // ("Observation/o-1"), dropped by Normalize and never used as facts.
   std::vector<std::string> foreign_resources;
 
-  const CategoryState& state(FactCategory c) const { return categories[static_cast<int>(c)]; }
-  CategoryState& state(FactCategory c) { return categories[static_cast<int>(c)]; }
+  const CategoryState& state(FactCategory c) const { return categories[c]; }
+  CategoryState& state(FactCategory c) { return categories[c]; }
 };
 
 }  // namespace cds::fhir

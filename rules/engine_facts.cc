@@ -85,11 +85,28 @@ Truth Evaluator::EvalDraftOrder(const Predicate& p, Bound& bound, std::vector<st
   return any ? Truth::kTrue : Absent(state);
 }
 
+// Issue #11: a coded fact of a category a hook defines. Like any category,
+// "none found" is false only when the hook obtained it completely.
 Truth Evaluator::EvalFact(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
-  (void)p;
-  (void)bound;
-  (void)notes;
-  return Truth::kUnknown;  // TODO(#11): coded facts of hook-defined categories
+  const fhir::CategoryState& state = facts_.categories.Of(p.category);
+  if (!state.obtained()) {
+    if (notes != nullptr)
+      notes->push_back(p.category + " not obtained" +
+                       (state.note.empty() ? "" : ": " + state.note));
+    return Truth::kUnknown;
+  }
+  bool any = false;
+  const auto records = facts_.coded.find(p.category);
+  if (records != facts_.coded.end()) {
+    for (const fhir::CodedFact& fact : records->second) {
+      if (!Matches(rs_.value_sets, p.value_set, MakeConceptView({&fact.code}))) continue;
+      any = true;
+      AddName(bound, fact.name.empty() ? fact.ref : fact.name);
+      if (notes != nullptr) notes->push_back(fact.ref + " '" + fact.name + "' matches");
+    }
+  }
+  if (!any && notes != nullptr) notes->push_back("no matching " + p.category + " fact");
+  return any ? Truth::kTrue : Absent(state);
 }
 
 Truth Evaluator::EvalMedication(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {

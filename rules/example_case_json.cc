@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "fhir/json_internal.h"
@@ -15,15 +16,11 @@ namespace {
 using fhir::internal::AsValue;
 using fhir::internal::Find;
 
-bool CategoryFromName(const std::string& name, fhir::FactCategory& out) {
-  for (auto c : {fhir::FactCategory::kPatient, fhir::FactCategory::kMedications,
-                 fhir::FactCategory::kConditions, fhir::FactCategory::kObservations}) {
-    if (name == fhir::FactCategoryName(c)) {
-      out = c;
-      return true;
-    }
+std::optional<fhir::FactCategory> CategoryFromName(const std::string& name) {
+  for (const fhir::FactCategory c : fhir::kRecordCategories) {
+    if (name == fhir::FactCategoryName(c)) return c;
   }
-  return false;
+  return std::nullopt;
 }
 
 Status ReadIdList(const rapidjson::Value& obj, const char* name, std::set<std::string>& out) {
@@ -44,12 +41,12 @@ Status ReadCategories(const rapidjson::Value& obj, const char* name,
   std::set<std::string> names;
   if (Status s = ReadIdList(obj, name, names); !s) return s;
   for (const std::string& n : names) {
-    fhir::FactCategory c;
-    if (!CategoryFromName(n, c)) {
+    const std::optional<fhir::FactCategory> c = CategoryFromName(n);
+    if (!c) {
       return Error{ErrorCode::kInvalidRequest,
                    "unknown category '" + n + "' (patient, medications, conditions, observations)"};
     }
-    out.push_back(c);
+    out.push_back(*c);
   }
   return OkStatus();
 }
@@ -157,7 +154,9 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
 
 fhir::PatientFacts FactsForCase(const ExampleCase& example_case) {
   fhir::PatientFacts facts;
-  for (auto& state : facts.categories) state.availability = fhir::Availability::kComplete;
+  for (const fhir::FactCategory c : fhir::kRecordCategories) {
+    facts.state(c).availability = fhir::Availability::kComplete;
+  }
   for (auto c : example_case.partial) {
     facts.state(c).availability = fhir::Availability::kPartial;
     facts.state(c).note = "partial in this example";
@@ -167,8 +166,7 @@ fhir::PatientFacts FactsForCase(const ExampleCase& example_case) {
     facts.state(c).note = "not obtained in this example";
   }
   std::vector<fhir::FhirInput> inputs;
-  for (auto c : {fhir::FactCategory::kPatient, fhir::FactCategory::kMedications,
-                 fhir::FactCategory::kConditions, fhir::FactCategory::kObservations}) {
+  for (const fhir::FactCategory c : fhir::kRecordCategories) {
     if (facts.state(c).obtained()) inputs.push_back({c, example_case.bundle});
   }
   fhir::Normalize(inputs, example_case.now, fhir::NormalizeOptions{}, facts);

@@ -1,4 +1,4 @@
-// Small JSON reading helpers of the loader (loader_internal_json.h).
+// Small JSON reading helpers of the loader (loader_json_internal.h).
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "rules/loader_internal_json.h"
+#include "rules/loader_json_internal.h"
 
 namespace cds::rules::internal {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "rules/loader.h"
-#include "rules/loader_internal_json.h"
+#include "rules/loader_json_internal.h"
 #include "rules/schema_internal.h"
 
 namespace cds::rules {

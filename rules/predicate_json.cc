@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "rules/loader_internal_json.h"
+#include "fhir/fact_category.h"
+#include "rules/loader_json_internal.h"
 
 namespace cds::rules::internal {
 
@@ -399,7 +400,7 @@ void RuleSetBuilder::ParseFact(const Value& v, const std::string& path, Predicat
   p.value_set = ValueSetRef(v, path);
   if (!v.IsObject()) return;
   CheckKeys(v, path, {"category", "valueSet"});
-  if (GetString(v, "category", path, r_, p.category) && p.category.empty()) {
+  if (GetString(v, "category", path, r_, p.category) && !fhir::IsKnownFactCategory(p.category)) {
     r_.Fail(Join(path, "category"), "unknown fact category '" + p.category +
                                         "'; a hook definition registers the categories it builds");
   }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "rules/loader_internal_json.h"
+#include "rules/loader_json_internal.h"
 
 namespace cds::rules::internal {
 

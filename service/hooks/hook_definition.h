@@ -59,10 +59,13 @@ struct HookDefinition {
   // every selection names a draft). Returns the error, or nullopt.
   std::function<std::optional<Error>(const HookContext&)> validate;
   // The fact categories calls of this hook use: the ones its rules can read.
-  // Incomplete ones are reported in the call record; others are not.
+  // Incomplete ones are reported in the call record; others are not. A hook
+  // may list categories of its own (fhir/fact_category.h); RegisterHook
+  // defines them, and `build_facts` fills them (PatientFacts::coded).
   std::vector<fhir::FactCategory> categories;
   // Adds the facts the hook's own context carries (after prefetch/FHIR data
-  // were normalised) and sets their categories' states.
+  // were normalised) and sets their categories' states. A category it does
+  // not set stays not obtained: rules on its absence are then unknown.
   std::function<void(const HookContext&, fhir::EpochSeconds now, const fhir::NormalizeOptions&,
                      fhir::PatientFacts&)>
       build_facts;

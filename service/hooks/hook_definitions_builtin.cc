@@ -103,6 +103,12 @@ const HookDefinition* FindHook(std::string_view hook) {
 }
 
 void RegisterHook(HookDefinition definition) {
+  // Categories are data: a hook's own ones become known here (the rule
+  // loader accepts `fact` predicates on them), and the definition keeps the
+  // registry's copy of each id.
+  for (fhir::FactCategory& category : definition.categories) {
+    category = fhir::DefineFactCategory(category.id());
+  }
   Registry& registry = TheRegistry();
   const std::lock_guard<std::mutex> lock(registry.mutex);
   std::string name = definition.name;

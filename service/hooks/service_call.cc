@@ -1,8 +1,10 @@
 #include "service/hooks/service_call.h"
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <future>
+#include <iterator>
 #include <utility>
 
 #include "cards/render.h"
@@ -29,12 +31,17 @@ std::string Quoted(std::string_view id) {
   return printable ? "'" + std::string(id) + "'" : std::string("(unprintable id)");
 }
 
-// The categories a call of `hook` uses (all of them for an undescribed hook).
-std::vector<fhir::FactCategory> CategoriesOf(const HookDefinition* hook) {
+// The categories a call of `hook` uses (for an undescribed hook, the
+// built-in ones and any other the call filled).
+std::vector<fhir::FactCategory> CategoriesOf(const HookDefinition* hook,
+                                             const fhir::PatientFacts& facts) {
   if (hook != nullptr) return hook->categories;
-  std::vector<fhir::FactCategory> all;
-  for (int c = 0; c < fhir::kFactCategoryCount; ++c)
-    all.push_back(static_cast<fhir::FactCategory>(c));
+  std::vector<fhir::FactCategory> all(std::begin(fhir::kRecordCategories),
+                                      std::end(fhir::kRecordCategories));
+  all.push_back(fhir::FactCategory::kDraftOrders);
+  for (const auto& [category, state] : facts.categories.entries()) {
+    if (std::find(all.begin(), all.end(), category) == all.end()) all.push_back(category);
+  }
   return all;
 }
 
@@ -43,11 +50,10 @@ std::string UnknownReason(const fhir::PatientFacts& facts,
                           const std::vector<fhir::FactCategory>& categories) {
   std::string why;
   for (const fhir::FactCategory category : categories) {
-    const int c = static_cast<int>(category);
-    const fhir::CategoryState& state = facts.categories[c];
+    const fhir::CategoryState& state = facts.state(category);
     if (state.complete()) continue;
     if (!why.empty()) why += "; ";
-    why += std::string(fhir::FactCategoryName(static_cast<fhir::FactCategory>(c))) +
+    why += std::string(fhir::FactCategoryName(category)) +
            (state.obtained() ? " partial" : " not obtained") +
            (state.note.empty() ? std::string() : " (" + state.note + ")");
   }
@@ -89,7 +95,7 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
 
   Steady::time_point start = Steady::now();
   fhir::PatientFacts facts;
-  for (int c = 0; c < fhir::kFactCategoryCount; ++c) facts.categories[c] = gathered.states[c];
+  facts.categories = gathered.states;
   facts.patient_id = input.request->patient_id;
   fhir::Normalize(gathered.inputs, input.now, options.normalize, facts);
   // Hooks as data: the hook's own context (order hooks: draftOrders) adds its facts.
@@ -97,17 +103,15 @@ ServiceCallResult RunServiceCall(const ServiceCallInput& input, const ServiceCal
   if (hook != nullptr && hook->build_facts) {
     hook->build_facts(input.request->hook_context, input.now, options.normalize, facts);
   }
-  const std::vector<fhir::FactCategory> categories = CategoriesOf(hook);
+  const std::vector<fhir::FactCategory> categories = CategoriesOf(hook, facts);
   record.timing.normalize_ms = MillisSince(start);
   record.foreign_resources = facts.foreign_resources;
   for (const fhir::FactCategory category : categories) {
-    const int c = static_cast<int>(category);
-    const fhir::CategoryState& state = facts.categories[c];
+    const fhir::CategoryState& state = facts.state(category);
     if (state.complete()) continue;
-    record.category_notes.push_back(
-        std::string(fhir::FactCategoryName(static_cast<fhir::FactCategory>(c))) + ": " +
-        (state.obtained() ? "partial" : "not obtained") +
-        (state.note.empty() ? std::string() : " (" + state.note + ")"));
+    record.category_notes.push_back(std::string(fhir::FactCategoryName(category)) + ": " +
+                                    (state.obtained() ? "partial" : "not obtained") +
+                                    (state.note.empty() ? std::string() : " (" + state.note + ")"));
   }
 
   start = Steady::now();

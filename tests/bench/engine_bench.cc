@@ -76,8 +76,8 @@ cds::fhir::PatientFacts ParseAndNormalize(const std::string& body) {
   auto request = cds::service::ParseHookRequest(body);
   if (!request) throw std::runtime_error("bad request: " + request.error().message);
   cds::fhir::PatientFacts facts;
-  for (int c = 0; c < cds::fhir::kFactCategoryCount; ++c) {
-    facts.categories[c].availability = cds::fhir::Availability::kComplete;
+  for (const FactCategory c : cds::fhir::kRecordCategories) {
+    facts.state(c).availability = cds::fhir::Availability::kComplete;
   }
   facts.patient_id = request->patient_id;
   std::vector<cds::fhir::FhirInput> inputs;

@@ -4,6 +4,7 @@
 // input that parses as JSON.
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string_view>
 #include <vector>
 
@@ -13,8 +14,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const auto category =
-      static_cast<cds::fhir::FactCategory>(data[0] % cds::fhir::kFactCategoryCount);
+  using cds::fhir::FactCategory;
+  constexpr FactCategory kCategories[] = {FactCategory::kPatient, FactCategory::kMedications,
+                                          FactCategory::kConditions, FactCategory::kObservations,
+                                          FactCategory::kDraftOrders};
+  const FactCategory category = kCategories[data[0] % std::size(kCategories)];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   auto document = cds::fhir::JsonDocument::Parse(text);
   if (!document) return 0;

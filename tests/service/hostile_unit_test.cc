@@ -197,7 +197,11 @@ BOOST_AUTO_TEST_CASE(normalize_drops_another_patients_resources) {
   BOOST_TEST_REQUIRE(document.has_value());
   fhir::PatientFacts facts;
   facts.patient_id = "p1";
-  for (auto& state : facts.categories) state.availability = fhir::Availability::kComplete;
+  for (auto c : {fhir::FactCategory::kPatient, fhir::FactCategory::kMedications,
+                 fhir::FactCategory::kConditions, fhir::FactCategory::kObservations,
+                 fhir::FactCategory::kDraftOrders}) {
+    facts.state(c).availability = fhir::Availability::kComplete;
+  }
   fhir::Normalize({{fhir::FactCategory::kObservations, (*document)->root()}}, 0, {}, facts);
   std::vector<std::string> kept;
   for (const auto& o : facts.observations) kept.push_back(o.ref);

@@ -4,6 +4,9 @@
 // deceased, and a toy hook added in test code and rule files only. The
 // sandbox-shaped calls are in sandbox_test.cc; the test points 56-66 in
 // order_hooks_test.py (evaluate, HTTP, fetch) and as rule cases.
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -278,22 +281,57 @@ BOOST_AUTO_TEST_CASE(no_order_cards_for_a_deceased_patient) {
   }
 }
 
-// Issue #11 acceptance 2: a toy hook, described here and in a rule file only.
+// Issue #11 acceptance 2: a toy hook, described here and in a rule file only
+// (tests/data/toy-hook-ruleset): its own context field (labCode), its own fact
+// category (toyLabOrders, built from that field) and its own rules, answered
+// through the one core call. Nothing in service/http, rules/engine* or fhir/
+// names it: the rules read the category with the generic `fact` predicate.
+ServiceCallResult ToyCall(const rules::RuleSet& rule_set, const std::string& service_id,
+                          const std::string& body) {
+  Result<HookRequest> request = ParseHookRequest(body);
+  BOOST_REQUIRE_MESSAGE(request, (request ? "" : request.error().message));
+  Result<const rules::ServiceDefinition*> service =
+      ResolveService(rule_set, service_id, request->hook);
+  BOOST_REQUIRE(service);
+  const fhir::GatherResult gathered =
+      GatherPrefetchOnly(GatherInputFor(rule_set, **service, *request));
+  cards::SequentialIdSource ids;
+  ServiceCallInput input;
+  input.rule_set = &rule_set;
+  input.service = *service;
+  input.request = &*request;
+  input.gathered = &gathered;
+  input.now = testing::GoldenNow();
+  ServiceCallOptions options;
+  options.ids = &ids;
+  options.explain = true;
+  return RunServiceCall(input, options);
+}
+
 BOOST_AUTO_TEST_CASE(a_toy_hook_added_in_test_code_and_rule_files_gets_a_card) {
   HookDefinition toy;
   toy.name = "toy-lab-review";
   toy.context = {{"labCode", ContextField::Kind::kString, true}};
-  toy.categories = {fhir::FactCategory::kDraftOrders};
-  toy.build_facts = [](const HookContext& context, fhir::EpochSeconds,
-                       const fhir::NormalizeOptions&, fhir::PatientFacts& facts) {
-    fhir::DraftOrderFact order;
-    order.ref = "ServiceRequest/toy";
-    order.code.codings.push_back({"http://loinc.org", context.strings.at("labCode"), ""});
-    order.name = "lab " + context.strings.at("labCode");
-    facts.draft_orders.push_back(order);
-    facts.state(fhir::FactCategory::kDraftOrders).availability = fhir::Availability::kComplete;
+  const fhir::FactCategory lab_orders("toyLabOrders");
+  toy.categories = {lab_orders};
+  // The lab the context names, as a LOINC-coded fact; "pending" stands for
+  // a lab system that could not say, so the category is not obtained.
+  toy.build_facts = [lab_orders](const HookContext& context, fhir::EpochSeconds,
+                                 const fhir::NormalizeOptions&, fhir::PatientFacts& facts) {
+    const std::string& code = context.strings.at("labCode");
+    if (code == "pending") {
+      facts.state(lab_orders) = {fhir::Availability::kNotObtained, "lab system did not answer"};
+      return;
+    }
+    fhir::CodedFact order;
+    order.ref = "context.labCode";
+    order.code.codings.push_back({"http://loinc.org", code, ""});
+    order.name = "lab " + code;
+    facts.coded[lab_orders.id()].push_back(order);
+    facts.state(lab_orders).availability = fhir::Availability::kComplete;
   };
   RegisterHook(toy);
+  BOOST_TEST(fhir::IsKnownFactCategory("toyLabOrders"));
 
   auto loaded = rules::LoadRuleSet(std::string(CDS_TEST_DATA_DIR) + "/toy-hook-ruleset");
   BOOST_REQUIRE_MESSAGE(loaded, (loaded ? "" : loaded.error().message));
@@ -301,25 +339,70 @@ BOOST_AUTO_TEST_CASE(a_toy_hook_added_in_test_code_and_rule_files_gets_a_card) {
   const std::string head =
       R"({"hook":"toy-lab-review","hookInstance":"t1","context":{"userId":"Practitioner/1","patientId":"p1")";
 
-  auto cards = Core(rule_set, "toy-lab-review", head + R"(,"labCode":"19123-9"}})");
-  BOOST_REQUIRE(cards);
-  BOOST_REQUIRE_EQUAL(cards->size(), 1U);
-  BOOST_TEST(cards->front().summary == "Magnesium test lab 19123-9 is being ordered");
+  // A magnesium test in the hook's own category: TOY-1's card, not TOY-2's.
+  ServiceCallResult mg = ToyCall(rule_set, "toy-lab-review", head + R"(,"labCode":"19123-9"}})");
+  BOOST_REQUIRE(mg.response);
+  BOOST_REQUIRE_EQUAL(mg.response->size(), 1U);
+  BOOST_TEST(mg.response->front().rule_id == "TOY-1");
+  BOOST_TEST(mg.response->front().summary == "Magnesium test lab 19123-9 is being ordered");
 
-  auto other = Core(rule_set, "toy-lab-review", head + R"(,"labCode":"2823-3"}})");
-  BOOST_REQUIRE(other);
-  BOOST_TEST(other->empty());
+  // Another lab, category complete: the absence rule TOY-2 fires.
+  ServiceCallResult other = ToyCall(rule_set, "toy-lab-review", head + R"(,"labCode":"2823-3"}})");
+  BOOST_REQUIRE(other.response);
+  BOOST_REQUIRE_EQUAL(other.response->size(), 1U);
+  BOOST_TEST(other.response->front().rule_id == "TOY-2");
+
+  // Category not obtained: three-valued logic holds for a hook's own category
+  // too. The absence rule is unknown (never fires), and the record says why.
+  ServiceCallResult pending =
+      ToyCall(rule_set, "toy-lab-review", head + R"(,"labCode":"pending"}})");
+  BOOST_REQUIRE(pending.response);
+  BOOST_TEST(pending.response->empty());
+  BOOST_REQUIRE_EQUAL(pending.record.rules_unknown.size(), 2U);
+  BOOST_TEST(pending.record.rules_unknown[1].rule_id == "TOY-2");
+  BOOST_TEST(pending.record.rules_unknown[1].why ==
+             "toyLabOrders not obtained (lab system did not answer)");
+  BOOST_TEST(pending.record.category_notes ==
+                 std::vector<std::string>{"toyLabOrders: not obtained (lab system did not answer)"},
+             boost::test_tools::per_element());
 
   // Its context field is validated like any other hook's.
   auto missing = Core(rule_set, "toy-lab-review", head + "}}");
   BOOST_REQUIRE(!missing);
   BOOST_TEST(missing.error().message == "missing required field 'context.labCode'");
-  // The toy rule never fires on another hook of the same file.
-  auto patient_view = Core(
+  // The toy rules never fire on another hook of the same file; there the
+  // toy category is not built at all (unknown, not false).
+  ServiceCallResult patient_view = ToyCall(
       rule_set, "toy-patient-view",
       R"({"hook":"patient-view","hookInstance":"t1","context":{"userId":"Practitioner/1","patientId":"p1"}})");
-  BOOST_REQUIRE(patient_view);
-  BOOST_TEST(patient_view->empty());
+  BOOST_REQUIRE(patient_view.response);
+  BOOST_TEST(patient_view.response->empty());
+}
+
+// A rule file that names a fact category no hook defines is rejected at load
+// (a typo must not make a rule silently unknown).
+BOOST_AUTO_TEST_CASE(a_fact_category_no_hook_defines_is_a_load_error) {
+  const std::string dir = std::string(CDS_TEST_DATA_DIR) + "/toy-hook-ruleset";
+  std::ifstream rules_in(dir + "/ruleset.json");
+  std::stringstream text;
+  text << rules_in.rdbuf();
+  const std::string edited = ReplaceAll(text.str(), "\"toyLabOrders\"", "\"toyLabOrder\"");
+  BOOST_REQUIRE(edited != text.str());
+  const auto tmp =
+      std::filesystem::temp_directory_path() / ("magcds-toy-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  std::filesystem::copy_file(dir + "/valuesets.json", tmp / "valuesets.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(tmp / "ruleset.json") << edited;
+  const rules::LoadReport report = rules::LoadRuleSetReport(tmp.string());
+  std::filesystem::remove_all(tmp);
+  BOOST_REQUIRE(!report.errors.empty());
+  BOOST_TEST(report.errors[0].rule_id == "TOY-1");
+  BOOST_TEST(report.errors[0].field == "rules[0].when.fact.category");
+  BOOST_TEST(report.errors[0].line > 0);
+  BOOST_TEST(report.errors[0].message ==
+             "unknown fact category 'toyLabOrder'; a hook definition registers the categories it "
+             "builds");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

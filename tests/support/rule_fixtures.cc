@@ -39,7 +39,11 @@ fhir::PatientFacts FactsFromJson(const std::string& json, fhir::EpochSeconds as_
                                  const std::vector<fhir::FactCategory>& not_obtained,
                                  const std::vector<fhir::FactCategory>& partial) {
   fhir::PatientFacts facts;
-  for (auto& state : facts.categories) state.availability = fhir::Availability::kComplete;
+  for (auto c : {fhir::FactCategory::kPatient, fhir::FactCategory::kMedications,
+                 fhir::FactCategory::kConditions, fhir::FactCategory::kObservations,
+                 fhir::FactCategory::kDraftOrders}) {
+    facts.state(c).availability = fhir::Availability::kComplete;
+  }
   for (auto c : partial) facts.state(c).availability = fhir::Availability::kPartial;
   for (auto c : not_obtained) facts.state(c).availability = fhir::Availability::kNotObtained;
   auto doc = fhir::JsonDocument::Parse(json);
