@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include "rules/ruleset.h"
 #include "service/backtest/backtest_report.h"
@@ -19,72 +22,69 @@ void Str(Writer& w, std::string_view text) {
 }
 void Num(Writer& w, std::size_t n) { w.Uint64(static_cast<std::uint64_t>(n)); }
 
+// One "key": value member; the report is mostly these, so each is one line.
+void Field(Writer& w, const char* key, std::string_view text) {
+  w.Key(key);
+  Str(w, text);
+}
+void Field(Writer& w, const char* key, std::size_t n) {
+  w.Key(key);
+  Num(w, n);
+}
+// "key": {"name": count, ...} for the tallies (card counts, errors, reasons).
+template <typename Map>
+void CountsField(Writer& w, const char* key, const Map& counts) {
+  w.Key(key);
+  w.StartObject();
+  for (const auto& [name, n] : counts) {
+    if constexpr (std::is_integral_v<std::decay_t<decltype(name)>>) {
+      w.Key(std::to_string(name).c_str());
+    } else {
+      Str(w, name);
+    }
+    Num(w, n);
+  }
+  w.EndObject();
+}
+void StringsField(Writer& w, const char* key, const std::vector<std::string>& lines) {
+  w.Key(key);
+  w.StartArray();
+  for (const std::string& line : lines) Str(w, line);
+  w.EndArray();
+}
+
 void WriteSide(Writer& w, const BacktestReport& report, const BacktestSide& side) {
   const std::size_t patients = report.patients_evaluated;
   w.StartObject();
-  w.Key("ruleset");
-  Str(w, side.ruleset);
-  w.Key("service");
-  Str(w, side.service_id);
-  w.Key("cards");
-  Num(w, side.cards);
-  w.Key("patientsWithCard");
-  Num(w, side.patients_with_card);
-  w.Key("cardsPerPatient");
-  w.StartObject();
-  for (const auto& [cards, n] : side.cards_per_patient) {
-    w.Key(std::to_string(cards).c_str());
-    Num(w, n);
-  }
-  w.EndObject();
-  w.Key("callErrors");
-  w.StartObject();
-  for (const auto& [message, n] : side.call_errors) {
-    Str(w, message);
-    Num(w, n);
-  }
-  w.EndObject();
+  Field(w, "ruleset", side.ruleset);
+  Field(w, "service", side.service_id);
+  Field(w, "cards", side.cards);
+  Field(w, "patientsWithCard", side.patients_with_card);
+  CountsField(w, "cardsPerPatient", side.cards_per_patient);
+  CountsField(w, "callErrors", side.call_errors);
   w.Key("rules");
   w.StartArray();
   for (const RuleCount& rule : side.rules) {
     w.StartObject();
-    w.Key("id");
-    Str(w, rule.rule_id);
-    w.Key("title");
-    Str(w, rule.title);
-    w.Key("version");
-    Str(w, rule.version);
-    w.Key("cards");
-    Num(w, rule.cards);
-    w.Key("info");
-    Num(w, rule.by_indicator[0]);
-    w.Key("warning");
-    Num(w, rule.by_indicator[1]);
-    w.Key("critical");
-    Num(w, rule.by_indicator[2]);
-    w.Key("per1000");
-    Str(w, Per1000(rule.cards, patients));
+    Field(w, "id", rule.rule_id);
+    Field(w, "title", rule.title);
+    Field(w, "version", rule.version);
+    Field(w, "cards", rule.cards);
+    Field(w, "info", rule.by_indicator[0]);
+    Field(w, "warning", rule.by_indicator[1]);
+    Field(w, "critical", rule.by_indicator[2]);
+    Field(w, "per1000", Per1000(rule.cards, patients));
     for (int i = 0; i < 3; ++i) {
       const std::string key =
           std::string(rules::IndicatorName(static_cast<rules::Indicator>(i))) + "Per1000";
       w.Key(key.c_str());
       Str(w, Per1000(rule.by_indicator[i], patients));
     }
-    w.Key("unknown");
-    Num(w, rule.unknown);
-    w.Key("unknownReasons");
-    w.StartObject();
-    for (const auto& [why, n] : rule.unknown_reasons) {
-      Str(w, why);
-      Num(w, n);
-    }
-    w.EndObject();
-    w.Key("patientsGaining");
-    Num(w, rule.patients_gaining);
-    w.Key("patientsLosing");
-    Num(w, rule.patients_losing);
-    w.Key("change");
-    Str(w, CardChange(report, side.ruleset, rule.rule_id));
+    Field(w, "unknown", rule.unknown);
+    CountsField(w, "unknownReasons", rule.unknown_reasons);
+    Field(w, "patientsGaining", rule.patients_gaining);
+    Field(w, "patientsLosing", rule.patients_losing);
+    Field(w, "change", CardChange(report, side.ruleset, rule.rule_id));
     w.EndObject();
   }
   w.EndArray();
@@ -130,22 +130,16 @@ std::string BacktestReportJson(const BacktestReport& report) {
   Writer w(buffer);
   w.SetIndent(' ', 2);
   w.StartObject();
-  w.Key("ruleset");
-  Str(w, report.rules);
+  Field(w, "ruleset", report.rules);
   w.Key("baseline");
   if (report.baseline.empty()) {
     w.Null();
   } else {
     Str(w, report.baseline);
   }
-  w.Key("hook");
-  Str(w, report.hook);
-  w.Key("now");
-  Str(w, report.now);
-  w.Key("population");
-  w.StartArray();
-  for (const std::string& path : report.population) Str(w, path);
-  w.EndArray();
+  Field(w, "hook", report.hook);
+  Field(w, "now", report.now);
+  StringsField(w, "population", report.population);
   w.Key("jobs");
   w.Int(report.jobs);
   w.Key("seconds");
@@ -154,41 +148,25 @@ std::string BacktestReportJson(const BacktestReport& report) {
   w.Uint64(report.input_bytes);
   w.Key("patients");
   w.StartObject();
-  w.Key("total");
-  Num(w, report.patients_total);
-  w.Key("evaluated");
-  Num(w, report.patients_evaluated);
-  w.Key("skipped");
-  Num(w, report.patients_skipped);
-  w.Key("withCard");
-  Num(w, report.current.patients_with_card);
-  w.Key("changed");
-  Num(w, report.patients_changed);
+  Field(w, "total", report.patients_total);
+  Field(w, "evaluated", report.patients_evaluated);
+  Field(w, "skipped", report.patients_skipped);
+  Field(w, "withCard", report.current.patients_with_card);
+  Field(w, "changed", report.patients_changed);
   w.EndObject();
-  w.Key("problemCount");
-  Num(w, report.problem_count);
+  Field(w, "problemCount", report.problem_count);
   w.Key("problems");
   w.StartArray();
   for (const InputProblem& problem : report.problems) {
     w.StartObject();
-    w.Key("file");
-    Str(w, problem.file);
-    w.Key("line");
-    Num(w, problem.line);
-    w.Key("message");
-    Str(w, problem.message);
+    Field(w, "file", problem.file);
+    Field(w, "line", problem.line);
+    Field(w, "message", problem.message);
     w.EndObject();
   }
   w.EndArray();
-  w.Key("unjoinedResources");
-  w.StartObject();
-  for (const auto& [type, n] : report.unjoined) {
-    Str(w, type);
-    Num(w, n);
-  }
-  w.EndObject();
-  w.Key("patientHashKeyId");
-  Str(w, report.hash_key_id);
+  CountsField(w, "unjoinedResources", report.unjoined);
+  Field(w, "patientHashKeyId", report.hash_key_id);
   w.Key("current");
   WriteSide(w, report, report.current);
   w.Key("previous");
@@ -201,24 +179,15 @@ std::string BacktestReportJson(const BacktestReport& report) {
   w.StartArray();
   for (const ChangedPatient& patient : report.sample) {
     w.StartObject();
-    w.Key("patient");
-    Str(w, patient.patient_hash);
+    Field(w, "patient", patient.patient_hash);
     w.Key("changes");
     w.StartArray();
     for (const ChangedRule& rule : patient.rules) {
       w.StartObject();
-      w.Key("rule");
-      Str(w, rule.rule_id);
-      w.Key("change");
-      Str(w, rule.change);
-      w.Key("explainNew");
-      w.StartArray();
-      for (const std::string& line : rule.new_explain) Str(w, line);
-      w.EndArray();
-      w.Key("explainBaseline");
-      w.StartArray();
-      for (const std::string& line : rule.baseline_explain) Str(w, line);
-      w.EndArray();
+      Field(w, "rule", rule.rule_id);
+      Field(w, "change", rule.change);
+      StringsField(w, "explainNew", rule.new_explain);
+      StringsField(w, "explainBaseline", rule.baseline_explain);
       w.EndObject();
     }
     w.EndArray();
