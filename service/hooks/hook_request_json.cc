@@ -6,14 +6,14 @@
 #include <utility>
 #include <vector>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "service/hooks/hook_request.h"
 
 namespace cds::service {
 namespace {
 
-using fhir::internal::AsValue;
-using fhir::internal::MakeRef;
+using json_internal::AsValue;
+using json_internal::MakeRef;
 
 Error Invalid(std::string message) { return Error{ErrorCode::kInvalidRequest, std::move(message)}; }
 
@@ -375,7 +375,7 @@ bool IsFhirId(std::string_view text) {
 }
 
 Result<HookRequest> ParseHookRequest(std::string_view body) {
-  auto document = fhir::JsonDocument::Parse(body);
+  auto document = JsonDocument::Parse(body);
   if (!document) return document.error();
   const rapidjson::Value& root = AsValue((*document)->root());
   if (!root.IsObject()) return Invalid("request body must be a JSON object");

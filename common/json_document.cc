@@ -1,10 +1,13 @@
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 
 #include <rapidjson/error/en.h>
 
-#include "fhir/json_internal.h"
+#include <optional>
+#include <string>
 
-namespace cds::fhir {
+#include "common/json_internal.h"
+
+namespace cds {
 namespace {
 
 // No kParseFullPrecisionFlag (issue #6, found by tests/fuzz): in RapidJSON 1.1.0
@@ -65,7 +68,7 @@ std::optional<std::size_t> FindTooDeep(std::string_view text, std::size_t max_de
 JsonDocument::JsonDocument() : impl_(std::make_unique<Impl>()) {}
 JsonDocument::~JsonDocument() = default;
 
-JsonRef JsonDocument::root() const { return internal::MakeRef(impl_->doc); }
+JsonRef JsonDocument::root() const { return json_internal::MakeRef(impl_->doc); }
 
 Result<std::shared_ptr<const JsonDocument>> JsonDocument::Parse(std::string_view text,
                                                                 std::size_t max_depth) {
@@ -85,12 +88,18 @@ Result<std::shared_ptr<const JsonDocument>> JsonDocument::Parse(std::string_view
   return std::shared_ptr<const JsonDocument>(std::move(document));
 }
 
-namespace internal {
+namespace json_internal {
 
 const rapidjson::Value& NullValue() {
   static const rapidjson::Value kNull;
   return kNull;
 }
 
-}  // namespace internal
-}  // namespace cds::fhir
+const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name) {
+  if (!obj.IsObject()) return nullptr;
+  const auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+}  // namespace json_internal
+}  // namespace cds
