@@ -203,6 +203,8 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
                            const std::vector<ObservationFact>& observations) {
   LabSeries series;
   std::vector<Candidate> candidates;
+  // Reserved: moving LabValues on growth was a tenth of the engine's time (issue #18).
+  candidates.reserve(observations.size());
   for (const ObservationFact& obs : observations) {
     const auto code_index = MatchingCode(spec, obs);
     if (!code_index) {
@@ -220,15 +222,15 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
       }
       continue;
     }
-    Candidate c;
+    Candidate& c = candidates.emplace_back();  // built in place: no LabValue move
     c.code_index = *code_index;
     if (std::string reason = Check(spec, obs, c.value); !reason.empty()) {
+      candidates.pop_back();
       series.excluded.push_back({obs.ref, std::move(reason)});
       continue;
     }
     c.has_issued = obs.issued.has_value();
     c.issued = obs.issued ? obs.issued->seconds : 0;
-    candidates.push_back(std::move(c));
   }
 
   // Results of the same code at the same time: keep one, say why for the rest.
@@ -241,6 +243,8 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
     if (x.code_index != y.code_index) return x.code_index < y.code_index;
     return x.value.effective.seconds < y.value.effective.seconds;
   });
+  std::vector<std::size_t> winners;  // the one kept per group, in (code, time) order
+  winners.reserve(candidates.size());
   for (std::size_t start = 0; start < order.size();) {
     std::size_t end = start + 1;
     const Candidate& first = candidates[order[start]];
@@ -259,19 +263,16 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
       series.excluded.push_back(
           {lost.ref, (SameValue(kept, lost) ? "duplicate of " : "superseded by ") + kept.ref});
     }
-    series.values.push_back(std::move(candidates[best].value));
+    winners.push_back(best);
     start = end;
   }
-  // Latest first; sort positions rather than moving the values around.
-  std::vector<std::size_t> by_time(series.values.size());
-  for (std::size_t i = 0; i < by_time.size(); ++i) by_time[i] = i;
-  std::stable_sort(by_time.begin(), by_time.end(), [&](std::size_t a, std::size_t b) {
-    return series.values[a].effective.seconds > series.values[b].effective.seconds;
+  // Latest first (ties keep the (code, time) order); sort positions and move
+  // each value once.
+  std::stable_sort(winners.begin(), winners.end(), [&](std::size_t a, std::size_t b) {
+    return candidates[a].value.effective.seconds > candidates[b].value.effective.seconds;
   });
-  std::vector<LabValue> sorted;
-  sorted.reserve(by_time.size());
-  for (std::size_t i : by_time) sorted.push_back(std::move(series.values[i]));
-  series.values = std::move(sorted);
+  series.values.reserve(winners.size());
+  for (std::size_t i : winners) series.values.push_back(std::move(candidates[i].value));
   return series;
 }
 

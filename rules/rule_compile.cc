@@ -103,10 +103,9 @@ std::optional<BindKind> BindKindOf(PredicateKind kind) {
     case PredicateKind::kMedication:
       return BindKind::kMedication;
     case PredicateKind::kCondition:
-      return BindKind::kCondition;
-    case PredicateKind::kDraftOrder:
+    case PredicateKind::kDraftOrder:  // names only, like conditions
     case PredicateKind::kFact:
-      return BindKind::kCondition;  // names only
+      return BindKind::kCondition;
     case PredicateKind::kLab:
       return BindKind::kLab;
     case PredicateKind::kRuleFires:
