@@ -14,6 +14,7 @@
 
 #include "service/auth/jwt.h"
 #include "service/auth/jwt_key.h"
+#include "service/http/endpoint.h"
 #include "service/log/log.h"
 
 namespace cds::service {
@@ -131,17 +132,10 @@ const char* AuthFailureName(AuthFailure failure) {
 }
 
 std::optional<std::string> CdsEndpointPath(std::string_view path) {
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  constexpr std::string_view kBase = "/cds-services";
-  if (path == kBase) return std::string(kBase);
-  if (path.rfind("/cds-services/", 0) != 0) return std::nullopt;
-  const std::string_view rest = path.substr(kBase.size() + 1);
-  const std::size_t slash = rest.find('/');
-  const std::string_view id = rest.substr(0, slash);
-  if (id.empty()) return std::nullopt;
-  if (slash == std::string_view::npos) return std::string(path);
-  if (rest.substr(slash) == "/feedback") return std::string(path);
-  return std::nullopt;
+  // The one route table (service/http/endpoint.h) says which endpoints need a JWT.
+  const Route route = RouteOf(path);
+  if (!SpecOf(route.endpoint).authenticated) return std::nullopt;
+  return std::string(route.path);
 }
 
 // One Authenticate call in progress.
