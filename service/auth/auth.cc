@@ -474,9 +474,10 @@ void Authenticator::Authenticate(std::string_view path, std::string_view authori
   const std::string base = state.options.public_base_url;
   const std::string expected = base + check->endpoint;
   std::string service_audience;
-  if (issuer->second.config.feedback_accepts_service_audience && check->endpoint.size() > 9 &&
-      check->endpoint.compare(check->endpoint.size() - 9, 9, "/feedback") == 0) {
-    service_audience = base + check->endpoint.substr(0, check->endpoint.size() - 9);
+  if (const Route route = RouteOf(check->endpoint);
+      issuer->second.config.feedback_accepts_service_audience &&
+      route.endpoint == Endpoint::kFeedback) {
+    service_audience = base + ServiceCallPath(route.service_id);
   }
   const bool audience_ok =
       std::any_of(claims.aud.begin(), claims.aud.end(), [&](const std::string& aud) {

@@ -65,6 +65,10 @@ Route RouteOf(std::string_view path) {
   return route;
 }
 
+std::string ServiceCallPath(std::string_view service_id) {
+  return std::string(kServices) + "/" + std::string(service_id);
+}
+
 std::string_view EndpointLabel(std::string_view method, const Route& route) {
   const EndpointSpec& spec = SpecOf(route.endpoint);
   return spec.group == EndpointGroup::kCds && method == "OPTIONS" ? "preflight" : spec.label;

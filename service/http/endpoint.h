@@ -58,6 +58,10 @@ struct Route {
 // `path` must outlive the route (its views point into it).
 Route RouteOf(std::string_view path);
 
+// "/cds-services/{id}": the service call path of a service (e.g. the JWT
+// audience a feedback call may carry, issue #6).
+std::string ServiceCallPath(std::string_view service_id);
+
 // The metrics / log label of a request: SpecOf(endpoint).label, or
 // "preflight" for an OPTIONS request to a CDS endpoint (CORS, not a call).
 std::string_view EndpointLabel(std::string_view method, const Route& route);

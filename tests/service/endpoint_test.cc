@@ -83,6 +83,8 @@ BOOST_AUTO_TEST_CASE(route_names_the_service_and_the_canonical_path) {
   const Route feedback = RouteOf("/cds-services/magnesium-advisor/feedback");
   BOOST_TEST(feedback.service_id == "magnesium-advisor");
   BOOST_TEST(feedback.path == "/cds-services/magnesium-advisor/feedback");
+  BOOST_TEST(ServiceCallPath(feedback.service_id) == "/cds-services/magnesium-advisor");
+  BOOST_TEST((RouteOf(ServiceCallPath("x")).endpoint == Endpoint::kServiceCall));
   BOOST_TEST(RouteOf("/cds-services").service_id.empty());
   BOOST_TEST(RouteOf("/healthz").service_id.empty());
 }
