@@ -2,9 +2,13 @@
 # Checks that the code keeps the house style (style.md §4.2, §4.3, §4.5, §4.9):
 #
 #   includes  the dependency direction common -> fhir -> rules -> cards ->
-#             service: no folder includes a folder above it; cpprestsdk
+#             service/store -> service/log -> service/hooks -> service/http ->
+#             service/auth -> service/ops -> service/feedback ->
+#             service/backtest -> service/app: no folder includes a folder
+#             above it, and service/ has no C++ outside its sub-folders; cpprestsdk
 #             (cpprest/, pplx/) only in the two adapters; rapidjson/ never in
-#             a public header; fhir/json_internal.h only in *_json.cc files;
+#             a public header; common/json_internal.h and fhir/json_internal.h
+#             only in *_json.cc files;
 #             test helpers linked from tests/support, never compiled per test.
 #   labels    every CTest test has one of the labels unit, integration,
 #             system, fuzz, lint (needs a configured build folder).
@@ -45,14 +49,18 @@ jobs=${CDS_LINT_JOBS:-2}
 cache_dir=${CDS_LINT_CACHE-$HOME/.cache/magcds-lint}
 
 # Folders from the bottom of the dependency graph up (style §4.2). A folder
-# may include only folders before it. Sub-folders count as their top folder.
-layers=(common fhir rules cards service)
+# may include only folders before it. Sub-folders of common/, fhir/, rules/
+# and cards/ count as their top folder; service/ is layered by sub-folder
+# (README "Architecture"; the order of service/CMakeLists.txt).
+layers=(common fhir rules cards
+        service/store service/log service/hooks service/http service/auth
+        service/ops service/feedback service/backtest service/app)
 product_dirs=()
 for d in "${layers[@]}"; do [ -d "$d" ] && product_dirs+=("$d"); done
 
 # cpprestsdk stays at the edge (style §4.3). Update when the adapters move.
 cpprest_allowed=(
-  service/http_adapter.cc
+  service/http/http_adapter.cc
   fhir/rest_fhir_client.cc
   tests/bench/bare_listener.cc  # the benchmark's bare-listener reference (issue #7)
 )
@@ -61,9 +69,9 @@ cpprest_allowed=(
 rapidjson_headers_allowed=(
   rules/json_lines.h  # the loader's line-numbering document, internal to rules/
 )
-# Files other than *_json.cc that may include fhir/json_internal.h.
+# Files other than *_json.cc that may include a json_internal.h.
 json_internal_allowed=(
-  fhir/json_document.cc  # defines JsonDocument::Impl, the RapidJSON document itself
+  common/json_document.cc  # defines JsonDocument::Impl, the RapidJSON document itself
 )
 
 failed=0
@@ -121,11 +129,12 @@ check_includes() {
   while IFS= read -r hit; do
     [ -n "$hit" ] || continue
     local file=${hit%%:*}
-    if [[ $file != *_json.cc && $file != tests/* ]] && ! in_list "$file" "${json_internal_allowed[@]}"; then
-      fail "$hit: fhir/json_internal.h outside a *_json.cc file (style §4.3)"
+    if [[ $file != *_json.cc && $file != *_internal.h && $file != tests/* ]] &&
+      ! in_list "$file" "${json_internal_allowed[@]}"; then
+      fail "$hit: a json_internal.h outside a *_json.cc file (style §4.3)"
       problems=1
     fi
-  done < <(cxx_files | xargs -r grep -nE "${include_re}fhir/json_internal\.h" || true)
+  done < <(cxx_files | xargs -r grep -nE "${include_re}(common|fhir)/json_internal\.h" || true)
 
   while IFS= read -r hit; do
     [ -n "$hit" ] || continue
@@ -134,6 +143,12 @@ check_includes() {
   done < <(find tests -name CMakeLists.txt -not -path 'tests/support/*' -not -path '*/node_modules/*' \
              -exec grep -nHE '(\.\./)+support/[a-z_]+\.cc|support/[a-z_]+\.cc' {} + |
            grep -v 'boost_main\.cc' || true)
+
+  while IFS= read -r stray; do
+    [ -n "$stray" ] || continue
+    fail "$stray: C++ directly in service/; put it in the sub-folder of its layer (README \"Architecture\")"
+    problems=1
+  done < <(find service -maxdepth 1 -type f \( -name '*.cc' -o -name '*.h' \) | sort)
 
   [ $problems -eq 0 ] && echo "lint: includes ok"
 }

@@ -1,4 +1,4 @@
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 
 #include <string>
 

@@ -3,7 +3,7 @@
 // fetcher that counts what it is asked for. The same cases run over a real
 // listener in security_http_test.cc.
 
-#include "service/auth.h"
+#include "service/auth/auth.h"
 
 #include <rapidjson/document.h>
 #include <unistd.h>
@@ -20,11 +20,11 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "fhir/json_document.h"
-#include "fhir/json_internal.h"
-#include "service/config.h"
-#include "service/jwt.h"
-#include "service/jwt_key.h"
+#include "common/json_document.h"
+#include "common/json_internal.h"
+#include "service/app/config.h"
+#include "service/auth/jwt.h"
+#include "service/auth/jwt_key.h"
 #include "tests/support/jwt_mint.h"
 
 namespace cds::service {
@@ -581,7 +581,7 @@ namespace {
 double ParseNumber(const std::string& text) {
   auto document = JsonDocument::Parse(text);
   BOOST_REQUIRE_MESSAGE(document, text);
-  const rapidjson::Value& value = internal::AsValue((*document)->root());
+  const rapidjson::Value& value = json_internal::AsValue((*document)->root());
   BOOST_REQUIRE(value.IsArray() && value.Size() == 1u && value[0].IsNumber());
   return value[0].GetDouble();
 }

@@ -14,12 +14,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include "rules/loader.h"
-#include "service/audit_log.h"
-#include "service/config.h"
-#include "service/drain_gate.h"
-#include "service/instrumented_handler.h"
-#include "service/metrics.h"
-#include "service/rule_set_reloader.h"
+#include "service/app/config.h"
+#include "service/ops/audit_log.h"
+#include "service/ops/drain_gate.h"
+#include "service/ops/instrumented_handler.h"
+#include "service/ops/metrics.h"
+#include "service/ops/rule_set_reloader.h"
 #include "tests/support/child_process.h"
 
 namespace cds::service {
@@ -256,32 +256,6 @@ BOOST_AUTO_TEST_CASE(draining_refuses_new_requests_and_abort_answers_the_rest) {
   BOOST_TEST(statuses.size() == 3u);
   BOOST_TEST(metrics.RenderPrometheus().find("magcds_http_requests_in_flight 0\n") !=
              std::string::npos);
-}
-
-BOOST_AUTO_TEST_CASE(endpoint_labels) {
-  BOOST_TEST(EndpointOf("/cds-services") == "discovery");
-  BOOST_TEST(EndpointOf("/cds-services/") == "discovery");
-  BOOST_TEST(EndpointOf("/cds-services/x") == "service");
-  BOOST_TEST(EndpointOf("/cds-services/x/feedback") == "feedback");
-  BOOST_TEST(EndpointOf("/cds-services/x/y") == "other");
-  BOOST_TEST(EndpointOf("/metrics") == "metrics");
-  BOOST_TEST(EndpointOf("/secret/../x") == "other");
-}
-
-// Issue #13: CORS preflights are labelled apart (and so never audited as CDS
-// calls); refused calls can still name the service their path asks for.
-BOOST_AUTO_TEST_CASE(preflight_label_and_requested_service) {
-  BOOST_TEST(EndpointOf("OPTIONS", "/cds-services/x") == "preflight");
-  BOOST_TEST(EndpointOf("OPTIONS", "/cds-services") == "preflight");
-  BOOST_TEST(EndpointOf("OPTIONS", "/cds-services/x/feedback") == "preflight");
-  BOOST_TEST(EndpointOf("OPTIONS", "/healthz") == "healthz");
-  BOOST_TEST(EndpointOf("POST", "/cds-services/x") == "service");
-  BOOST_TEST(RequestedServiceId("/cds-services/magnesium-advisor") == "magnesium-advisor");
-  BOOST_TEST(RequestedServiceId("/cds-services/magnesium-advisor/feedback") == "magnesium-advisor");
-  BOOST_TEST(RequestedServiceId("/cds-services/a%20b") == "");
-  BOOST_TEST(RequestedServiceId("/cds-services/" + std::string(65, 'x')) == "");
-  BOOST_TEST(RequestedServiceId("/cds-services") == "");
-  BOOST_TEST(RequestedServiceId("/healthz") == "");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
