@@ -139,6 +139,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
  private:
   void StartOnStrand() {
+    if (phase_ == Phase::kClosed) return;  // Stop's Close ran first
     if constexpr (kTls) {
       SetDeadline(state_->options.header_timeout);
       auto self = this->shared_from_this();
