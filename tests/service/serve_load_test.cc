@@ -364,6 +364,10 @@ BOOST_AUTO_TEST_CASE(sigterm_under_load_loses_no_accepted_request_and_then_refus
   // Nothing started and cut off, nothing left hanging.
   BOOST_TEST(total.truncated == 0, total.first_problem);
   BOOST_TEST(total.timeouts == 0, total.first_problem);
+  // After SIGTERM a connection may end before any answer byte: one the
+  // kernel had queued when the listener closed (reset), or a kept-alive one
+  // whose next request crossed the close (RFC 9112 9.3.1: clients retry).
+  // Such a request was never evaluated, which the audit check below proves.
   BOOST_TEST(total.closed_unread_before_term == 0, total.first_problem);
   // Every call the service evaluated reached its client complete: a 200
   // produced and then lost (reset, cut) would be in the audit trail only.
