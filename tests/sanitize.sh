@@ -3,13 +3,15 @@
 #   build-asan/  ASan + UBSan: the unit tests and the serve-level tests (the
 #                real `magcds serve` under ASan, shutdown with fetches in
 #                flight, hostile framing, TLS, limits).
-#   build-tsan/  TSan: the concurrency tests (rules reload under load,
-#                SIGTERM under load, FHIR fetch fan-out), with a TSan `magcds`.
+#   build-tsan/  TSan: the concurrency tests of our own code (rules reload
+#                under load, SIGTERM under keep-alive and new-connection
+#                load), with a TSan `magcds`; why the FHIR-client tests are
+#                not among them is said below.
 # Any sanitizer report fails the run: ASan/UBSan abort the process (UBSan
 # with halt_on_error), TSan makes the process exit 66, which the tests check.
 # Only the targets those tests need are built (-O1: sanitizer builds are for
 # finding bugs, not speed), so this adds a few minutes to CI, not a full
-# second and third build.
+# second and third build. Each step prints its wall time ("sanitize:" lines).
 #
 # usage: bash tests/sanitize.sh [asan|tsan|all]    (default all)
 #   CDS_SANITIZE_BUILD_ROOT   where build-asan/ and build-tsan/ go (default: repo)
@@ -22,6 +24,12 @@ root="${CDS_SANITIZE_BUILD_ROOT:-.}"
 # not: GCC 12 at -O1 with -fsanitize reports false -Wmaybe-uninitialized
 # inside libstdc++'s <regex> (seen in CI), which would fail the run on code
 # the Release build has already checked.
+stamp=$SECONDS
+step() {  # step NAME: prints the time since the previous step
+  echo "sanitize: $1 took $((SECONDS - stamp)) s"
+  stamp=$SECONDS
+}
+
 configure() {  # configure DIR SANITIZERS
   mkdir -p "$1"
   cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
@@ -34,24 +42,52 @@ if [ "$which" = asan ] || [ "$which" = all ]; then
   configure "$dir" "address;undefined"
   asan_targets=(magcds cds_fhir_tests cds_rules_tests cds_cards_tests cds_service_tests
     cds_security_tests cds_ops_tests cds_hostile_unit_tests cds_http_framing_tests
-    cds_hostile_input_tests cds_service_http_tests cds_security_http_tests)
+    cds_hostile_input_tests cds_service_http_tests cds_security_http_tests cds_serve_load_tests)
   cmake --build "$dir" -j2 --target "${asan_targets[@]}"
-  # LSan: cpprestsdk (an uninstrumented Debian build) keeps process-lifetime
-  # singletons; a real leak in our code still fails.
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+  step "ASan+UBSan build"
+  # LSan: OpenSSL's per-thread state on cpprestsdk's never-destroyed pool
+  # threads is suppressed by name (tests/lsan.supp says why); the names are
+  # only on the stack with the slow unwinder (libcrypto has no frame
+  # pointers), hence fast_unwind_on_malloc=0. A leak of ours still fails.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:fast_unwind_on_malloc=0 \
+  LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$dir" --output-on-failure --timeout 600 -R \
-    '^(cds_fhir_tests|cds_rules_tests|cds_cards_tests|cds_service_tests|cds_security_tests|cds_ops_tests|cds_hostile_unit_tests|cds_http_framing_tests|cds_hostile_input_tests|cds_service_http_tests|cds_security_http_tests|magcds_hostile_serve|magcds_security_serve|magcds_serve_smoke|magcds_evaluate_.*)$'
+    '^(cds_fhir_tests|cds_rules_tests|cds_cards_tests|cds_service_tests|cds_security_tests|cds_ops_tests|cds_hostile_unit_tests|cds_http_framing_tests|cds_hostile_input_tests|cds_service_http_tests|cds_security_http_tests|cds_serve_load_tests|magcds_hostile_serve|magcds_security_serve|magcds_serve_smoke|magcds_evaluate_.*)$'
+  step "ASan+UBSan tests"
 fi
 
 if [ "$which" = tsan ] || [ "$which" = all ]; then
   dir="$root/build-tsan"
   configure "$dir" "thread"
-  cmake --build "$dir" -j2 --target magcds cds_serve_ops_tests cds_fetch_load_tests
-  # A subset: the cases that run many threads against each other.
-  export TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
-  "$dir/tests/service/cds_fetch_load_tests"
-  "$dir/tests/service/cds_serve_ops_tests" \
-    --run_test='ServeOps/hundred_reloads_under_load_fail_no_request,sigterm_with_fetches_that_outlast_the_grace_period_answers_503_and_exits'
+  cmake --build "$dir" -j2 --target magcds cds_serve_ops_tests cds_serve_load_tests
+  step "TSan build"
+  # Every report of every process (the tests and the `magcds serve` children
+  # they start, which inherit TSAN_OPTIONS) lands in $reports; any file there
+  # fails the stage, whatever the exit codes (a child killed at the end of a
+  # test cannot exit 66).
+  reports="$dir/tsan-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  export TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp:log_path=$reports/report"
+  # Our own concurrency: 100 rule reloads under a request loop, and SIGTERM
+  # under keep-alive and new-connection load (prefetch-complete calls:
+  # CDS_SERVE_LOAD_FETCH=0). Not here: the tests whose calls go through
+  # cpprestsdk's HTTP client (FHIR fetch fan-out, cds_fetch_load_tests;
+  # SIGTERM with fetches in flight). libcpprest is Debian's uninstrumented
+  # binary and TSan does not see its synchronisation: the first runs reported
+  # a "double lock of a mutex" in its connection pool and an "unlock of an
+  # unlocked mutex" in pplx, impossible in code that works, and races on pplx
+  # task and asio handler memory handed over through it. Those scenarios run
+  # under ASan+UBSan above (magcds_hostile_serve: SIGTERM with FHIR and JWKS
+  # fetches in flight, CORS and auth configured).
+  "$dir/tests/service/cds_serve_ops_tests" --run_test='ServeOps/hundred_reloads_under_load_fail_no_request'
+  CDS_SERVE_LOAD_FETCH=0 "$dir/tests/service/cds_serve_load_tests" \
+    --run_test='ServeLoad/sigterm_under_load_loses_no_accepted_request_and_then_refuses'
+  if [ -n "$(ls -A "$reports")" ]; then
+    echo "sanitize: ThreadSanitizer reports in $reports:"
+    grep -h '^SUMMARY' "$reports"/* | sort | uniq -c
+    exit 1
+  fi
+  step "TSan tests"
 fi
 echo "sanitizer runs passed ($which)"

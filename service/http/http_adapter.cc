@@ -115,18 +115,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (!uncounted_) --state_->connections;
   }
 
+  // Called from the accept handler, which does not run on this connection's
+  // strand: the first step moves there, so that a Close() posted by Stop()
+  // (the session is registered already) never runs beside it (TSan found
+  // the timer armed and cancelled at once on two threads).
   void Start() {
-    if constexpr (kTls) {
-      SetDeadline(state_->options.header_timeout);
-      auto self = this->shared_from_this();
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self](const boost::system::error_code& error) {
-                                if (error) return self->CloseNow();
-                                self->NextRequest();
-                              });
-    } else {
-      NextRequest();
-    }
+    auto self = this->shared_from_this();
+    asio::dispatch(stream_.get_executor(), [self] { self->StartOnStrand(); });
   }
 
   // A connection with an answer on its way (being written, or still with the
@@ -143,6 +138,21 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
  private:
+  void StartOnStrand() {
+    if (phase_ == Phase::kClosed) return;  // Stop's Close ran first
+    if constexpr (kTls) {
+      SetDeadline(state_->options.header_timeout);
+      auto self = this->shared_from_this();
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self](const boost::system::error_code& error) {
+                                if (error) return self->CloseNow();
+                                self->NextRequest();
+                              });
+    } else {
+      NextRequest();
+    }
+  }
+
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
   enum class Phase { kIdle, kHead, kBody, kHandling, kWriting, kClosed };
 

@@ -22,7 +22,8 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
 
 }  // namespace
 
-MagcdsServe::MagcdsServe(const std::string& binary, std::optional<std::string> config_members)
+MagcdsServe::MagcdsServe(const std::string& binary, std::optional<std::string> config_members,
+                         std::vector<std::string> launcher)
     : dir_(MakeTempDir("magcds-serve")) {
   std::ofstream(dir_ + "/hash.key") << "serve-test-hash-key-0123456789abcdef\n";
   // Issue #12: a key file that others may read is refused at start.
@@ -43,6 +44,7 @@ MagcdsServe::MagcdsServe(const std::string& binary, std::optional<std::string> c
       argv.push_back("--config");
       argv.push_back(dir_ + "/config.json");
     }
+    argv.insert(argv.begin(), launcher.begin(), launcher.end());
     auto child = std::make_unique<ChildProcess>(argv, dir_ + "/magcds.log");
     const auto start = SteadyClock::now();
     while (SteadyClock::now() - start < std::chrono::seconds(10) && child->Running()) {

@@ -27,7 +27,10 @@ class MagcdsServe {
   // the private temp directory (which holds "hash.key", 32 bytes, for an
   // audit trail) and "@PORT@" by the port. Without it, runs on the embedded defaults (`--listen`
   // only). Fails the test (REQUIRE) if the service does not come up in 10 s.
-  MagcdsServe(const std::string& binary, std::optional<std::string> config_members);
+  // `launcher` is put in front of the command line (e.g. a shell that lowers
+  // a resource limit and then execs the rest); the process keeps its pid.
+  MagcdsServe(const std::string& binary, std::optional<std::string> config_members,
+              std::vector<std::string> launcher = {});
   ~MagcdsServe();
   MagcdsServe(const MagcdsServe&) = delete;
   MagcdsServe& operator=(const MagcdsServe&) = delete;
