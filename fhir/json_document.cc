@@ -2,6 +2,10 @@
 
 #include <rapidjson/error/en.h>
 
+#include <optional>
+#include <string>
+#include <utility>
+
 #include "fhir/json_internal.h"
 
 namespace cds::fhir {
@@ -60,6 +64,17 @@ std::optional<std::size_t> FindTooDeep(std::string_view text, std::size_t max_de
   return std::nullopt;
 }
 
+// The checks before RapidJSON runs; nullopt when the text may be parsed.
+std::optional<Error> CheckBeforeParse(std::string_view text, std::size_t max_depth) {
+  std::size_t first = 0;
+  while (first < text.size() && IsJsonWhitespace(text[first])) ++first;
+  if (first == text.size()) return InvalidJson("empty document", first);
+  if (const auto deep = FindTooDeep(text, max_depth)) {
+    return InvalidJson("nesting deeper than " + std::to_string(max_depth) + " levels", *deep);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 JsonDocument::JsonDocument() : impl_(std::make_unique<Impl>()) {}
@@ -67,14 +82,26 @@ JsonDocument::~JsonDocument() = default;
 
 JsonRef JsonDocument::root() const { return internal::MakeRef(impl_->doc); }
 
+Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string text,
+                                                                     std::size_t max_depth) {
+  // In-place parsing reads up to a NUL byte; a text with one inside is parsed
+  // by copying, so that it fails exactly as Parse says.
+  if (text.find('\0') != std::string::npos) return Parse(text, max_depth);
+  if (auto error = CheckBeforeParse(text, max_depth)) return *std::move(error);
+  std::shared_ptr<JsonDocument> document(new JsonDocument());
+  Impl& impl = *document->impl_;
+  impl.text = std::move(text);
+  impl.doc.ParseInsitu<kParseFlags>(impl.text.data());
+  if (impl.doc.HasParseError()) {
+    return InvalidJson(rapidjson::GetParseError_En(impl.doc.GetParseError()),
+                       impl.doc.GetErrorOffset());
+  }
+  return std::shared_ptr<const JsonDocument>(std::move(document));
+}
+
 Result<std::shared_ptr<const JsonDocument>> JsonDocument::Parse(std::string_view text,
                                                                 std::size_t max_depth) {
-  std::size_t first = 0;
-  while (first < text.size() && IsJsonWhitespace(text[first])) ++first;
-  if (first == text.size()) return InvalidJson("empty document", first);
-  if (const auto deep = FindTooDeep(text, max_depth)) {
-    return InvalidJson("nesting deeper than " + std::to_string(max_depth) + " levels", *deep);
-  }
+  if (auto error = CheckBeforeParse(text, max_depth)) return *std::move(error);
   // The constructor is private, so make_shared cannot be used here.
   std::shared_ptr<JsonDocument> document(new JsonDocument());
   rapidjson::Document& doc = document->impl_->doc;

@@ -38,6 +38,12 @@ class JsonDocument {
   // or nests deeper than max_depth (checked before RapidJSON recurses).
   static Result<std::shared_ptr<const JsonDocument>> Parse(
       std::string_view text, std::size_t max_depth = kDefaultMaxJsonDepth);
+  // The same check and errors, but the document takes `text` and parses it in
+  // place (issue #18): its strings point into the text it owns instead of being
+  // copied out, so a request body is neither copied nor kept twice. Anything
+  // read from the document must still not outlive it (JsonRef) or must copy.
+  static Result<std::shared_ptr<const JsonDocument>> ParseOwned(
+      std::string text, std::size_t max_depth = kDefaultMaxJsonDepth);
 
   ~JsonDocument();
   JsonDocument(const JsonDocument&) = delete;

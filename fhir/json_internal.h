@@ -22,6 +22,7 @@
 namespace cds::fhir {
 
 struct JsonDocument::Impl {
+  std::string text;  // ParseOwned only: the parsed-in-place text `doc`'s strings point into
   rapidjson::Document doc;
 };
 
