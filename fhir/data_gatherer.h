@@ -45,12 +45,12 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "fhir/fhir_url.h"
 #include "fhir/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/patient_facts.h"
 #include "fhir/prefetch_spec.h"
-#include "fhir/result.h"
 
 namespace cds::fhir {
 
@@ -95,7 +95,7 @@ struct UnavailableKey {
 };
 
 // What became of one prefetch key of the called service, for the call record
-// (service/service_call.h): taken from the request's prefetch (kHit), fetched
+// (service/hooks/service_call.h): taken from the request's prefetch (kHit), fetched
 // from fhirServer (kFetched), sent as JSON null = no data (kNull), not given
 // and not fetchable (kMissing), or its fetch failed (kFailed). `reason` says
 // why it was fetched, missing or failed, or what was noted about a hit (e.g.

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fhir/result.h"
+#include "common/result.h"
 
 namespace cds::fhir {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "fhir/result.h"
+#include "common/result.h"
 
 namespace cds::fhir {
 

@@ -36,9 +36,9 @@
 #include <memory>
 #include <string>
 
+#include "common/result.h"
 #include "fhir/fhir_client.h"
 #include "fhir/fhir_url.h"
-#include "fhir/result.h"
 
 namespace cds::fhir {
 

@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "fhir/fhir_time.h"
 #include "fhir/json_document.h"
 #include "fhir/patient_facts.h"
-#include "fhir/result.h"
 #include "rules/engine.h"
 #include "rules/ruleset.h"
 

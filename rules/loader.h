@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "fhir/result.h"
+#include "common/result.h"
 #include "rules/ruleset.h"
 
 namespace cds::rules {

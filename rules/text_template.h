@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fhir/result.h"
+#include "common/result.h"
 
 namespace cds::rules {
 

@@ -2,7 +2,10 @@
 # Checks that the code keeps the house style (style.md §4.2, §4.3, §4.5, §4.9):
 #
 #   includes  the dependency direction common -> fhir -> rules -> cards ->
-#             service: no folder includes a folder above it; cpprestsdk
+#             service/store -> service/log -> service/hooks -> service/http ->
+#             service/auth -> service/ops -> service/feedback ->
+#             service/backtest -> service/app: no folder includes a folder
+#             above it, and service/ has no C++ outside its sub-folders; cpprestsdk
 #             (cpprest/, pplx/) only in the two adapters; rapidjson/ never in
 #             a public header; fhir/json_internal.h only in *_json.cc files;
 #             test helpers linked from tests/support, never compiled per test.
@@ -45,14 +48,18 @@ jobs=${CDS_LINT_JOBS:-2}
 cache_dir=${CDS_LINT_CACHE-$HOME/.cache/magcds-lint}
 
 # Folders from the bottom of the dependency graph up (style §4.2). A folder
-# may include only folders before it. Sub-folders count as their top folder.
-layers=(common fhir rules cards service)
+# may include only folders before it. Sub-folders of common/, fhir/, rules/
+# and cards/ count as their top folder; service/ is layered by sub-folder
+# (README "Architecture"; the order of service/CMakeLists.txt).
+layers=(common fhir rules cards
+        service/store service/log service/hooks service/http service/auth
+        service/ops service/feedback service/backtest service/app)
 product_dirs=()
 for d in "${layers[@]}"; do [ -d "$d" ] && product_dirs+=("$d"); done
 
 # cpprestsdk stays at the edge (style §4.3). Update when the adapters move.
 cpprest_allowed=(
-  service/http_adapter.cc
+  service/http/http_adapter.cc
   fhir/rest_fhir_client.cc
   tests/bench/bare_listener.cc  # the benchmark's bare-listener reference (issue #7)
 )
@@ -134,6 +141,12 @@ check_includes() {
   done < <(find tests -name CMakeLists.txt -not -path 'tests/support/*' -not -path '*/node_modules/*' \
              -exec grep -nHE '(\.\./)+support/[a-z_]+\.cc|support/[a-z_]+\.cc' {} + |
            grep -v 'boost_main\.cc' || true)
+
+  while IFS= read -r stray; do
+    [ -n "$stray" ] || continue
+    fail "$stray: C++ directly in service/; put it in the sub-folder of its layer (README \"Architecture\")"
+    problems=1
+  done < <(find service -maxdepth 1 -type f \( -name '*.cc' -o -name '*.h' \) | sort)
 
   [ $problems -eq 0 ] && echo "lint: includes ok"
 }

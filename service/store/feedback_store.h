@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "fhir/result.h"
+#include "common/result.h"
 
 namespace cds::service::store {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "fhir/result.h"
+#include "common/result.h"
 
 struct pg_conn;
 struct pg_result;

@@ -54,6 +54,17 @@ class Statement {
     }
   }
   void Bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  // Marks a text parameter whose "" is stored as NULL, for BindAll.
+  struct OrNull {
+    const std::string& text;
+  };
+  void Bind(int index, OrNull value) { BindOptional(index, value.text); }
+  // Binds ?1, ?2, ... in order: one line per row instead of one per column.
+  template <typename... Values>
+  void BindAll(const Values&... values) {
+    int index = 0;
+    (Bind(++index, values), ...);
+  }
   int Step() { return sqlite3_step(stmt_); }
   std::string Text(int column) const {
     const unsigned char* text = sqlite3_column_text(stmt_, column);
@@ -121,16 +132,9 @@ class SqliteStore : public FeedbackStore {
     if (Status s = Exec("BEGIN IMMEDIATE", "begin"); !s) return s;
     for (const IssuedCard& card : cards) {
       insert.Reset();
-      insert.Bind(1, card.card_uuid);
-      insert.Bind(2, card.service_id);
-      insert.Bind(3, card.rule_id);
-      insert.Bind(4, card.rule_version);
-      insert.Bind(5, card.ruleset_id);
-      insert.Bind(6, card.ruleset_version);
-      insert.Bind(7, card.indicator);
-      insert.Bind(8, card.hook_instance);
-      insert.BindOptional(9, card.patient_hash);
-      insert.Bind(10, card.issued_at);
+      insert.BindAll(card.card_uuid, card.service_id, card.rule_id, card.rule_version,
+                     card.ruleset_id, card.ruleset_version, card.indicator, card.hook_instance,
+                     Statement::OrNull{card.patient_hash}, card.issued_at);
       if (insert.Step() != SQLITE_DONE) {
         Error error = Unavailable(db_, "insert issued card");
         (void)Exec("ROLLBACK", "rollback");
@@ -155,17 +159,12 @@ class SqliteStore : public FeedbackStore {
     stored.reserve(items.size());
     for (const FeedbackRecord& item : items) {
       insert.Reset();
-      insert.Bind(1, item.service_id);
-      insert.Bind(2, item.card_uuid);
-      insert.Bind(3, item.outcome);
-      insert.Bind(4, item.outcome_timestamp);
-      insert.Bind(5, internal::JsonStringArray(item.accepted_suggestions));
-      insert.Bind(6, static_cast<std::int64_t>(item.accepted_suggestions.size()));
-      insert.BindOptional(7, item.override_system);
-      insert.BindOptional(8, item.override_code);
-      insert.BindOptional(9, item.override_display);
-      insert.BindOptional(10, item.user_comment);
-      insert.Bind(11, item.received_at);
+      insert.BindAll(item.service_id, item.card_uuid, item.outcome, item.outcome_timestamp,
+                     internal::JsonStringArray(item.accepted_suggestions),
+                     static_cast<std::int64_t>(item.accepted_suggestions.size()),
+                     Statement::OrNull{item.override_system}, Statement::OrNull{item.override_code},
+                     Statement::OrNull{item.override_display}, Statement::OrNull{item.user_comment},
+                     item.received_at);
       if (insert.Step() != SQLITE_DONE) {
         Error error = Unavailable(db_, "insert feedback");
         (void)Exec("ROLLBACK", "rollback");

@@ -38,7 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include "fhir/result.h"
+#include "common/result.h"
 #include "service/store/feedback_store.h"
 
 namespace cds::service::store {

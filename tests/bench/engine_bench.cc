@@ -35,9 +35,9 @@
 #include "fhir/patient_facts.h"
 #include "rules/engine.h"
 #include "rules/loader.h"
-#include "service/hook_handler.h"
-#include "service/hook_request.h"
-#include "service/rule_set_holder.h"
+#include "service/hooks/hook_request.h"
+#include "service/hooks/rule_set_holder.h"
+#include "service/http/hook_handler.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // libFuzzer target (issue #12): the raw HTTP request path. The bytes are fed
-// to the HttpRequestParser (service/http_request_parser.h) the way the server
+// to the HttpRequestParser (service/http/http_request_parser.h) the way the server
 // does, split at a point taken from the input (framing split across reads),
 // with small limits so the limit paths are reached; pipelined requests are
 // parsed one after the other. Any crash, leak, UB, exception escaping, or a
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "service/http_request_parser.h"
+#include "service/http/http_request_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;

@@ -1,5 +1,5 @@
-// libFuzzer target: the JWT side of client authentication (service/jwt.h,
-// service/jwt_key.h, service/auth.h) on arbitrary bytes: the compact JWS
+// libFuzzer target: the JWT side of client authentication (service/auth/jwt.h,
+// service/auth/jwt_key.h, service/auth/auth.h) on arbitrary bytes: the compact JWS
 // parser, the JWK Set parser, base64url, and the whole Authenticator check of
 // "Authorization: Bearer <input>" against an issuer with a fixed P-384 key.
 #include <unistd.h>
@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include "service/auth.h"
-#include "service/jwt.h"
-#include "service/jwt_key.h"
+#include "service/auth/auth.h"
+#include "service/auth/jwt.h"
+#include "service/auth/jwt_key.h"
 
 namespace {
 

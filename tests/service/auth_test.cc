@@ -3,7 +3,7 @@
 // fetcher that counts what it is asked for. The same cases run over a real
 // listener in security_http_test.cc.
 
-#include "service/auth.h"
+#include "service/auth/auth.h"
 
 #include <rapidjson/document.h>
 #include <unistd.h>
@@ -22,9 +22,9 @@
 
 #include "fhir/json_document.h"
 #include "fhir/json_internal.h"
-#include "service/config.h"
-#include "service/jwt.h"
-#include "service/jwt_key.h"
+#include "service/app/config.h"
+#include "service/auth/jwt.h"
+#include "service/auth/jwt_key.h"
 #include "tests/support/jwt_mint.h"
 
 namespace cds::service {

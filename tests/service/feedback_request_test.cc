@@ -1,4 +1,4 @@
-#include "service/feedback_request.h"
+#include "service/hooks/feedback_request.h"
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>

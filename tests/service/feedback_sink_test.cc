@@ -7,7 +7,7 @@
 // - rule files can give a rule's card its overrideReasons (a Coding list),
 //   which the card carries to the EHR; bad entries are load errors.
 
-#include "service/feedback_sink.h"
+#include "service/hooks/feedback_sink.h"
 
 #include <rapidjson/document.h>
 
@@ -19,7 +19,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "rules/loader.h"
-#include "service/rule_set_holder.h"
+#include "service/hooks/rule_set_holder.h"
 #include "tests/service/handler_test_util.h"
 #include "tests/support/rule_fixtures.h"
 #include "tests/support/temp_ruleset.h"

@@ -15,7 +15,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "service/http_adapter.h"
+#include "service/http/http_adapter.h"
 #include "tests/service/fetch_test_util.h"
 
 namespace cds::service {

@@ -12,7 +12,7 @@
 #include "cards/id_source.h"
 #include "fhir/fhir_time.h"
 #include "rules/loader.h"
-#include "service/hook_handler.h"
+#include "service/http/hook_handler.h"
 
 namespace cds::service::testing {
 

@@ -1,4 +1,4 @@
-#include "service/hook_handler.h"
+#include "service/http/hook_handler.h"
 
 #include <rapidjson/document.h>
 

@@ -1,4 +1,4 @@
-#include "service/hook_request.h"
+#include "service/hooks/hook_request.h"
 
 #include <string>
 

@@ -20,7 +20,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "service/http_adapter.h"
+#include "service/http/http_adapter.h"
 #include "tests/service/fetch_test_util.h"
 
 namespace cds::service {
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(fhir_redirects_are_not_followed) {
 }
 
 // Item 3, the JWKS side: the JWK Set is fetched with the same RestFhirClient
-// (service/cli_security.cc); an allowlisted jku that redirects to another
+// (service/app/cli_security.cc); an allowlisted jku that redirects to another
 // origin yields no key set and no connection there.
 BOOST_AUTO_TEST_CASE(jwks_redirect_to_another_origin_is_not_followed) {
   NodeServer& faults = Faults();

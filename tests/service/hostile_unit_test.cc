@@ -17,9 +17,9 @@
 
 #include "fhir/json_document.h"
 #include "fhir/normalize.h"
-#include "service/audit_log.h"
-#include "service/hook_request.h"
-#include "service/log_text.h"
+#include "service/hooks/hook_request.h"
+#include "service/log/log_text.h"
+#include "service/ops/audit_log.h"
 
 namespace cds::service {
 namespace {

@@ -1,7 +1,7 @@
 // The real cpprestsdk listener on 127.0.0.1 with an ephemeral port, driven by a
 // raw-socket client whose every wait has a deadline (no test can hang).
 
-#include "service/http_adapter.h"
+#include "service/http/http_adapter.h"
 
 #include <rapidjson/document.h>
 

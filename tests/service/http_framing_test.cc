@@ -19,8 +19,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "service/http_adapter.h"
-#include "service/http_request_parser.h"
+#include "service/http/http_adapter.h"
+#include "service/http/http_request_parser.h"
 #include "tests/support/http_test_client.h"
 
 namespace cds::service {

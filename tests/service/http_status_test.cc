@@ -1,4 +1,4 @@
-#include "service/http_status.h"
+#include "service/http/http_status.h"
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>

@@ -14,12 +14,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include "rules/loader.h"
-#include "service/audit_log.h"
-#include "service/config.h"
-#include "service/drain_gate.h"
-#include "service/instrumented_handler.h"
-#include "service/metrics.h"
-#include "service/rule_set_reloader.h"
+#include "service/app/config.h"
+#include "service/ops/audit_log.h"
+#include "service/ops/drain_gate.h"
+#include "service/ops/instrumented_handler.h"
+#include "service/ops/metrics.h"
+#include "service/ops/rule_set_reloader.h"
 #include "tests/support/child_process.h"
 
 namespace cds::service {

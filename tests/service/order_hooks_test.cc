@@ -10,11 +10,11 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "service/hook_definition.h"
-#include "service/hook_request.h"
-#include "service/response_json.h"
-#include "service/rule_set_holder.h"
-#include "service/service_call.h"
+#include "service/hooks/hook_definition.h"
+#include "service/hooks/hook_request.h"
+#include "service/hooks/rule_set_holder.h"
+#include "service/hooks/service_call.h"
+#include "service/http/response_json.h"
 #include "tests/service/handler_test_util.h"
 #include "tests/support/rule_fixtures.h"
 

@@ -1,7 +1,7 @@
-// Population reading for the backtest (service/population.h): NDJSON indexed
+// Population reading for the backtest (service/backtest/population.h): NDJSON indexed
 // in 1 MiB reads with lines across read boundaries, CRLF and blank lines,
 // grouping by reference, bad lines with file:line, Bundle folders.
-#include "service/population.h"
+#include "service/backtest/population.h"
 
 #include <unistd.h>
 

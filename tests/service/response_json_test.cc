@@ -1,4 +1,4 @@
-#include "service/response_json.h"
+#include "service/http/response_json.h"
 
 #include <rapidjson/document.h>
 

@@ -1,7 +1,7 @@
-// The rule book generator (service/rule_book.h): plain-language triggers,
+// The rule book generator (service/backtest/rule_book.h): plain-language triggers,
 // nothing of a trigger left out, every rule / value set / code present,
 // cards rendered from example patients, "Changes since" from rules diff.
-#include "service/rule_book.h"
+#include "service/backtest/rule_book.h"
 
 #include <fstream>
 #include <sstream>

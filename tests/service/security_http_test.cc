@@ -20,11 +20,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include "fhir/rest_fhir_client.h"
-#include "service/auth.h"
-#include "service/cors.h"
-#include "service/http_adapter.h"
-#include "service/jwt.h"
-#include "service/security_gate.h"
+#include "service/auth/auth.h"
+#include "service/auth/jwt.h"
+#include "service/auth/security_gate.h"
+#include "service/http/cors.h"
+#include "service/http/http_adapter.h"
 #include "tests/service/handler_test_util.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/jwt_mint.h"

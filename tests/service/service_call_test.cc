@@ -1,16 +1,16 @@
-// The one core call (service/service_call.h, issue #11 "One call"): its call
+// The one core call (service/hooks/service_call.h, issue #11 "One call"): its call
 // record, its errors, and that the HTTP handler answers exactly what the core
 // function returns for the same request.
-#include "service/service_call.h"
+#include "service/hooks/service_call.h"
 
 #include <fstream>
 #include <sstream>
 
 #include <boost/test/unit_test.hpp>
 
-#include "service/bundle_request.h"
-#include "service/response_json.h"
-#include "service/rule_set_holder.h"
+#include "service/hooks/bundle_request.h"
+#include "service/hooks/rule_set_holder.h"
+#include "service/http/response_json.h"
 #include "tests/service/handler_test_util.h"
 
 namespace cds::service {

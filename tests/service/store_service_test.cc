@@ -16,8 +16,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "service/config.h"
-#include "service/shared_replay_cache.h"
+#include "service/app/config.h"
+#include "service/auth/shared_replay_cache.h"
 #include "service/store/feedback_store.h"
 #include "tests/support/child_process.h"
 

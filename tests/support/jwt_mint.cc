@@ -16,7 +16,7 @@ namespace cds::testing {
 namespace {
 
 // RFC 4648 §5 without padding. The test's own encoder, not the service's
-// (service/jwt_base64.cc): tokens minted here are an independent check of the
+// (service/auth/jwt_base64.cc): tokens minted here are an independent check of the
 // decoder, and the support library needs no service/ code.
 std::string Base64UrlEncode(std::string_view bytes) {
   static constexpr char kAlphabet[] =

@@ -1,0 +1,78 @@
+// The CORS + authentication front of the CDS endpoints: see service/auth/security_gate.h.
+#include "service/auth/security_gate.h"
+
+#include <memory>
+#include <utility>
+
+#include "service/hooks/request_trace.h"
+#include "service/http/http_status.h"
+#include "service/http/response_json.h"
+
+namespace cds::service {
+namespace {
+
+// Checklist S-25: 401 without the reason. The body is the same for every
+// failure, so it tells a client nothing about which check failed.
+HttpResponseView Unauthorized() {
+  HttpResponseView response;
+  response.status = HttpStatusFor(ErrorCode::kUnauthorized);
+  response.body = WriteErrorBody(Error{ErrorCode::kUnauthorized, "authentication required"});
+  response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
+void Trace(const HttpRequestView& request, const AuthOutcome& outcome) {
+  if (!request.trace) return;
+  RequestTrace& trace = *request.trace;
+  if (!outcome.ok()) {
+    trace.auth_failure = AuthFailureName(*outcome.failure);
+    return;
+  }
+  trace.jwt_issuer = outcome.iss;
+  trace.jwt_id = outcome.jti;
+  trace.tenant = outcome.tenant;
+}
+
+}  // namespace
+
+void SecurityGate::Decorate(const HttpRequestView& request, HttpResponseView& response) const {
+  if (cors_ != nullptr) cors_->Decorate(request, response);
+}
+
+void SecurityGate::Handle(const HttpRequestView& request, Respond respond) const {
+  if (!CdsEndpointPath(request.path)) return next_.Handle(request, std::move(respond));
+
+  if (request.method == "OPTIONS") {
+    return respond(cors_ != nullptr ? cors_->Preflight(request)
+                                    : CorsPolicy({}).Preflight(request));
+  }
+
+  // Every response of a CDS endpoint carries the CORS headers.
+  if (cors_ != nullptr) {
+    respond = [cors = cors_, origin = request.Header("origin"),
+               reply = std::move(respond)](HttpResponseView response) {
+      HttpRequestView origin_only;
+      if (!origin.empty()) origin_only.headers["origin"] = origin;
+      cors->Decorate(origin_only, response);
+      reply(std::move(response));
+    };
+  }
+
+  if (authenticator_ == nullptr || !authenticator_->required()) {
+    return next_.Handle(request, std::move(respond));
+  }
+  // The request is copied for the check: it may finish later, on a JWK Set
+  // fetch thread, after the caller's view is gone.
+  auto pending = std::make_shared<HttpRequestView>(request);
+  auto reply = std::make_shared<Respond>(std::move(respond));
+  const RequestHandler* next = &next_;
+  authenticator_->Authenticate(request.path, request.Header("authorization"),
+                               [pending, reply, next](const AuthOutcome& outcome) {
+                                 Trace(*pending, outcome);
+                                 if (!outcome.ok()) return (*reply)(Unauthorized());
+                                 next->Handle(*pending, std::move(*reply));
+                               });
+}
+
+}  // namespace cds::service

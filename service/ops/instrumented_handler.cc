@@ -1,0 +1,228 @@
+#include "service/ops/instrumented_handler.h"
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "service/hooks/request_trace.h"
+#include "service/http/response_json.h"
+#include "service/log/log.h"
+#include "service/ops/ops_handler.h"
+
+namespace cds::service {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+HttpResponseView JsonError(int status, const char* error, const char* message) {
+  HttpResponseView response;
+  response.status = status;
+  response.body = WriteStringObject({{"error", error}, {"message", message}});
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
+void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoint,
+             std::string_view method, const RequestTrace& trace, int status, double seconds) {
+  const bool ops = endpoint == "healthz" || endpoint == "readyz" || endpoint == "metrics";
+  if (Metrics* metrics = options.metrics; metrics != nullptr) {
+    metrics->CountRequest(endpoint, trace.service_id, status, seconds);
+    for (const TracedCard& card : trace.cards) metrics->CountCard(card.rule_id, card.indicator);
+    for (const TracedFhirQuery& query : trace.FhirQueries()) {
+      metrics->CountFhirQuery(query.outcome, query.seconds);
+    }
+    for (const auto& [key, hit] : trace.prefetch) metrics->CountPrefetch(key, hit);
+    metrics->CountDropped("foreign_resource", trace.foreign_resources_dropped);
+    // Auth failures are counted where they are decided (Authenticator's
+    // on_outcome, wired in cli_serve.cc), not here.
+  }
+  if (Metrics* metrics = options.metrics; metrics != nullptr && endpoint == "feedback") {
+    for (const auto& [outcome, count] : trace.feedback_outcomes) {
+      metrics->CountFeedbackReceived(trace.service_id, outcome, count);
+    }
+  }
+  const double ms = seconds * 1000.0;
+  if (options.audit != nullptr && endpoint == "service") {
+    if (!options.audit->Write(trace, status, ms)) {
+      if (options.metrics != nullptr) options.metrics->CountAuditWriteFailure();
+      LogEvent("error", "audit_write_failed",
+               {{"path", options.audit->path()}, {"hookInstance", trace.hook_instance}});
+    }
+  }
+  const char* level = ops ? "debug" : status >= 500 ? "error" : "info";
+  if (!LogEnabled(level)) return;
+  char duration[32];
+  std::snprintf(duration, sizeof(duration), "%.1f", ms);
+  LogFields fields = {{"method", std::string(method)},
+                      {"endpoint", std::string(endpoint)},
+                      {"status", std::to_string(status)},
+                      {"durationMs", duration}};
+  if (!trace.service_id.empty()) {
+    fields.emplace_back("service", trace.service_id);
+  } else if (!trace.requested_service.empty()) {
+    fields.emplace_back("service", trace.requested_service);
+  }
+  if (!trace.hook_instance.empty()) fields.emplace_back("hookInstance", trace.hook_instance);
+  if (!trace.ruleset.empty()) fields.emplace_back("ruleset", trace.ruleset);
+  if (endpoint == "service") fields.emplace_back("cards", std::to_string(trace.cards.size()));
+  if (status == 401 && !trace.auth_failure.empty()) {
+    fields.emplace_back("authFailure", trace.auth_failure);
+  }
+  if (endpoint == "feedback" && !trace.feedback_outcomes.empty()) {
+    const auto count = [&trace](const char* outcome) {
+      const auto it = trace.feedback_outcomes.find(outcome);
+      return std::to_string(it == trace.feedback_outcomes.end() ? 0 : it->second);
+    };
+    fields.emplace_back("feedbackAccepted", count("accepted"));
+    fields.emplace_back("feedbackOverridden", count("overridden"));
+    fields.emplace_back("acceptedSuggestions", std::to_string(trace.feedback_accepted_suggestions));
+  }
+  LogEvent(level, "request", fields);
+}
+
+}  // namespace
+
+std::string_view EndpointOf(std::string_view path) {
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (path == "/healthz") return "healthz";
+  if (path == "/readyz") return "readyz";
+  if (path == "/metrics") return "metrics";
+  if (path == "/cds-services") return "discovery";
+  constexpr std::string_view kPrefix = "/cds-services/";
+  if (path.rfind(kPrefix, 0) == 0) {
+    const std::string_view rest = path.substr(kPrefix.size());
+    const std::size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return rest.empty() ? "other" : "service";
+    if (slash > 0 && rest.substr(slash) == "/feedback") return "feedback";
+  }
+  return "other";
+}
+
+std::string_view EndpointOf(std::string_view method, std::string_view path) {
+  const std::string_view endpoint = EndpointOf(path);
+  const bool cds = endpoint == "discovery" || endpoint == "service" || endpoint == "feedback";
+  return cds && method == "OPTIONS" ? "preflight" : endpoint;
+}
+
+std::string RequestedServiceId(std::string_view path) {
+  constexpr std::string_view kPrefix = "/cds-services/";
+  if (path.rfind(kPrefix, 0) != 0) return "";
+  std::string_view id = path.substr(kPrefix.size());
+  id = id.substr(0, id.find('/'));
+  if (id.empty() || id.size() > 64) return "";
+  for (const char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) {
+      return "";
+    }
+  }
+  return std::string(id);
+}
+
+void InstrumentedHandler::RecordRefused(const HttpRequestView& request, int status,
+                                        double seconds) const {
+  RequestTrace trace;
+  trace.requested_service = RequestedServiceId(request.path);
+  Observe(options_, EndpointOf(request.method, request.path), request.method, trace, status,
+          seconds);
+}
+
+void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond) const {
+  const SteadyClock::time_point started = SteadyClock::now();
+  const std::string_view endpoint = EndpointOf(request.method, request.path);
+  const bool ops_endpoint = endpoint == "healthz" || endpoint == "readyz" || endpoint == "metrics";
+  const RequestHandler* target = ops_endpoint ? options_.ops : options_.cds;
+
+  // The adapter attaches a trace; a request built elsewhere (tests) gets one here.
+  std::shared_ptr<RequestTrace> trace = request.trace;
+  std::unique_ptr<HttpRequestView> copy;
+  if (!trace) {
+    copy = std::make_unique<HttpRequestView>(request);
+    copy->trace = trace = std::make_shared<RequestTrace>();
+  }
+  const HttpRequestView& traced = copy ? *copy : request;
+  if (!ops_endpoint) trace->requested_service = RequestedServiceId(request.path);
+
+  // Settles the request once, on whichever thread produces the response (or
+  // aborts it at the end of the shutdown grace period).
+  struct Pending {
+    InstrumentedHandlerOptions options;
+    std::string_view endpoint;
+    SteadyClock::time_point started;
+    std::shared_ptr<RequestTrace> trace;
+    std::string method;
+    Respond respond;
+    std::optional<DrainGate::Ticket> ticket;
+    std::atomic<bool> done{false};
+
+    void Complete(HttpResponseView response, bool send, bool aborted = false) {
+      if (done.exchange(true)) return;
+      const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+      if (aborted) {
+        // Issue #12: the pipeline may still be filling `trace` on another
+        // thread; an aborted request is observed without it (no data race).
+        Observe(options, endpoint, method, RequestTrace{}, response.status, seconds);
+      } else {
+        Observe(options, endpoint, method, *trace, response.status, seconds);
+      }
+      if (send) respond(std::move(response));
+      respond = nullptr;  // release what the response callback holds
+      // Only now (the reply is queued) does shutdown stop waiting for it.
+      if (ticket) {
+        if (options.metrics != nullptr) options.metrics->AddInFlight(-1);
+        options.gate->Leave(*ticket);
+      }
+    }
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->options = options_;
+  pending->endpoint = endpoint;
+  pending->started = started;
+  pending->trace = trace;
+  pending->method = request.method;
+  pending->respond = std::move(respond);
+
+  const bool gated = !ops_endpoint && target != nullptr && options_.gate != nullptr;
+  if (gated) {
+    std::weak_ptr<Pending> weak = pending;
+    pending->ticket = options_.gate->Enter([weak] {
+      if (auto p = weak.lock()) {
+        HttpResponseView aborted =
+            JsonError(503, "unavailable", "the service shut down before this request was answered");
+        aborted.headers.emplace_back("Connection", "close");
+        p->Complete(std::move(aborted), true, /*aborted=*/true);
+      }
+    });
+    if (!pending->ticket) {
+      HttpResponseView refused =
+          JsonError(503, "unavailable", "the service is shutting down; retry on another instance");
+      refused.headers.emplace_back("Connection", "close");
+      refused.headers.emplace_back("Retry-After", "1");
+      return pending->Complete(std::move(refused), true);
+    }
+    if (options_.metrics != nullptr) options_.metrics->AddInFlight(1);
+  }
+
+  Respond finish = [pending](HttpResponseView response) {
+    pending->Complete(std::move(response), true);
+  };
+  if (target == nullptr) {
+    return finish(JsonError(404, "unknown_service", "no endpoint at this path on this port"));
+  }
+  try {
+    target->Handle(traced, std::move(finish));
+  } catch (...) {
+    // The adapter answers 500; settle the books here so shutdown does not
+    // wait for a request that will never respond.
+    HttpResponseView failed;
+    failed.status = 500;
+    pending->Complete(std::move(failed), false);
+    throw;
+  }
+}
+
+}  // namespace cds::service
