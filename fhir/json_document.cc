@@ -5,10 +5,12 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "fhir/json_internal.h"
 
@@ -31,6 +33,65 @@ Error InvalidJson(std::string what, std::size_t offset) {
                "invalid JSON at byte offset " + std::to_string(offset) + ": " + std::move(what)};
 }
 
+// Notices an object with two members of the same name while the text is
+// parsed, so that no second walk over the document is needed (issue #18).
+// Keys are copied into one buffer: in a copying parse the reader hands each
+// key over in a scratch buffer that the next string overwrites. The names of
+// the objects still open are kept; a closed object's are dropped.
+class MemberNameCheck {
+ public:
+  bool found() const { return found_; }
+
+  void Open() { open_.push_back({names_.size(), text_.size()}); }
+  void Name(const char* str, std::size_t length) {
+    names_.push_back({text_.size(), length});
+    text_.append(str, length);
+  }
+  void Close() {
+    const Frame frame = open_.back();
+    open_.pop_back();
+    if (!found_) found_ = HasTwice(frame.first_name);
+    names_.resize(frame.first_name);
+    text_.resize(frame.text_size);
+  }
+
+ private:
+  struct Span {
+    std::size_t offset;
+    std::size_t length;
+  };
+  struct Frame {
+    std::size_t first_name;
+    std::size_t text_size;
+  };
+
+  std::string_view View(const Span& span) const {
+    return std::string_view(text_).substr(span.offset, span.length);
+  }
+
+  bool HasTwice(std::size_t first) const {
+    const std::size_t count = names_.size() - first;
+    if (count <= 16) {  // FHIR objects are small: pairwise is cheapest
+      for (std::size_t i = first; i < names_.size(); ++i) {
+        for (std::size_t j = i + 1; j < names_.size(); ++j) {
+          if (View(names_[i]) == View(names_[j])) return true;
+        }
+      }
+      return false;
+    }
+    std::vector<std::string_view> sorted;
+    sorted.reserve(count);
+    for (std::size_t i = first; i < names_.size(); ++i) sorted.push_back(View(names_[i]));
+    std::sort(sorted.begin(), sorted.end());
+    return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+  }
+
+  std::vector<Frame> open_;
+  std::vector<Span> names_;
+  std::string text_;
+  bool found_ = false;
+};
+
 // RapidJSON's reader recurses once per nesting level, so a hostile body of a
 // few kilobytes of '[' would exhaust the stack. The parse goes through this
 // handler, which passes every event on to the document and stops the reader at
@@ -43,6 +104,7 @@ class DepthLimitedHandler {
       : document_(document), max_depth_(max_depth) {}
 
   bool too_deep() const { return too_deep_; }
+  bool duplicate_members() const { return names_.found(); }
 
   bool Null() { return document_.Null(); }
   bool Bool(bool b) { return document_.Bool(b); }
@@ -58,11 +120,17 @@ class DepthLimitedHandler {
     return document_.String(str, length, copy);
   }
   bool Key(const char* str, rapidjson::SizeType length, bool copy) {
+    names_.Name(str, length);
     return document_.Key(str, length, copy);
   }
-  bool StartObject() { return Enter() && document_.StartObject(); }
+  bool StartObject() {
+    if (!Enter()) return false;
+    names_.Open();
+    return document_.StartObject();
+  }
   bool EndObject(rapidjson::SizeType members) {
     --depth_;
+    names_.Close();
     return document_.EndObject(members);
   }
   bool StartArray() { return Enter() && document_.StartArray(); }
@@ -81,19 +149,20 @@ class DepthLimitedHandler {
   const std::size_t max_depth_;
   std::size_t depth_ = 0;
   bool too_deep_ = false;
+  MemberNameCheck names_;
 };
 
 // Parses `stream` into `document` through the depth limit, with the reader's
 // errors in our words. The text is known not to be empty or all whitespace.
 template <unsigned kFlags, typename Stream>
-std::optional<Error> ParseInto(rapidjson::Document& document, Stream& stream,
-                               std::size_t max_depth) {
+std::optional<Error> ParseInto(JsonDocument::Impl& impl, Stream& stream, std::size_t max_depth) {
   rapidjson::Reader reader;
-  DepthLimitedHandler handler(document, max_depth);
+  DepthLimitedHandler handler(impl.doc, max_depth);
   const auto generate = [&](rapidjson::Document&) {
     return !reader.Parse<kFlags>(stream, handler).IsError();
   };
-  document.Populate(generate);
+  impl.doc.Populate(generate);
+  impl.duplicate_members = handler.duplicate_members();
   if (!reader.HasParseError()) return std::nullopt;
   if (handler.too_deep()) {
     // The reader stops just after the bracket that opened one level too many.
@@ -119,6 +188,8 @@ JsonDocument::~JsonDocument() = default;
 
 JsonRef JsonDocument::root() const { return internal::MakeRef(impl_->doc); }
 
+bool JsonDocument::has_duplicate_members() const { return impl_->duplicate_members; }
+
 Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string text,
                                                                      std::size_t max_depth) {
   // In-place parsing reads up to a NUL byte; a text with one inside is parsed
@@ -129,8 +200,7 @@ Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string
   Impl& impl = *document->impl_;
   impl.text = std::move(text);
   rapidjson::InsituStringStream stream(impl.text.data());
-  if (auto error =
-          ParseInto<kParseFlags | rapidjson::kParseInsituFlag>(impl.doc, stream, max_depth)) {
+  if (auto error = ParseInto<kParseFlags | rapidjson::kParseInsituFlag>(impl, stream, max_depth)) {
     return *std::move(error);
   }
   return std::shared_ptr<const JsonDocument>(std::move(document));
@@ -143,7 +213,7 @@ Result<std::shared_ptr<const JsonDocument>> JsonDocument::Parse(std::string_view
   std::shared_ptr<JsonDocument> document(new JsonDocument());
   rapidjson::MemoryStream bytes(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
-  if (auto error = ParseInto<kParseFlags>(document->impl_->doc, stream, max_depth)) {
+  if (auto error = ParseInto<kParseFlags>(*document->impl_, stream, max_depth)) {
     return *std::move(error);
   }
   return std::shared_ptr<const JsonDocument>(std::move(document));

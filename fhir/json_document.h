@@ -51,6 +51,11 @@ class JsonDocument {
 
   JsonRef root() const;
 
+  // True when some object in the document has two members of the same name
+  // (RFC 8259 leaves what that means to each reader, so a request parser may
+  // refuse it). Found while parsing: no second walk over the document.
+  bool has_duplicate_members() const;
+
   struct Impl;
   const Impl& impl() const { return *impl_; }
 

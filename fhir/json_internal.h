@@ -24,6 +24,7 @@ namespace cds::fhir {
 struct JsonDocument::Impl {
   std::string text;  // ParseOwned only: the parsed-in-place text `doc`'s strings point into
   rapidjson::Document doc;
+  bool duplicate_members = false;  // see JsonDocument::has_duplicate_members
 };
 
 namespace internal {

@@ -126,6 +126,36 @@ BOOST_AUTO_TEST_CASE(strings_stay_readable_after_the_source_is_overwritten) {
   BOOST_TEST(root["n"].Size() == 2u);
 }
 
+// Issue #18: duplicate member names are found while parsing, in either mode.
+BOOST_AUTO_TEST_CASE(duplicate_member_names_are_found_while_parsing) {
+  struct Case {
+    std::string text;
+    bool duplicate;
+  };
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  const std::vector<Case> cases = {
+      {R"({"a":1,"b":2})", false},
+      {R"({"a":1,"a":2})", true},
+      // The same names in sibling and nested objects are not duplicates.
+      {R"({"a":{"a":1,"b":2},"b":[{"a":1},{"a":2}],"c":{"x":{"a":1}}})", false},
+      {R"({"a":{"x":1,"y":{"z":1},"x":2},"b":1})", true},
+      {R"([{"id":"1"},{"id":"2","e":[{"u":1,"u":2}]}])", true},
+      // Escapes are compared decoded: "\u0061" is "a".
+      {R"({"a":1,"\u0061":2})", true},
+      {many + "\"k7\":0}", true},
+      {many + "\"k40\":0}", false},
+  };
+  for (const Case& c : cases) {
+    auto copied = JsonDocument::Parse(c.text);
+    auto owned = JsonDocument::ParseOwned(c.text);
+    BOOST_TEST_REQUIRE(copied.has_value(), c.text);
+    BOOST_TEST_REQUIRE(owned.has_value(), c.text);
+    BOOST_TEST((*copied)->has_duplicate_members() == c.duplicate, c.text);
+    BOOST_TEST((*owned)->has_duplicate_members() == c.duplicate, c.text);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
