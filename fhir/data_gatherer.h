@@ -45,9 +45,9 @@
 #include <string>
 #include <vector>
 
+#include "common/json_document.h"
 #include "common/result.h"
 #include "fhir/fhir_url.h"
-#include "fhir/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/patient_facts.h"
 #include "fhir/prefetch_spec.h"

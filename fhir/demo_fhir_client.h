@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json_document.h"
 #include "fhir/fhir_client.h"
-#include "fhir/json_document.h"
 
 namespace cds::fhir {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json_document.h"
 #include "fhir/fhir_client.h"
-#include "fhir/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/prefetch_spec.h"
 #include "fhir/prefetch_value.h"

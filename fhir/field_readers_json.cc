@@ -22,12 +22,6 @@ const rapidjson::Value* Present(const rapidjson::Value& obj, const char* name) {
 
 }  // namespace
 
-const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name) {
-  if (!obj.IsObject()) return nullptr;
-  const auto it = obj.FindMember(name);
-  return it == obj.MemberEnd() ? nullptr : &it->value;
-}
-
 std::string ReadString(const rapidjson::Value& obj, const char* name, std::string_view path,
                        ReadProblems& problems) {
   const rapidjson::Value* v = Present(obj, name);

@@ -1,9 +1,8 @@
 #pragma once
 
-// The one header that exposes RapidJSON (style §4.3). Only json_document.cc and
-// *_json.cc files include it. It holds JsonDocument's representation, the
-// JsonRef <-> rapidjson::Value bridge, and the defensive FHIR readers shared by
-// the normalizers: every reader checks the JSON type before touching a value,
+// The defensive FHIR readers shared by fhir/'s *_json.cc files (style §4.3:
+// only *_json.cc files include it; the JsonDocument <-> RapidJSON bridge is
+// common/json_internal.h): every reader checks the JSON type before touching a value,
 // because FHIR input is untrusted and Normalize must never crash or throw.
 
 #include <rapidjson/document.h>
@@ -14,28 +13,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/json_document.h"
+#include "common/json_internal.h"
 #include "fhir/fhir_time.h"
-#include "fhir/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/patient_facts.h"
 
 namespace cds::fhir {
 
-struct JsonDocument::Impl {
-  std::string text;  // ParseOwned only: the parsed-in-place text `doc`'s strings point into
-  rapidjson::Document doc;
-  bool duplicate_members = false;  // see JsonDocument::has_duplicate_members
-};
-
 namespace internal {
 
-// A null value for invalid refs, so callers can test IsObject() etc. as usual.
-const rapidjson::Value& NullValue();
-
-inline const rapidjson::Value& AsValue(JsonRef ref) {
-  return ref.valid() ? *static_cast<const rapidjson::Value*>(ref.raw()) : NullValue();
-}
-inline JsonRef MakeRef(const rapidjson::Value& value) { return JsonRef(&value); }
+using json_internal::AsValue;
+using json_internal::Find;
+using json_internal::MakeRef;
+using json_internal::NullValue;
 
 // Collects what is wrong with one resource while it is read. `fatal` problems
 // (a field of the wrong JSON type) make the resource unusable; `notes` (a date
@@ -49,9 +40,6 @@ struct ReadProblems {
     if (fatal.empty()) fatal = std::move(what);
   }
 };
-
-// Member lookup; nullptr when `obj` is not an object or has no such member.
-const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name);
 
 // Typed readers. Absent (or JSON null) -> empty/nullopt/nullptr; present with
 // the wrong type -> problems.Fail("<path> is not a <type>"). `path` is the

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json_document.h"
 #include "fhir/fhir_time.h"
-#include "fhir/json_document.h"
 #include "fhir/patient_facts.h"
 
 namespace cds::fhir {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 #include "fhir/prefetch_spec.h"
 
 namespace cds::fhir {

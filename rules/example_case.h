@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "common/json_document.h"
 #include "common/result.h"
 #include "fhir/fhir_time.h"
-#include "fhir/json_document.h"
 #include "fhir/patient_facts.h"
 #include "rules/engine.h"
 #include "rules/ruleset.h"
@@ -51,11 +51,11 @@ struct ExampleCase {
            !action_contains.empty();
   }
   std::string hook = "patient-view";
-  fhir::JsonRef draft_orders;   // context.draftOrders (order hooks), else invalid
+  JsonRef draft_orders;         // context.draftOrders (order hooks), else invalid
   bool has_selections = false;  // order-select: only these drafts are proposed
   std::vector<std::string> selections;
-  std::shared_ptr<const fhir::JsonDocument> document;  // owns the bundle
-  fhir::JsonRef bundle;
+  std::shared_ptr<const JsonDocument> document;  // owns the bundle
+  JsonRef bundle;
 };
 
 Result<ExampleCase> LoadExampleCase(const std::string& path);

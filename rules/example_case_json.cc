@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "fhir/normalize.h"
 #include "rules/engine.h"
 #include "rules/example_case.h"
@@ -12,8 +12,8 @@
 namespace cds::rules {
 namespace {
 
-using fhir::internal::AsValue;
-using fhir::internal::Find;
+using json_internal::AsValue;
+using json_internal::Find;
 
 bool CategoryFromName(const std::string& name, fhir::FactCategory& out) {
   for (auto c : {fhir::FactCategory::kPatient, fhir::FactCategory::kMedications,
@@ -75,7 +75,7 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
   if (!in) return Error{ErrorCode::kInvalidRequest, path + ": cannot read"};
   std::ostringstream text;
   text << in.rdbuf();
-  auto doc = fhir::JsonDocument::Parse(text.str(), 256);
+  auto doc = JsonDocument::Parse(text.str(), 256);
   if (!doc) return Error{ErrorCode::kInvalidRequest, path + ": " + doc.error().message};
   const rapidjson::Value& root = AsValue((*doc)->root());
   auto fail = [&](const std::string& what) {
@@ -139,7 +139,7 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
     const rapidjson::Value* drafts = Find(*context, "draftOrders");
     if (drafts == nullptr || !drafts->IsObject())
       return fail("'context.draftOrders' must be a Bundle");
-    c.draft_orders = fhir::internal::MakeRef(*drafts);
+    c.draft_orders = json_internal::MakeRef(*drafts);
     if (const rapidjson::Value* selections = Find(*context, "selections"); selections != nullptr) {
       if (!selections->IsArray()) return fail("'context.selections' must be an array");
       c.has_selections = true;
@@ -151,7 +151,7 @@ Result<ExampleCase> LoadExampleCase(const std::string& path) {
   }
   const rapidjson::Value* bundle = Find(root, "bundle");
   if (bundle == nullptr || !bundle->IsObject()) return fail("'bundle' must be a FHIR Bundle");
-  c.bundle = fhir::internal::MakeRef(*bundle);
+  c.bundle = json_internal::MakeRef(*bundle);
   return c;
 }
 

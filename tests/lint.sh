@@ -7,7 +7,8 @@
 #             service/backtest -> service/app: no folder includes a folder
 #             above it, and service/ has no C++ outside its sub-folders; cpprestsdk
 #             (cpprest/, pplx/) only in the two adapters; rapidjson/ never in
-#             a public header; fhir/json_internal.h only in *_json.cc files;
+#             a public header; common/json_internal.h and fhir/json_internal.h
+#             only in *_json.cc files;
 #             test helpers linked from tests/support, never compiled per test.
 #   labels    every CTest test has one of the labels unit, integration,
 #             system, fuzz, lint (needs a configured build folder).
@@ -68,9 +69,9 @@ cpprest_allowed=(
 rapidjson_headers_allowed=(
   rules/json_lines.h  # the loader's line-numbering document, internal to rules/
 )
-# Files other than *_json.cc that may include fhir/json_internal.h.
+# Files other than *_json.cc that may include a json_internal.h.
 json_internal_allowed=(
-  fhir/json_document.cc  # defines JsonDocument::Impl, the RapidJSON document itself
+  common/json_document.cc  # defines JsonDocument::Impl, the RapidJSON document itself
 )
 
 failed=0
@@ -128,11 +129,12 @@ check_includes() {
   while IFS= read -r hit; do
     [ -n "$hit" ] || continue
     local file=${hit%%:*}
-    if [[ $file != *_json.cc && $file != tests/* ]] && ! in_list "$file" "${json_internal_allowed[@]}"; then
-      fail "$hit: fhir/json_internal.h outside a *_json.cc file (style §4.3)"
+    if [[ $file != *_json.cc && $file != *_internal.h && $file != tests/* ]] &&
+      ! in_list "$file" "${json_internal_allowed[@]}"; then
+      fail "$hit: a json_internal.h outside a *_json.cc file (style §4.3)"
       problems=1
     fi
-  done < <(cxx_files | xargs -r grep -nE "${include_re}fhir/json_internal\.h" || true)
+  done < <(cxx_files | xargs -r grep -nE "${include_re}(common|fhir)/json_internal\.h" || true)
 
   while IFS= read -r hit; do
     [ -n "$hit" ] || continue

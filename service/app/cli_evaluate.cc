@@ -108,7 +108,7 @@ int RunEvaluate(const CliArgs& args) {
                 (hook.empty() ? std::string() : " for hook '" + hook + "'"));
   }
   if (bundle_path) {
-    auto document = fhir::JsonDocument::Parse(*text);
+    auto document = JsonDocument::Parse(*text);
     if (!document) return Fail(path + ": " + document.error().message);
     parsed = BuildBundleRequest(std::move(document).value(), *rule_set, *service);
     if (!*parsed) return Fail(path + ": " + (*parsed).error().message);

@@ -3,8 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "common/json_internal.h"
 #include "fhir/fhir_url.h"
-#include "fhir/json_internal.h"
 #include "service/app/config.h"
 
 namespace cds::service {
@@ -68,9 +68,9 @@ Status ParseFhirConfig(const rapidjson::Value& value, FhirConfig& fhir) {
 }  // namespace
 
 Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
-  auto document = fhir::JsonDocument::Parse(json);
+  auto document = JsonDocument::Parse(json);
   if (!document) return Bad(document.error().message);
-  const rapidjson::Value& root = fhir::internal::AsValue((*document)->root());
+  const rapidjson::Value& root = json_internal::AsValue((*document)->root());
   if (!root.IsObject()) return Bad("the file must hold a JSON object");
   ServiceConfig config;
   for (const auto& member : root.GetObject()) {
@@ -118,22 +118,22 @@ Result<ServiceConfig> ParseServiceConfig(std::string_view json) {
       if (Status fhir = ParseFhirConfig(value, config.fhir); !fhir) return fhir.error();
     } else if (IsOperationsMember(name)) {
       if (Status ops =
-              ParseOperationsMember(name, fhir::internal::MakeRef(value), config.operations);
+              ParseOperationsMember(name, json_internal::MakeRef(value), config.operations);
           !ops) {
         return ops.error();
       }
     } else if (name == "publicBaseUrl") {
-      auto base = ParsePublicBaseUrl(fhir::internal::MakeRef(value));
+      auto base = ParsePublicBaseUrl(json_internal::MakeRef(value));
       if (!base) return base.error();
       config.public_base_url = *base;
     } else if (name == "tls" || name == "auth" || name == "cors") {
-      const fhir::JsonRef ref = fhir::internal::MakeRef(value);
+      const JsonRef ref = json_internal::MakeRef(value);
       const Status security = name == "tls"    ? ParseTlsConfig(ref, config.tls)
                               : name == "auth" ? ParseAuthConfig(ref, config.auth)
                                                : ParseCorsConfig(ref, config.cors);
       if (!security) return security.error();
     } else if (name == "store") {
-      if (Status store = ParseStoreConfig(fhir::internal::MakeRef(value), config.store); !store) {
+      if (Status store = ParseStoreConfig(json_internal::MakeRef(value), config.store); !store) {
         return store.error();
       }
     } else if (name == "$schema" || name == "description") {

@@ -13,7 +13,7 @@ std::unique_ptr<fhir::DemoFhirClient> LoadDemoPatients(const std::string& rules_
   if (dir.size() > file.size() && dir.compare(dir.size() - file.size(), file.size(), file) == 0) {
     dir.resize(dir.size() - file.size());
   }
-  std::vector<std::pair<std::shared_ptr<const fhir::JsonDocument>, fhir::JsonRef>> bundles;
+  std::vector<std::pair<std::shared_ptr<const JsonDocument>, JsonRef>> bundles;
   for (const std::string& path : rules::ListCaseFiles(dir + "/examples")) {
     auto example = rules::LoadExampleCase(path);
     if (!example || !example->not_obtained.empty() || !example->partial.empty()) continue;

@@ -3,7 +3,7 @@
 #include <set>
 #include <utility>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "service/auth/jwt.h"
 
 namespace cds::service {
@@ -14,13 +14,12 @@ constexpr std::size_t kMaxJwtJsonDepth = 16;
 Error Malformed(std::string what) { return Error{ErrorCode::kUnauthorized, std::move(what)}; }
 
 // The decoded JSON object of one token part, kept alive with its document.
-Result<std::shared_ptr<const fhir::JsonDocument>> DecodeObject(std::string_view part,
-                                                               const char* name) {
+Result<std::shared_ptr<const JsonDocument>> DecodeObject(std::string_view part, const char* name) {
   const std::optional<std::string> json = Base64UrlDecode(part);
   if (!json) return Malformed(std::string(name) + " is not base64url");
-  auto document = fhir::JsonDocument::Parse(*json, kMaxJwtJsonDepth);
+  auto document = JsonDocument::Parse(*json, kMaxJwtJsonDepth);
   if (!document) return Malformed(std::string(name) + " is not JSON");
-  const rapidjson::Value& root = fhir::internal::AsValue((*document)->root());
+  const rapidjson::Value& root = json_internal::AsValue((*document)->root());
   if (!root.IsObject()) return Malformed(std::string(name) + " is not a JSON object");
   // A duplicate member could be read one way here and another way by the
   // client's library: refuse the ambiguity.
@@ -92,7 +91,7 @@ Result<ParsedJwt> ParseJwt(std::string_view compact) {
 
   auto header_doc = DecodeObject(compact.substr(0, first), "header");
   if (!header_doc) return header_doc.error();
-  const rapidjson::Value& header = fhir::internal::AsValue((*header_doc)->root());
+  const rapidjson::Value& header = json_internal::AsValue((*header_doc)->root());
   bool present = false;
   if (Status s = ReadString(header, "alg", true, jwt.header.alg, present); !s) return s.error();
   if (Status s = ReadString(header, "kid", true, jwt.header.kid, present); !s) return s.error();
@@ -105,7 +104,7 @@ Result<ParsedJwt> ParseJwt(std::string_view compact) {
 
   auto payload_doc = DecodeObject(compact.substr(first + 1, second - first - 1), "payload");
   if (!payload_doc) return payload_doc.error();
-  const rapidjson::Value& claims = fhir::internal::AsValue((*payload_doc)->root());
+  const rapidjson::Value& claims = json_internal::AsValue((*payload_doc)->root());
   if (Status s = ReadString(claims, "iss", true, jwt.claims.iss, present); !s) return s.error();
   if (Status s = ReadString(claims, "jti", true, jwt.claims.jti, present); !s) return s.error();
   std::string tenant;

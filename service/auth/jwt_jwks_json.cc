@@ -2,7 +2,7 @@
 #include <set>
 #include <utility>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "service/auth/jwt_key.h"
 
 namespace cds::service {
@@ -84,9 +84,9 @@ Result<JwtPublicKey> ReadKey(const rapidjson::Value& jwk) {
 }  // namespace
 
 Result<JwkSet> ParseJwkSet(std::string_view json) {
-  auto document = fhir::JsonDocument::Parse(json, kMaxJwksDepth);
+  auto document = JsonDocument::Parse(json, kMaxJwksDepth);
   if (!document) return Error{ErrorCode::kInvalidRequest, "JWK Set: " + document.error().message};
-  const rapidjson::Value& root = fhir::internal::AsValue((*document)->root());
+  const rapidjson::Value& root = json_internal::AsValue((*document)->root());
   const rapidjson::Value* keys = root.IsObject() ? Member(root, "keys") : nullptr;
   if (keys == nullptr || !keys->IsArray()) {
     return Error{ErrorCode::kInvalidRequest, "JWK Set: not an object with a 'keys' array"};

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json_document.h"
 #include "common/result.h"
-#include "fhir/json_document.h"
 
 namespace cds::service {
 
@@ -54,12 +54,12 @@ struct CorsConfig {
 
 // Readers for ParseServiceConfig: `value` is the member's JSON value. They fail
 // with kRuleConfig and a message naming the member ("config: 'auth.issuers[0].iss' ...").
-Status ParseTlsConfig(fhir::JsonRef value, TlsConfig& out);
-Status ParseAuthConfig(fhir::JsonRef value, AuthConfig& out);
-Status ParseCorsConfig(fhir::JsonRef value, CorsConfig& out);
+Status ParseTlsConfig(JsonRef value, TlsConfig& out);
+Status ParseAuthConfig(JsonRef value, AuthConfig& out);
+Status ParseCorsConfig(JsonRef value, CorsConfig& out);
 // "https://cds.example.org[/prefix]": absolute http(s), no query, no fragment;
 // returned without a trailing slash.
-Result<std::string> ParsePublicBaseUrl(fhir::JsonRef value);
+Result<std::string> ParsePublicBaseUrl(JsonRef value);
 
 // Cross-member checks after the whole file is read: auth.required needs
 // publicBaseUrl and at least one issuer.

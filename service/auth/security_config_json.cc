@@ -3,8 +3,8 @@
 #include <set>
 #include <utility>
 
+#include "common/json_internal.h"
 #include "fhir/fhir_url.h"
-#include "fhir/json_internal.h"
 #include "service/auth/jwt.h"
 #include "service/auth/security_config.h"
 
@@ -116,8 +116,8 @@ Status ParseIssuer(const rapidjson::Value& value, const std::string& path, bool 
 
 }  // namespace
 
-Status ParseTlsConfig(fhir::JsonRef ref, TlsConfig& out) {
-  const rapidjson::Value& value = fhir::internal::AsValue(ref);
+Status ParseTlsConfig(JsonRef ref, TlsConfig& out) {
+  const rapidjson::Value& value = json_internal::AsValue(ref);
   if (!value.IsObject()) return Bad("'tls' must be an object with 'cert' and 'key'");
   for (const auto& member : value.GetObject()) {
     const std::string name = Name(member.name);
@@ -132,8 +132,8 @@ Status ParseTlsConfig(fhir::JsonRef ref, TlsConfig& out) {
   return OkStatus();
 }
 
-Status ParseAuthConfig(fhir::JsonRef ref, AuthConfig& out) {
-  const rapidjson::Value& value = fhir::internal::AsValue(ref);
+Status ParseAuthConfig(JsonRef ref, AuthConfig& out) {
+  const rapidjson::Value& value = json_internal::AsValue(ref);
   if (!value.IsObject()) return Bad("'auth' must be an object");
   // allowHttpLoopback first: it decides whether http jku URLs are accepted.
   if (const auto it = value.FindMember("allowHttpLoopback"); it != value.MemberEnd()) {
@@ -178,8 +178,8 @@ Status ParseAuthConfig(fhir::JsonRef ref, AuthConfig& out) {
   return OkStatus();
 }
 
-Status ParseCorsConfig(fhir::JsonRef ref, CorsConfig& out) {
-  const rapidjson::Value& value = fhir::internal::AsValue(ref);
+Status ParseCorsConfig(JsonRef ref, CorsConfig& out) {
+  const rapidjson::Value& value = json_internal::AsValue(ref);
   if (!value.IsObject()) return Bad("'cors' must be an object");
   for (const auto& member : value.GetObject()) {
     const std::string name = Name(member.name);
@@ -201,8 +201,8 @@ Status ParseCorsConfig(fhir::JsonRef ref, CorsConfig& out) {
   return OkStatus();
 }
 
-Result<std::string> ParsePublicBaseUrl(fhir::JsonRef ref) {
-  const rapidjson::Value& value = fhir::internal::AsValue(ref);
+Result<std::string> ParsePublicBaseUrl(JsonRef ref) {
+  const rapidjson::Value& value = json_internal::AsValue(ref);
   std::string text;
   if (Status s = NonEmptyString(value, "publicBaseUrl", text); !s) return s.error();
   const std::optional<fhir::HttpUrl> url = fhir::ParseHttpUrl(text);

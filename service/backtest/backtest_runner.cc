@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "cards/id_source.h"
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 #include "service/backtest/backtest.h"
 #include "service/hooks/bundle_request.h"
 #include "service/hooks/service_call.h"
@@ -61,8 +61,8 @@ struct SideOutcome {
 };
 
 SideOutcome CallFor(const rules::RuleSet& rule_set, const rules::ServiceDefinition& service,
-                    const std::shared_ptr<const fhir::JsonDocument>& document,
-                    fhir::EpochSeconds now, bool explain, SideTally* tally) {
+                    const std::shared_ptr<const JsonDocument>& document, fhir::EpochSeconds now,
+                    bool explain, SideTally* tally) {
   SideOutcome outcome;
   Result<HookRequest> request =
       BuildBundleRequest(document, rule_set, service, "Practitioner/magcds-backtest");
@@ -281,7 +281,7 @@ class Run {
   // One patient through the core call (twice with a baseline); false when
   // the input is bad and the patient is skipped.
   bool Patient(const PatientSlice& slice, WorkerTally& tally) {
-    auto document = fhir::JsonDocument::Parse(slice.bundle_json);
+    auto document = JsonDocument::Parse(slice.bundle_json);
     if (!document) {
       // "invalid JSON at byte offset N: ..." -> the file's line.
       const std::string& message = document.error().message;
@@ -336,7 +336,7 @@ class Run {
 
   // Keeps the changed patients with the smallest hashes (the same sample
   // whatever the thread timing); explain runs only for those.
-  void Sample(const std::string& hash, const std::shared_ptr<const fhir::JsonDocument>& document,
+  void Sample(const std::string& hash, const std::shared_ptr<const JsonDocument>& document,
               fhir::EpochSeconds now,
               const std::vector<std::pair<std::string, std::string>>& changes) {
     {

@@ -24,8 +24,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_document.h"
 #include "common/result.h"
-#include "fhir/json_document.h"
 #include "service/store/feedback_store.h"
 
 namespace cds::service {
@@ -50,7 +50,7 @@ struct StoreConfig {
 std::string DefaultDatabasePath();
 
 // Parses the "store" object into `config`; kRuleConfig naming the member.
-Status ParseStoreConfig(fhir::JsonRef value, StoreConfig& config);
+Status ParseStoreConfig(JsonRef value, StoreConfig& config);
 
 // Opens the configured engine (reading connectionFile when given); null with
 // engine "off". kRuleConfig when it cannot be opened; the message never holds

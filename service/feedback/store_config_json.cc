@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "service/feedback/store_config.h"
 
 namespace cds::service {
@@ -34,8 +34,8 @@ std::string DefaultDatabasePath() {
   return "magcds.db";
 }
 
-Status ParseStoreConfig(fhir::JsonRef ref, StoreConfig& config) {
-  const rapidjson::Value& value = fhir::internal::AsValue(ref);
+Status ParseStoreConfig(JsonRef ref, StoreConfig& config) {
+  const rapidjson::Value& value = json_internal::AsValue(ref);
   if (!value.IsObject()) return Bad("'store' must be an object");
   config.configured = true;
   for (const auto& member : value.GetObject()) {

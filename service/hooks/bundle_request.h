@@ -11,9 +11,9 @@
 #include <optional>
 #include <string>
 
+#include "common/json_document.h"
 #include "common/result.h"
 #include "fhir/fhir_time.h"
-#include "fhir/json_document.h"
 #include "rules/ruleset.h"
 #include "service/hooks/hook_request.h"
 
@@ -22,7 +22,7 @@ namespace cds::service {
 // kInvalidRequest when the document is not a Bundle (resourceType) or holds
 // Patient resources of more than one patient (their data must not be mixed), or
 // no Patient resource, or a Patient without a usable id (issue #13).
-Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument> bundle,
+Result<HookRequest> BuildBundleRequest(std::shared_ptr<const JsonDocument> bundle,
                                        const rules::RuleSet& rule_set,
                                        const rules::ServiceDefinition& service,
                                        const std::string& user_id = "Practitioner/magcds-cli");
@@ -31,6 +31,6 @@ Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument>
 // ends and starts, effective/issued/authoredOn/recordedDate/onset/performed/
 // occurrence), for a backtest that evaluates each patient "as of" the end of
 // their record. Empty when the Bundle holds no such date.
-std::optional<fhir::EpochSeconds> LatestRecordedTime(const fhir::JsonDocument& bundle);
+std::optional<fhir::EpochSeconds> LatestRecordedTime(const JsonDocument& bundle);
 
 }  // namespace cds::service

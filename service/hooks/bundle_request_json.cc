@@ -2,14 +2,14 @@
 #include <set>
 #include <string>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "service/hooks/bundle_request.h"
 #include "service/hooks/hook_request.h"
 
 namespace cds::service {
 namespace {
 
-using fhir::internal::AsValue;
+using json_internal::AsValue;
 
 bool IsType(const rapidjson::Value& value, const char* type) {
   if (!value.IsObject()) return false;
@@ -63,7 +63,7 @@ std::string PatientId(const rapidjson::Value* patient) {
 
 }  // namespace
 
-Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument> bundle_document,
+Result<HookRequest> BuildBundleRequest(std::shared_ptr<const JsonDocument> bundle_document,
                                        const rules::RuleSet& rule_set,
                                        const rules::ServiceDefinition& service,
                                        const std::string& user_id) {
@@ -108,7 +108,7 @@ Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument>
     const bool is_read = spec.query.find('?') == std::string::npos;
     if (is_read && spec.resource_type == "Patient") {
       if (patient != nullptr) {
-        value.value = fhir::JsonRef(patient);
+        value.value = JsonRef(patient);
       } else {
         value.is_null = true;
       }
@@ -121,7 +121,7 @@ Result<HookRequest> BuildBundleRequest(std::shared_ptr<const fhir::JsonDocument>
   return request;
 }
 
-std::optional<fhir::EpochSeconds> LatestRecordedTime(const fhir::JsonDocument& document) {
+std::optional<fhir::EpochSeconds> LatestRecordedTime(const JsonDocument& document) {
   const rapidjson::Value& bundle = AsValue(document.root());
   if (!bundle.IsObject()) return std::nullopt;
   const auto entries = bundle.FindMember("entry");

@@ -2,8 +2,8 @@
 #include <string>
 #include <utility>
 
+#include "common/json_internal.h"
 #include "fhir/fhir_time.h"
-#include "fhir/json_internal.h"
 #include "service/hooks/feedback_request.h"
 
 namespace cds::service {
@@ -120,9 +120,9 @@ Result<FeedbackItem> ParseItem(const rapidjson::Value& value, const std::string&
 }  // namespace
 
 Result<FeedbackRequest> ParseFeedbackRequest(std::string_view body) {
-  auto document = fhir::JsonDocument::Parse(body);
+  auto document = JsonDocument::Parse(body);
   if (!document) return document.error();
-  const rapidjson::Value& root = fhir::internal::AsValue((*document)->root());
+  const rapidjson::Value& root = json_internal::AsValue((*document)->root());
   if (!root.IsObject()) return Invalid("request body must be a JSON object");
   const rapidjson::Value* feedback = Member(root, "feedback");
   if (feedback == nullptr || feedback->IsNull()) {

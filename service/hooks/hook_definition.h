@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_document.h"
 #include "common/result.h"
 #include "fhir/fhir_time.h"
-#include "fhir/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/patient_facts.h"
 
@@ -43,7 +43,7 @@ struct ContextField {
 struct HookContext {
   std::map<std::string, std::string> strings;
   std::map<std::string, std::vector<std::string>> string_arrays;
-  std::map<std::string, fhir::JsonRef> bundles;
+  std::map<std::string, JsonRef> bundles;
   // "Type/id" of each resource in each Bundle field, in entry order.
   std::map<std::string, std::vector<std::string>> bundle_refs;
 

@@ -35,8 +35,8 @@ void BuildDraftOrders(const HookContext& context, const std::vector<std::string>
                       fhir::EpochSeconds now, const fhir::NormalizeOptions& options,
                       fhir::PatientFacts& facts) {
   const auto bundle = context.bundles.find("draftOrders");
-  fhir::NormalizeDraftOrders(bundle == context.bundles.end() ? fhir::JsonRef() : bundle->second,
-                             selected, now, options, facts);
+  fhir::NormalizeDraftOrders(bundle == context.bundles.end() ? JsonRef() : bundle->second, selected,
+                             now, options, facts);
 }
 
 HookDefinition OrderSign() {

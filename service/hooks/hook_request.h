@@ -18,10 +18,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_document.h"
 #include "common/result.h"
 #include "fhir/data_gatherer.h"
 #include "fhir/fhir_url.h"
-#include "fhir/json_document.h"
 #include "service/hooks/hook_definition.h"
 
 namespace cds::service {
@@ -62,7 +62,7 @@ struct HookRequest {
   // "userPractitionerRoleId", "userPatientId" or "userRelatedPersonId".
   std::map<std::string, std::string> tokens;
 
-  std::shared_ptr<const fhir::JsonDocument> document;  // owns the prefetch values
+  std::shared_ptr<const JsonDocument> document;  // owns the prefetch values
 };
 
 // Parses and validates a request body. Fails with kInvalidRequest when the

@@ -6,14 +6,14 @@
 #include <utility>
 #include <vector>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "service/hooks/hook_request.h"
 
 namespace cds::service {
 namespace {
 
-using fhir::internal::AsValue;
-using fhir::internal::MakeRef;
+using json_internal::AsValue;
+using json_internal::MakeRef;
 
 Error Invalid(std::string message) { return Error{ErrorCode::kInvalidRequest, std::move(message)}; }
 
@@ -346,7 +346,7 @@ Result<HookRequest> ParseHookRequest(std::string_view body) {
   // Issue #18: parsed in place in a copy the document owns. The copy is one
   // memcpy; the copying parse would allocate and copy every string instead
   // (about 18 % more CPU on big records).
-  auto document = fhir::JsonDocument::ParseOwned(std::string(body));
+  auto document = JsonDocument::ParseOwned(std::string(body));
   if (!document) return document.error();
   const rapidjson::Value& root = AsValue((*document)->root());
   if (!root.IsObject()) return Invalid("request body must be a JSON object");

@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_document.h"
 #include "common/result.h"
-#include "fhir/json_document.h"
 
 namespace cds::service {
 
@@ -36,7 +36,7 @@ struct OperationsConfig {
 bool IsOperationsMember(std::string_view name);
 
 // Parses one such member into `config`; kRuleConfig naming the member if bad.
-// `value` is the member's JSON value (fhir/json_internal.h MakeRef).
-Status ParseOperationsMember(std::string_view name, fhir::JsonRef value, OperationsConfig& config);
+// `value` is the member's JSON value (common/json_internal.h MakeRef).
+Status ParseOperationsMember(std::string_view name, JsonRef value, OperationsConfig& config);
 
 }  // namespace cds::service

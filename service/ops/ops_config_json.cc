@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 #include "service/ops/ops_config.h"
 
 namespace cds::service {
@@ -47,8 +47,8 @@ bool IsOperationsMember(std::string_view name) {
          name == "shutdownGraceSeconds";
 }
 
-Status ParseOperationsMember(std::string_view name, fhir::JsonRef ref, OperationsConfig& config) {
-  const rapidjson::Value& value = fhir::internal::AsValue(ref);
+Status ParseOperationsMember(std::string_view name, JsonRef ref, OperationsConfig& config) {
+  const rapidjson::Value& value = json_internal::AsValue(ref);
   if (name == "shutdownGraceSeconds") {
     auto ms = Seconds(value, "shutdownGraceSeconds", 0.1, 300);
     if (!ms) return ms.error();

@@ -147,8 +147,11 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
 
   if (report.rule_set) {
     const std::string label = report.rule_set->Label();
+    // Metrics first: whoever sees this reload in Status() (/readyz) then
+    // finds it counted in /metrics too.
     if (options_.metrics != nullptr) {
       options_.metrics->SetActiveRuleSet(report.rule_set->id, report.rule_set->version);
+      options_.metrics->CountReload(true);
     }
     {
       // The new set and its status change together: whoever sees the new set
@@ -173,7 +176,6 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
               {"previous", previous_label},
               {"warnings", std::to_string(report.warnings.size())},
               {"ms", std::to_string(ms)}});
-    if (options_.metrics != nullptr) options_.metrics->CountReload(true);
     return true;
   }
 
@@ -192,6 +194,7 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
               {"field", issue.field},
               {"message", issue.message}});
   }
+  if (options_.metrics != nullptr) options_.metrics->CountReload(false);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     status_.outcome = ReloadStatus::Outcome::kFailure;
@@ -202,7 +205,6 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
                               static_cast<long>(std::min(report.errors.size(), kMaxStatusErrors)));
     ++status_.failures;
   }
-  if (options_.metrics != nullptr) options_.metrics->CountReload(false);
   return false;
 }
 

@@ -10,8 +10,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "common/json_document.h"
 #include "fhir/fhir_time.h"
-#include "fhir/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/patient_facts.h"
 

@@ -1,11 +1,11 @@
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 
 #include <string>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 
 namespace cds::fhir {
 namespace {
@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(strings_stay_readable_after_the_source_is_overwritten) {
     document = std::move(parsed).value();
     source.assign(source.size(), 'x');
   }
-  const rapidjson::Value& root = internal::AsValue(document->root());
+  const rapidjson::Value& root = json_internal::AsValue(document->root());
   BOOST_TEST_REQUIRE(root.IsObject());
   BOOST_TEST(std::string(root["id"].GetString()) == "p1");
   // Escapes are decoded in place.

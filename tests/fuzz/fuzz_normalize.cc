@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 #include "fhir/normalize.h"
 #include "fhir/patient_facts.h"
 
@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto category =
       static_cast<cds::fhir::FactCategory>(data[0] % cds::fhir::kFactCategoryCount);
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  auto document = cds::fhir::JsonDocument::Parse(text);
+  auto document = cds::JsonDocument::Parse(text);
   if (!document) return 0;
   std::vector<cds::fhir::FhirInput> inputs = {{category, (*document)->root()}};
   cds::fhir::PatientFacts facts;

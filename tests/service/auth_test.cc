@@ -20,8 +20,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "fhir/json_document.h"
-#include "fhir/json_internal.h"
+#include "common/json_document.h"
+#include "common/json_internal.h"
 #include "service/app/config.h"
 #include "service/auth/jwt.h"
 #include "service/auth/jwt_key.h"
@@ -581,7 +581,7 @@ namespace {
 double ParseNumber(const std::string& text) {
   auto document = JsonDocument::Parse(text);
   BOOST_REQUIRE_MESSAGE(document, text);
-  const rapidjson::Value& value = internal::AsValue((*document)->root());
+  const rapidjson::Value& value = json_internal::AsValue((*document)->root());
   BOOST_REQUIRE(value.IsArray() && value.Size() == 1u && value[0].IsNumber());
   return value[0].GetDouble();
 }

@@ -35,9 +35,13 @@
 #include "tests/support/http_test_client.h"
 #include "tests/support/jwt_mint.h"
 #include "tests/support/postgres_cluster.h"
+#include "tests/support/test_text.h"
 
 namespace cds::service {
 namespace {
+
+using cds::testing::MsSince;
+using cds::testing::ReplaceAll;
 
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
@@ -73,25 +77,10 @@ std::string NewDatabaseName() {
   return "f" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
 }
 
-long long MsSince(SteadyClock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos;
-       at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 // The sample request (complete prefetch: MG-01 fires) for kPatientId, with a
 // FHIR access token that must never reach the store.
 std::string ServiceRequest() {
-  std::string body = cds::testing::ReadFile(std::string(CDS_TEST_DATA_DIR) +
-                                            "/requests/patient-view-ppi-cramps.json");
-  body = ReplaceAll(body, "\"example\"", std::string("\"") + kPatientId + "\"");
-  body = ReplaceAll(body, "Patient/example", std::string("Patient/") + kPatientId);
+  std::string body = cds::testing::SampleRequestForPatient(kPatientId);
   const std::size_t brace = body.find('{');
   return body.substr(0, brace + 1) + R"("fhirAuthorization":{"access_token":")" + kFhirToken +
          R"(","token_type":"Bearer","expires_in":300,"scope":"patient/*.read","subject":"s"},)" +

@@ -5,7 +5,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 
 namespace cds::service {
 namespace {
@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(valid_request_with_unknown_members_and_extensions_parses) {
   const fhir::PrefetchValue& patient = r.prefetch.at("patient");
   BOOST_TEST(!patient.is_null);
   BOOST_REQUIRE(patient.value.valid());
-  BOOST_TEST(fhir::internal::AsValue(patient.value)["id"].GetString() == std::string("p-1"));
+  BOOST_TEST(json_internal::AsValue(patient.value)["id"].GetString() == std::string("p-1"));
   BOOST_TEST(r.document != nullptr);
 }
 
@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(prefetch_values_outlive_moves_of_the_request) {
   BOOST_REQUIRE(parsed);
   HookRequest moved = std::move(parsed).value();
   HookRequest copy = moved;
-  const rapidjson::Value& value = fhir::internal::AsValue(copy.prefetch.at("patient").value);
+  const rapidjson::Value& value = json_internal::AsValue(copy.prefetch.at("patient").value);
   BOOST_TEST(value["resourceType"].GetString() == std::string("Patient"));
 }
 

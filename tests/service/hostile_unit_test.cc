@@ -15,7 +15,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 #include "fhir/normalize.h"
 #include "service/hooks/hook_request.h"
 #include "service/log/log_text.h"
@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(normalize_drops_another_patients_resources) {
     {"resource":{"resourceType":"Condition","id":"theirs-c","subject":{"reference":"Patient/p1x"},
       "code":{"text":"y"}}}
   ]})";
-  auto document = fhir::JsonDocument::Parse(bundle);
+  auto document = JsonDocument::Parse(bundle);
   BOOST_TEST_REQUIRE(document.has_value());
   fhir::PatientFacts facts;
   facts.patient_id = "p1";

@@ -17,9 +17,12 @@
 #include "service/http/response_json.h"
 #include "tests/service/handler_test_util.h"
 #include "tests/support/rule_fixtures.h"
+#include "tests/support/test_text.h"
 
 namespace cds::service {
 namespace {
+
+using cds::testing::ReplaceAll;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -31,14 +34,6 @@ std::string ReadFile(const std::string& path) {
 
 std::string TestPoint(const std::string& name) {
   return ReadFile(std::string(CDS_TEST_DATA_DIR) + "/order-hooks/" + name + ".json");
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos;
-       at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
 }
 
 // What the handler answers for POST /cds-services/{service} (ruleset 1.1.0).

@@ -11,8 +11,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "fhir/json_document.h"
-#include "fhir/json_internal.h"
+#include "common/json_document.h"
+#include "common/json_internal.h"
 
 namespace cds::service {
 namespace {
@@ -48,9 +48,9 @@ std::map<std::string, std::vector<std::string>> Drain(Population& population) {
     Result<bool> next = population.Next(slice);
     BOOST_REQUIRE(next);
     if (!*next) break;
-    auto document = fhir::JsonDocument::Parse(slice.bundle_json);
+    auto document = JsonDocument::Parse(slice.bundle_json);
     BOOST_REQUIRE_MESSAGE(document, "assembled Bundle does not parse");
-    const auto& bundle = fhir::internal::AsValue((*document)->root());
+    const auto& bundle = json_internal::AsValue((*document)->root());
     std::vector<std::string> types;
     for (const auto& entry : bundle["entry"].GetArray()) {
       types.push_back(std::string(entry["resource"]["resourceType"].GetString()));

@@ -23,9 +23,12 @@
 #include "tests/support/jwt_mint.h"
 #include "tests/support/magcds_serve.h"
 #include "tests/support/node_server.h"
+#include "tests/support/test_text.h"
 
 namespace cds::service {
 namespace {
+
+using cds::testing::ReplaceAll;
 
 using cds::testing::HttpTestResponse;
 using cds::testing::MagcdsServe;
@@ -71,14 +74,6 @@ std::string SandboxToken(const std::string& audience, const std::string& jku = k
                               std::to_string(now + 300) + R"(,"iat":)" + std::to_string(now) +
                               R"(,"jti":")" + Uuid() + "\"}";
   return MakeJwt(header, payload, &key, "ES384");
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos;
-       at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
 }
 
 struct Fixture {

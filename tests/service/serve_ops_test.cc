@@ -41,9 +41,13 @@
 #include "tests/support/child_process.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/node_server.h"
+#include "tests/support/test_text.h"
 
 namespace cds::service {
 namespace {
+
+using cds::testing::MsSince;
+using cds::testing::ReplaceAll;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -61,26 +65,9 @@ const std::string kShipped = std::string(CDS_RULES_DIR) + "/magnesium/1.0.0";
 const std::string kSiteRelease =
     std::string(CDS_SOURCE_ROOT) + "/rules/examples/magnesium-site-1.1.0";
 
-long long MsSince(SteadyClock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
-}
-
-std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos;
-       at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 // The sample request with its patient id replaced by kPatientId (so a grep
 // for it cannot hit anything else), every prefetch key present.
-std::string CompleteRequest() {
-  std::string body = cds::testing::ReadFile(std::string(CDS_TEST_DATA_DIR) +
-                                            "/requests/patient-view-ppi-cramps.json");
-  body = ReplaceAll(body, "\"example\"", std::string("\"") + kPatientId + "\"");
-  return ReplaceAll(body, "Patient/example", std::string("Patient/") + kPatientId);
-}
+std::string CompleteRequest() { return cds::testing::SampleRequestForPatient(kPatientId); }
 
 // Fetch mode: only the Patient is prefetched; the rest comes from `fhir_server`.
 std::string FetchRequest(const std::string& fhir_server) {

@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(bundle_request_is_built_without_reparsing_and_runs_the_same
   const auto rule_set = testing::LoadShippedRules();
   const std::string bundle =
       ReadFile(std::string(CDS_TEST_DATA_DIR) + "/requests/bundle-ppi-cramps.json");
-  auto document = fhir::JsonDocument::Parse(bundle);
+  auto document = JsonDocument::Parse(bundle);
   BOOST_REQUIRE(document);
   Result<HookRequest> request =
       BuildBundleRequest(*document, *rule_set, *rule_set->FindService("magnesium-advisor"));
@@ -146,19 +146,18 @@ BOOST_AUTO_TEST_CASE(bundle_request_is_built_without_reparsing_and_runs_the_same
 
 BOOST_AUTO_TEST_CASE(bundle_with_two_patients_is_refused) {
   const auto rule_set = testing::LoadShippedRules();
-  auto document =
-      fhir::JsonDocument::Parse(R"({"resourceType":"Bundle","type":"collection","entry":[)"
-                                R"({"resource":{"resourceType":"Patient","id":"a"}},)"
-                                R"({"resource":{"resourceType":"Patient","id":"b"}}]})");
+  auto document = JsonDocument::Parse(R"({"resourceType":"Bundle","type":"collection","entry":[)"
+                                      R"({"resource":{"resourceType":"Patient","id":"a"}},)"
+                                      R"({"resource":{"resourceType":"Patient","id":"b"}}]})");
   BOOST_REQUIRE(document);
   Result<HookRequest> request =
       BuildBundleRequest(*document, *rule_set, *rule_set->FindService("magnesium-advisor"));
   BOOST_REQUIRE(!request);
   BOOST_TEST(request.error().message.find("2 different Patient resources") != std::string::npos);
   // The same Patient twice (e.g. a transaction with a conditional update) is one patient.
-  auto twice = fhir::JsonDocument::Parse(R"({"resourceType":"Bundle","type":"collection","entry":[)"
-                                         R"({"resource":{"resourceType":"Patient","id":"a"}},)"
-                                         R"({"resource":{"resourceType":"Patient","id":"a"}}]})");
+  auto twice = JsonDocument::Parse(R"({"resourceType":"Bundle","type":"collection","entry":[)"
+                                   R"({"resource":{"resourceType":"Patient","id":"a"}},)"
+                                   R"({"resource":{"resourceType":"Patient","id":"a"}}]})");
   BOOST_REQUIRE(twice);
   BOOST_TEST(static_cast<bool>(
       BuildBundleRequest(*twice, *rule_set, *rule_set->FindService("magnesium-advisor"))));

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 #include "fhir/normalize.h"
 #include "rules/loader.h"
 
@@ -42,7 +42,7 @@ fhir::PatientFacts FactsFromJson(const std::string& json, fhir::EpochSeconds as_
   for (auto& state : facts.categories) state.availability = fhir::Availability::kComplete;
   for (auto c : partial) facts.state(c).availability = fhir::Availability::kPartial;
   for (auto c : not_obtained) facts.state(c).availability = fhir::Availability::kNotObtained;
-  auto doc = fhir::JsonDocument::Parse(json);
+  auto doc = JsonDocument::Parse(json);
   if (!doc) throw std::runtime_error("fixture is not JSON: " + doc.error().message);
   std::vector<fhir::FhirInput> inputs;
   for (auto c : {fhir::FactCategory::kPatient, fhir::FactCategory::kMedications,

@@ -1,4 +1,4 @@
-#include "fhir/json_document.h"
+#include "common/json_document.h"
 
 #include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "fhir/json_internal.h"
+#include "common/json_internal.h"
 
-namespace cds::fhir {
+namespace cds {
 namespace {
 
 // No kParseFullPrecisionFlag (issue #6, found by tests/fuzz): in RapidJSON 1.1.0
@@ -186,7 +186,7 @@ std::optional<Error> CheckNotEmpty(std::string_view text) {
 JsonDocument::JsonDocument() : impl_(std::make_unique<Impl>()) {}
 JsonDocument::~JsonDocument() = default;
 
-JsonRef JsonDocument::root() const { return internal::MakeRef(impl_->doc); }
+JsonRef JsonDocument::root() const { return json_internal::MakeRef(impl_->doc); }
 
 bool JsonDocument::has_duplicate_members() const { return impl_->duplicate_members; }
 
@@ -219,12 +219,18 @@ Result<std::shared_ptr<const JsonDocument>> JsonDocument::Parse(std::string_view
   return std::shared_ptr<const JsonDocument>(std::move(document));
 }
 
-namespace internal {
+namespace json_internal {
 
 const rapidjson::Value& NullValue() {
   static const rapidjson::Value kNull;
   return kNull;
 }
 
-}  // namespace internal
-}  // namespace cds::fhir
+const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name) {
+  if (!obj.IsObject()) return nullptr;
+  const auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+}  // namespace json_internal
+}  // namespace cds

@@ -2,7 +2,7 @@
 
 // A parsed JSON text that other layers can hand around without seeing RapidJSON
 // (style §4.3: RapidJSON types never appear in a public header). Code that reads
-// the values includes fhir/json_internal.h, which only *_json.cc files may do.
+// the values includes common/json_internal.h, which only *_json.cc files may do.
 //
 // Thread-safety: a JsonDocument is immutable after Parse and may be read from
 // any thread. JsonRef is a non-owning view; the document must outlive it.
@@ -14,7 +14,7 @@
 
 #include "common/result.h"
 
-namespace cds::fhir {
+namespace cds {
 
 inline constexpr std::size_t kDefaultMaxJsonDepth = 64;
 
@@ -64,4 +64,4 @@ class JsonDocument {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace cds::fhir
+}  // namespace cds
