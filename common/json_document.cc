@@ -154,12 +154,12 @@ class DepthLimitedHandler {
 
 // Parses `stream` into `document` through the depth limit, with the reader's
 // errors in our words. The text is known not to be empty or all whitespace.
-template <unsigned kFlags, typename Stream>
+template <unsigned Flags, typename Stream>
 std::optional<Error> ParseInto(JsonDocument::Impl& impl, Stream& stream, std::size_t max_depth) {
   rapidjson::Reader reader;
   DepthLimitedHandler handler(impl.doc, max_depth);
   const auto generate = [&](rapidjson::Document&) {
-    return !reader.Parse<kFlags>(stream, handler).IsError();
+    return !reader.Parse<Flags>(stream, handler).IsError();
   };
   impl.doc.Populate(generate);
   impl.duplicate_members = handler.duplicate_members();
