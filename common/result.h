@@ -11,13 +11,13 @@
 
 namespace cds {
 
+// What went wrong, in the project's terms. Errors only the HTTP exchange can
+// have (405, 413, 415, ...) are not here: they are service/http/http_status.h's
+// HttpErrorCode. The status each code answers with is decided there too.
 enum class ErrorCode {
   kInvalidRequest,       // 400: malformed JSON, missing field, wrong hook
   kUnauthorized,         // 401: JWT missing or invalid (never say why in the body)
   kUnknownService,       // 404
-  kMethodNotAllowed,     // 405
-  kPayloadTooLarge,      // 413
-  kUnsupportedMedia,     // 415
   kPrefetchUnavailable,  // 412: required data neither prefetched nor fetchable
   kUpstreamFailure,      // 412: the FHIR server failed us
   kUnavailable,          // 503: a dependency of ours (e.g. the feedback store) is down; retry later

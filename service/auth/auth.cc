@@ -14,6 +14,7 @@
 
 #include "service/auth/jwt.h"
 #include "service/auth/jwt_key.h"
+#include "service/http/endpoint.h"
 #include "service/log/log.h"
 
 namespace cds::service {
@@ -131,17 +132,10 @@ const char* AuthFailureName(AuthFailure failure) {
 }
 
 std::optional<std::string> CdsEndpointPath(std::string_view path) {
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  constexpr std::string_view kBase = "/cds-services";
-  if (path == kBase) return std::string(kBase);
-  if (path.rfind("/cds-services/", 0) != 0) return std::nullopt;
-  const std::string_view rest = path.substr(kBase.size() + 1);
-  const std::size_t slash = rest.find('/');
-  const std::string_view id = rest.substr(0, slash);
-  if (id.empty()) return std::nullopt;
-  if (slash == std::string_view::npos) return std::string(path);
-  if (rest.substr(slash) == "/feedback") return std::string(path);
-  return std::nullopt;
+  // The one route table (service/http/endpoint.h) says which endpoints need a JWT.
+  const Route route = RouteOf(path);
+  if (!SpecOf(route.endpoint).authenticated) return std::nullopt;
+  return std::string(route.path);
 }
 
 // One Authenticate call in progress.
@@ -480,9 +474,10 @@ void Authenticator::Authenticate(std::string_view path, std::string_view authori
   const std::string base = state.options.public_base_url;
   const std::string expected = base + check->endpoint;
   std::string service_audience;
-  if (issuer->second.config.feedback_accepts_service_audience && check->endpoint.size() > 9 &&
-      check->endpoint.compare(check->endpoint.size() - 9, 9, "/feedback") == 0) {
-    service_audience = base + check->endpoint.substr(0, check->endpoint.size() - 9);
+  if (const Route route = RouteOf(check->endpoint);
+      issuer->second.config.feedback_accepts_service_audience &&
+      route.endpoint == Endpoint::kFeedback) {
+    service_audience = base + ServiceCallPath(route.service_id);
   }
   const bool audience_ok =
       std::any_of(claims.aud.begin(), claims.aud.end(), [&](const std::string& aud) {

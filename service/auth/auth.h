@@ -134,7 +134,8 @@ class Authenticator {
 
 // The canonical CDS endpoint path for `path` ("/cds-services",
 // "/cds-services/{id}", "/cds-services/{id}/feedback", one trailing slash
-// ignored), or nullopt for any other path (e.g. /healthz, which stays open).
+// ignored), or nullopt for any other path (e.g. /healthz, which stays open):
+// the endpoints whose EndpointSpec::authenticated is set (service/http/endpoint.h).
 std::optional<std::string> CdsEndpointPath(std::string_view path);
 
 }  // namespace cds::service

@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "service/hooks/request_trace.h"
-#include "service/http/http_status.h"
-#include "service/http/response_json.h"
+#include "service/http/endpoint.h"
+#include "service/http/http_response_text.h"
 
 namespace cds::service {
 namespace {
@@ -14,11 +14,9 @@ namespace {
 // Checklist S-25: 401 without the reason. The body is the same for every
 // failure, so it tells a client nothing about which check failed.
 HttpResponseView Unauthorized() {
-  HttpResponseView response;
-  response.status = HttpStatusFor(ErrorCode::kUnauthorized);
-  response.body = WriteErrorBody(Error{ErrorCode::kUnauthorized, "authentication required"});
+  HttpResponseView response =
+      ErrorViewFor(Error{ErrorCode::kUnauthorized, "authentication required"});
   response.headers.emplace_back("WWW-Authenticate", "Bearer");
-  response.headers.emplace_back("Cache-Control", "no-store");
   return response;
 }
 
@@ -41,7 +39,11 @@ void SecurityGate::Decorate(const HttpRequestView& request, HttpResponseView& re
 }
 
 void SecurityGate::Handle(const HttpRequestView& request, Respond respond) const {
-  if (!CdsEndpointPath(request.path)) return next_.Handle(request, std::move(respond));
+  // The one route table (service/http/endpoint.h): CORS and the JWT guard
+  // the CDS endpoints only.
+  if (SpecOf(RouteOf(request.path).endpoint).group != EndpointGroup::kCds) {
+    return next_.Handle(request, std::move(respond));
+  }
 
   if (request.method == "OPTIONS") {
     return respond(cors_ != nullptr ? cors_->Preflight(request)

@@ -15,15 +15,14 @@
 #include "service/hooks/recording_fhir_client.h"
 #include "service/hooks/request_trace.h"
 #include "service/hooks/service_call.h"
+#include "service/http/endpoint.h"
+#include "service/http/http_response_text.h"
 #include "service/http/http_status.h"
 #include "service/http/response_json.h"
 #include "service/log/log.h"
 
 namespace cds::service {
 namespace {
-
-constexpr const char* kServicesPath = "/cds-services";
-constexpr const char* kServicesPrefix = "/cds-services/";
 
 HttpResponseView Json(int status, std::string body) {
   HttpResponseView response;
@@ -32,20 +31,22 @@ HttpResponseView Json(int status, std::string body) {
   return response;
 }
 
-HttpResponseView ErrorResponse(const Error& error) {
-  return Json(HttpStatusFor(error.code), WriteErrorBody(error));
-}
+// Every error answer comes from the one table (service/http/http_status.h).
+HttpResponseView ErrorResponse(const HttpError& error) { return ErrorViewFor(error); }
 
 HttpResponseView NoStore(HttpResponseView response) {
+  for (const auto& [name, value] : response.headers) {
+    if (name == "Cache-Control") return response;
+  }
   response.headers.emplace_back("Cache-Control", "no-store");
   return response;
 }
 
-HttpResponseView MethodNotAllowed(const char* allow) {
-  HttpResponseView response =
-      ErrorResponse(Error{ErrorCode::kMethodNotAllowed,
-                          std::string("method not allowed on this endpoint; allowed: ") + allow});
-  response.headers.emplace_back("Allow", allow);
+HttpResponseView MethodNotAllowed(std::string_view allow) {
+  HttpResponseView response = ErrorResponse(
+      HttpError(HttpErrorCode::kMethodNotAllowed,
+                "method not allowed on this endpoint; allowed: " + std::string(allow)));
+  response.headers.emplace_back("Allow", std::string(allow));
   return response;
 }
 
@@ -83,9 +84,9 @@ bool ContentTypeAcceptable(const HttpRequestView& request) {
   return IsJsonContentType(it->second);
 }
 
-Error UnsupportedMedia() {
-  return Error{ErrorCode::kUnsupportedMedia,
-               "Content-Type must be application/json (or application/*+json)"};
+HttpError UnsupportedMedia() {
+  return HttpError(HttpErrorCode::kUnsupportedMedia,
+                   "Content-Type must be application/json (or application/*+json)");
 }
 
 std::vector<const rules::ServiceDefinition*> ServicesWithId(const rules::RuleSet& rule_set,
@@ -171,39 +172,39 @@ HookHandler::HookHandler(const RuleSetHolder& rule_sets, HookHandlerOptions opti
 }
 
 void HookHandler::Handle(const HttpRequestView& request, Respond respond) const {
-  std::string_view path = request.path;
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  const bool get = request.method == "GET";
-  const bool post = request.method == "POST";
-
-  if (path == kServicesPath) {
-    if (!get) return respond(MethodNotAllowed("GET"));
-    return Discovery(respond);
+  // The one route table (service/http/endpoint.h).
+  const Route route = RouteOf(request.path);
+  const EndpointSpec& spec = SpecOf(route.endpoint);
+  const bool served = spec.group == EndpointGroup::kCds || route.endpoint == Endpoint::kHealthz ||
+                      route.endpoint == Endpoint::kReadyz;
+  if (!served) {
+    return respond(ErrorResponse(Error{ErrorCode::kUnknownService,
+                                       "no endpoint at this path; endpoints are /cds-services, "
+                                       "/cds-services/{id} and /cds-services/{id}/feedback"}));
   }
-  if (path == "/healthz") {
-    if (!get) return respond(MethodNotAllowed("GET"));
-    return respond(Json(200, WriteStringObject({{"status", "ok"}})));
+  if (request.method != spec.method) {
+    HttpResponseView refused = MethodNotAllowed(spec.method);
+    return respond(spec.no_store ? NoStore(std::move(refused)) : std::move(refused));
   }
-  if (path == "/readyz") {
-    if (!get) return respond(MethodNotAllowed("GET"));
-    return Ready(respond);
+  if (spec.method == "POST" && !ContentTypeAcceptable(request)) {
+    return respond(NoStore(ErrorResponse(UnsupportedMedia())));
   }
-  if (path.rfind(kServicesPrefix, 0) == 0) {
-    std::string_view rest = path.substr(std::string_view(kServicesPrefix).size());
-    const std::size_t slash = rest.find('/');
-    const std::string_view id = rest.substr(0, slash);
-    const std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash);
-    if (!id.empty() && (tail.empty() || tail == "/feedback")) {
-      if (!post) return respond(NoStore(MethodNotAllowed("POST")));
-      if (!ContentTypeAcceptable(request))
-        return respond(NoStore(ErrorResponse(UnsupportedMedia())));
-      if (tail.empty()) return CallService(std::string(id), request, std::move(respond));
-      return Feedback(std::string(id), request, std::move(respond));
-    }
+  switch (route.endpoint) {
+    case Endpoint::kDiscovery:
+      return Discovery(respond);
+    case Endpoint::kHealthz:
+      return respond(Json(200, WriteStringObject({{"status", "ok"}})));
+    case Endpoint::kReadyz:
+      return Ready(respond);
+    case Endpoint::kServiceCall:
+      return CallService(std::string(route.service_id), request, std::move(respond));
+    case Endpoint::kFeedback:
+      return Feedback(std::string(route.service_id), request, std::move(respond));
+    case Endpoint::kMetrics:
+    case Endpoint::kUnknown:
+      break;
   }
-  respond(ErrorResponse(Error{ErrorCode::kUnknownService,
-                              "no endpoint at this path; endpoints are /cds-services, "
-                              "/cds-services/{id} and /cds-services/{id}/feedback"}));
+  assert(false && "served endpoints are handled above");
 }
 
 void HookHandler::Discovery(Respond& respond) const {

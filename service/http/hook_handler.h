@@ -1,7 +1,8 @@
 #pragma once
 
 // HookHandler: the CDS Hooks endpoints behind the HTTP adapter (style §4.1).
-// Routes an HttpRequestView and runs one service call as a short pipeline:
+// Routes an HttpRequestView with the one route table (service/http/endpoint.h)
+// and runs one service call as a short pipeline:
 //   parse (ParseHookRequest) -> service + hook check (ResolveService)
 //   -> DataGatherer::Gather (the only asynchronous stage)
 //   -> RunServiceCall (service/hooks/service_call.h: normalise, evaluate, render;
@@ -15,7 +16,8 @@
 //   GET  /healthz, GET /readyz          process alive / rule set loaded
 // Any other method on these paths is 405 with Allow; any other path is 404.
 // Every error has a JSON body {"error", "message"} with its status from
-// HttpStatusFor. Service and feedback responses carry Cache-Control: no-store.
+// the one error table (ErrorViewFor). Service and feedback responses carry
+// Cache-Control: no-store (EndpointSpec::no_store).
 //
 // The handler does no I/O of its own and reads no clock: "now" and card uuids
 // come from the injected Clock and IdSourceFactory, the rule set from the

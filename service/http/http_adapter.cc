@@ -30,7 +30,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
-using tcp = asio::ip::tcp;
+using tcp = asio::ip::tcp;  // NOLINT(readability-identifier-naming): asio's spelling
 using Clock = std::chrono::steady_clock;
 
 // The FHIR and JWKS clients (cpprestsdk) run their continuations on the pplx
@@ -77,8 +77,8 @@ struct HttpServer::State {
   std::unique_ptr<asio::steady_timer> accept_backoff;
   std::chrono::milliseconds backoff{0};
 
-  void Accept(std::shared_ptr<State> self);
-  void OnAccepted(std::shared_ptr<State> self, tcp::socket socket);
+  void Accept(const std::shared_ptr<State>& self);
+  void OnAccepted(const std::shared_ptr<State>& self, tcp::socket socket);
   void Register(std::uint64_t id, std::weak_ptr<SessionBase> session) {
     std::lock_guard<std::mutex> lock(sessions_mutex);
     sessions.emplace(id, std::move(session));
@@ -285,7 +285,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
   }
 
-  void SendResponse(HttpResponseView response) {
+  void SendResponse(const HttpResponseView& response) {
     if (phase_ == Phase::kClosed) return;
     const bool keep = keep_alive_ && !ResponseAsksToClose(response) && !state_->stopping.load();
     Write(SerializeResponse(response, keep, head_request_), keep);
@@ -360,7 +360,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
 }  // namespace
 
-void HttpServer::State::Accept(std::shared_ptr<State> self) {
+void HttpServer::State::Accept(const std::shared_ptr<State>& self) {
   if (stopping.load()) return;
   if (connections.load() >= options.max_connections) {
     // At the cap: leave further connections in the kernel's backlog and look
@@ -393,7 +393,7 @@ void HttpServer::State::Accept(std::shared_ptr<State> self) {
   });
 }
 
-void HttpServer::State::OnAccepted(std::shared_ptr<State> self, tcp::socket socket) {
+void HttpServer::State::OnAccepted(const std::shared_ptr<State>& self, tcp::socket socket) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   ++connections;

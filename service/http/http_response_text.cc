@@ -23,9 +23,9 @@ bool EqualsLower(std::string_view a, std::string_view lower) {
 
 }  // namespace
 
-HttpResponseView ErrorViewFor(const Error& error) {
+HttpResponseView ErrorViewFor(const HttpError& error) {
   HttpResponseView view;
-  view.status = HttpStatusFor(error.code);
+  view.status = HttpStatusFor(error);
   view.body = WriteErrorBody(error);
   view.headers.emplace_back("Cache-Control", "no-store");
   return view;
@@ -76,21 +76,25 @@ const char* ReasonPhrase(int status) {
   }
 }
 
-// An answer about the framing itself (before any request exists for the
-// handler): 400 and 413 use the service's error codes; 408, 431, 501 and 505
-// are transport statuses that no handler produces.
+// The parser speaks in statuses (it decides framing by RFC 9112); each maps
+// to its code so the body comes from the table like every other error.
 HttpResponseView FramingErrorResponse(int status, const std::string& message) {
-  if (status == 400) return ErrorViewFor(Error{ErrorCode::kInvalidRequest, message});
-  if (status == 413) return ErrorViewFor(Error{ErrorCode::kPayloadTooLarge, message});
-  HttpResponseView view;
-  view.status = status;
-  const char* code = status == 408   ? "request_timeout"
-                     : status == 431 ? "request_header_fields_too_large"
-                     : status == 501 ? "not_implemented"
-                                     : "http_version_not_supported";
-  view.body = WriteStringObject({{"error", code}, {"message", message}});
-  view.headers.emplace_back("Cache-Control", "no-store");
-  return view;
+  switch (status) {
+    case 400:
+      return ErrorViewFor(Error{ErrorCode::kInvalidRequest, message});
+    case 408:
+      return ErrorViewFor(HttpError(HttpErrorCode::kRequestTimeout, message));
+    case 413:
+      return ErrorViewFor(HttpError(HttpErrorCode::kPayloadTooLarge, message));
+    case 431:
+      return ErrorViewFor(HttpError(HttpErrorCode::kHeaderFieldsTooLarge, message));
+    case 501:
+      return ErrorViewFor(HttpError(HttpErrorCode::kNotImplemented, message));
+    case 505:
+      return ErrorViewFor(HttpError(HttpErrorCode::kHttpVersionNotSupported, message));
+    default:
+      return ErrorViewFor(Error{ErrorCode::kInternal, message});
+  }
 }
 
 std::string SerializeResponse(const HttpResponseView& view, bool keep_alive, bool head) {

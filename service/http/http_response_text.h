@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "service/http/http_status.h"
 #include "service/http/http_types.h"
 
 namespace cds::service {
@@ -24,12 +25,15 @@ std::string SerializeResponse(const HttpResponseView& view, bool keep_alive, boo
 // True when the view carries "Connection: close".
 bool ResponseAsksToClose(const HttpResponseView& view);
 
-// The JSON error answer for `error` (status from HttpStatusFor), no-store.
-HttpResponseView ErrorViewFor(const Error& error);
+// The JSON error answer for `error`: status and name from the one table
+// (service/http/http_status.h), Cache-Control: no-store. Every error body the
+// service sends is made here; callers add headers (Allow, WWW-Authenticate,
+// Retry-After, Connection) to the view.
+HttpResponseView ErrorViewFor(const HttpError& error);
 
-// An answer about the framing (before any request exists for the handler):
-// 400 and 413 use the service's error codes; 408, 431, 501 and 505 are
-// transport statuses no handler produces. JSON {"error","message"}.
+// An answer about the framing (before any request exists for the handler),
+// for the status HttpRequestParser chose (400, 408, 413, 431, 501, 505; any
+// other answers 500 "internal").
 HttpResponseView FramingErrorResponse(int status, const std::string& message);
 
 }  // namespace cds::service

@@ -1,60 +1,55 @@
 #include "service/http/http_status.h"
 
+#include <array>
+
 namespace cds::service {
+namespace {
 
-int HttpStatusFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidRequest:
-      return 400;
-    case ErrorCode::kUnauthorized:
-      return 401;
-    case ErrorCode::kUnknownService:
-      return 404;
-    case ErrorCode::kMethodNotAllowed:
-      return 405;
-    case ErrorCode::kPayloadTooLarge:
-      return 413;
-    case ErrorCode::kUnsupportedMedia:
-      return 415;
+using Key = std::variant<ErrorCode, HttpErrorCode>;
+
+struct Row {
+  Key key;
+  int status;
+  const char* name;
+};
+
+// The table. A code missing here answers 500 "internal" (and fails
+// tests/service/http_status_test.cc, which checks every code).
+const std::array<Row, 15> kTable = {{
+    {ErrorCode::kInvalidRequest, 400, "invalid_request"},
+    {ErrorCode::kUnauthorized, 401, "unauthorized"},
+    {ErrorCode::kUnknownService, 404, "unknown_service"},
     // CDS Hooks 2.0 §Prefetch: 412 when the service cannot obtain required data.
-    case ErrorCode::kPrefetchUnavailable:
-    case ErrorCode::kUpstreamFailure:
-      return 412;
-    case ErrorCode::kUnavailable:
-      return 503;
-    case ErrorCode::kRuleConfig:
-    case ErrorCode::kInternal:
-      return 500;
+    {ErrorCode::kPrefetchUnavailable, 412, "prefetch_unavailable"},
+    {ErrorCode::kUpstreamFailure, 412, "upstream_failure"},
+    {ErrorCode::kUnavailable, 503, "unavailable"},
+    {ErrorCode::kRuleConfig, 500, "rule_config"},
+    {ErrorCode::kInternal, 500, "internal"},
+    {HttpErrorCode::kMethodNotAllowed, 405, "method_not_allowed"},
+    {HttpErrorCode::kRequestTimeout, 408, "request_timeout"},
+    {HttpErrorCode::kPayloadTooLarge, 413, "payload_too_large"},
+    {HttpErrorCode::kUnsupportedMedia, 415, "unsupported_media_type"},
+    {HttpErrorCode::kHeaderFieldsTooLarge, 431, "request_header_fields_too_large"},
+    {HttpErrorCode::kNotImplemented, 501, "not_implemented"},
+    {HttpErrorCode::kHttpVersionNotSupported, 505, "http_version_not_supported"},
+}};
+
+const Row& RowFor(const Key& key) {
+  for (const Row& row : kTable) {
+    if (row.key == key) return row;
   }
-  return 500;
+  static const Row kFallback{ErrorCode::kInternal, 500, "internal"};
+  return kFallback;
 }
 
-const char* ErrorCodeName(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidRequest:
-      return "invalid_request";
-    case ErrorCode::kUnauthorized:
-      return "unauthorized";
-    case ErrorCode::kUnknownService:
-      return "unknown_service";
-    case ErrorCode::kMethodNotAllowed:
-      return "method_not_allowed";
-    case ErrorCode::kPayloadTooLarge:
-      return "payload_too_large";
-    case ErrorCode::kUnsupportedMedia:
-      return "unsupported_media_type";
-    case ErrorCode::kPrefetchUnavailable:
-      return "prefetch_unavailable";
-    case ErrorCode::kUpstreamFailure:
-      return "upstream_failure";
-    case ErrorCode::kUnavailable:
-      return "unavailable";
-    case ErrorCode::kRuleConfig:
-      return "rule_config";
-    case ErrorCode::kInternal:
-      return "internal";
-  }
-  return "internal";
-}
+}  // namespace
+
+int HttpStatusFor(ErrorCode code) { return RowFor(code).status; }
+int HttpStatusFor(HttpErrorCode code) { return RowFor(code).status; }
+int HttpStatusFor(const HttpError& error) { return RowFor(error.code).status; }
+
+const char* ErrorCodeName(ErrorCode code) { return RowFor(code).name; }
+const char* ErrorCodeName(HttpErrorCode code) { return RowFor(code).name; }
+const char* ErrorCodeName(const HttpError& error) { return RowFor(error.code).name; }
 
 }  // namespace cds::service

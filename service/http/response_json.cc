@@ -186,12 +186,12 @@ std::string WriteDiscovery(const rules::RuleSet& rule_set) {
   return Take(buffer);
 }
 
-std::string WriteErrorBody(const Error& error) {
+std::string WriteErrorBody(const HttpError& error) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
   Key(w, "error");
-  w.String(ErrorCodeName(error.code));
+  w.String(ErrorCodeName(error));
   Key(w, "message");
   String(w, error.message);
   w.EndObject();

@@ -12,6 +12,7 @@
 #include "cards/card.h"
 #include "common/result.h"
 #include "rules/ruleset.h"
+#include "service/http/http_status.h"
 
 namespace cds::service {
 
@@ -28,8 +29,9 @@ std::string WriteCardsResponse(const std::vector<cards::Card>& cards);
 // {"org.magcds.ruleset": {"id", "version", "releaseDate"}}.
 std::string WriteDiscovery(const rules::RuleSet& rule_set);
 
-// {"error": "<ErrorCodeName>", "message": "..."}.
-std::string WriteErrorBody(const Error& error);
+// {"error": "<ErrorCodeName>", "message": "..."} (service/http/http_status.h).
+// Use ErrorViewFor (service/http/http_response_text.h) for a whole answer.
+std::string WriteErrorBody(const HttpError& error);
 
 // A flat object of string members, e.g. {"status":"ok"} for health endpoints.
 std::string WriteStringObject(const std::vector<std::pair<std::string, std::string>>& members);

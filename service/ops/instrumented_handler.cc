@@ -10,7 +10,8 @@
 #include <utility>
 
 #include "service/hooks/request_trace.h"
-#include "service/http/response_json.h"
+#include "service/http/endpoint.h"
+#include "service/http/http_response_text.h"
 #include "service/log/log.h"
 #include "service/ops/ops_handler.h"
 
@@ -19,17 +20,33 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-HttpResponseView JsonError(int status, const char* error, const char* message) {
-  HttpResponseView response;
-  response.status = status;
-  response.body = WriteStringObject({{"error", error}, {"message", message}});
-  response.headers.emplace_back("Cache-Control", "no-store");
+// What one request was, for the observers: its endpoint and its label
+// ("preflight" for a CORS preflight, which is not a call).
+struct Observed {
+  Endpoint endpoint = Endpoint::kUnknown;
+  std::string_view label;
+  bool preflight = false;
+};
+
+Observed ObservedOf(std::string_view method, const Route& route) {
+  const std::string_view label = EndpointLabel(method, route);
+  return {route.endpoint, label, label != SpecOf(route.endpoint).label};
+}
+
+// A 503 while draining: the body from the one error table, and the
+// connection closed so the client retries elsewhere.
+HttpResponseView Unavailable(const char* message) {
+  HttpResponseView response = ErrorViewFor(Error{ErrorCode::kUnavailable, message});
+  response.headers.emplace_back("Connection", "close");
   return response;
 }
 
-void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoint,
+void Observe(const InstrumentedHandlerOptions& options, const Observed& observed,
              std::string_view method, const RequestTrace& trace, int status, double seconds) {
-  const bool ops = endpoint == "healthz" || endpoint == "readyz" || endpoint == "metrics";
+  const std::string_view endpoint = observed.label;
+  const bool ops = SpecOf(observed.endpoint).group == EndpointGroup::kOperational;
+  const bool feedback = observed.endpoint == Endpoint::kFeedback && !observed.preflight;
+  const bool audited = SpecOf(observed.endpoint).audited && !observed.preflight;
   if (Metrics* metrics = options.metrics; metrics != nullptr) {
     metrics->CountRequest(endpoint, trace.service_id, status, seconds);
     for (const TracedCard& card : trace.cards) metrics->CountCard(card.rule_id, card.indicator);
@@ -41,13 +58,13 @@ void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoin
     // Auth failures are counted where they are decided (Authenticator's
     // on_outcome, wired in cli_serve.cc), not here.
   }
-  if (Metrics* metrics = options.metrics; metrics != nullptr && endpoint == "feedback") {
+  if (Metrics* metrics = options.metrics; metrics != nullptr && feedback) {
     for (const auto& [outcome, count] : trace.feedback_outcomes) {
       metrics->CountFeedbackReceived(trace.service_id, outcome, count);
     }
   }
   const double ms = seconds * 1000.0;
-  if (options.audit != nullptr && endpoint == "service") {
+  if (options.audit != nullptr && audited) {
     if (!options.audit->Write(trace, status, ms)) {
       if (options.metrics != nullptr) options.metrics->CountAuditWriteFailure();
       LogEvent("error", "audit_write_failed",
@@ -69,11 +86,11 @@ void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoin
   }
   if (!trace.hook_instance.empty()) fields.emplace_back("hookInstance", trace.hook_instance);
   if (!trace.ruleset.empty()) fields.emplace_back("ruleset", trace.ruleset);
-  if (endpoint == "service") fields.emplace_back("cards", std::to_string(trace.cards.size()));
+  if (audited) fields.emplace_back("cards", std::to_string(trace.cards.size()));
   if (status == 401 && !trace.auth_failure.empty()) {
     fields.emplace_back("authFailure", trace.auth_failure);
   }
-  if (endpoint == "feedback" && !trace.feedback_outcomes.empty()) {
+  if (feedback && !trace.feedback_outcomes.empty()) {
     const auto count = [&trace](const char* outcome) {
       const auto it = trace.feedback_outcomes.find(outcome);
       return std::to_string(it == trace.feedback_outcomes.end() ? 0 : it->second);
@@ -87,54 +104,20 @@ void Observe(const InstrumentedHandlerOptions& options, std::string_view endpoin
 
 }  // namespace
 
-std::string_view EndpointOf(std::string_view path) {
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  if (path == "/healthz") return "healthz";
-  if (path == "/readyz") return "readyz";
-  if (path == "/metrics") return "metrics";
-  if (path == "/cds-services") return "discovery";
-  constexpr std::string_view kPrefix = "/cds-services/";
-  if (path.rfind(kPrefix, 0) == 0) {
-    const std::string_view rest = path.substr(kPrefix.size());
-    const std::size_t slash = rest.find('/');
-    if (slash == std::string_view::npos) return rest.empty() ? "other" : "service";
-    if (slash > 0 && rest.substr(slash) == "/feedback") return "feedback";
-  }
-  return "other";
-}
-
-std::string_view EndpointOf(std::string_view method, std::string_view path) {
-  const std::string_view endpoint = EndpointOf(path);
-  const bool cds = endpoint == "discovery" || endpoint == "service" || endpoint == "feedback";
-  return cds && method == "OPTIONS" ? "preflight" : endpoint;
-}
-
-std::string RequestedServiceId(std::string_view path) {
-  constexpr std::string_view kPrefix = "/cds-services/";
-  if (path.rfind(kPrefix, 0) != 0) return "";
-  std::string_view id = path.substr(kPrefix.size());
-  id = id.substr(0, id.find('/'));
-  if (id.empty() || id.size() > 64) return "";
-  for (const char c : id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) {
-      return "";
-    }
-  }
-  return std::string(id);
-}
-
 void InstrumentedHandler::RecordRefused(const HttpRequestView& request, int status,
                                         double seconds) const {
+  const Route route = RouteOf(request.path);
   RequestTrace trace;
-  trace.requested_service = RequestedServiceId(request.path);
-  Observe(options_, EndpointOf(request.method, request.path), request.method, trace, status,
-          seconds);
+  trace.requested_service = PrintableServiceId(route);
+  Observe(options_, ObservedOf(request.method, route), request.method, trace, status, seconds);
 }
 
 void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond) const {
   const SteadyClock::time_point started = SteadyClock::now();
-  const std::string_view endpoint = EndpointOf(request.method, request.path);
-  const bool ops_endpoint = endpoint == "healthz" || endpoint == "readyz" || endpoint == "metrics";
+  // The one route table (service/http/endpoint.h) picks the handler.
+  const Route route = RouteOf(request.path);
+  const Observed observed = ObservedOf(request.method, route);
+  const bool ops_endpoint = SpecOf(route.endpoint).group == EndpointGroup::kOperational;
   const RequestHandler* target = ops_endpoint ? options_.ops : options_.cds;
 
   // The adapter attaches a trace; a request built elsewhere (tests) gets one here.
@@ -145,13 +128,13 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
     copy->trace = trace = std::make_shared<RequestTrace>();
   }
   const HttpRequestView& traced = copy ? *copy : request;
-  if (!ops_endpoint) trace->requested_service = RequestedServiceId(request.path);
+  if (!ops_endpoint) trace->requested_service = PrintableServiceId(route);
 
   // Settles the request once, on whichever thread produces the response (or
   // aborts it at the end of the shutdown grace period).
   struct Pending {
     InstrumentedHandlerOptions options;
-    std::string_view endpoint;
+    Observed observed;
     SteadyClock::time_point started;
     std::shared_ptr<RequestTrace> trace;
     std::string method;
@@ -165,9 +148,9 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
       if (aborted) {
         // Issue #12: the pipeline may still be filling `trace` on another
         // thread; an aborted request is observed without it (no data race).
-        Observe(options, endpoint, method, RequestTrace{}, response.status, seconds);
+        Observe(options, observed, method, RequestTrace{}, response.status, seconds);
       } else {
-        Observe(options, endpoint, method, *trace, response.status, seconds);
+        Observe(options, observed, method, *trace, response.status, seconds);
       }
       if (send) respond(std::move(response));
       respond = nullptr;  // release what the response callback holds
@@ -180,7 +163,7 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
   };
   auto pending = std::make_shared<Pending>();
   pending->options = options_;
-  pending->endpoint = endpoint;
+  pending->observed = observed;
   pending->started = started;
   pending->trace = trace;
   pending->method = request.method;
@@ -191,16 +174,13 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
     std::weak_ptr<Pending> weak = pending;
     pending->ticket = options_.gate->Enter([weak] {
       if (auto p = weak.lock()) {
-        HttpResponseView aborted =
-            JsonError(503, "unavailable", "the service shut down before this request was answered");
-        aborted.headers.emplace_back("Connection", "close");
-        p->Complete(std::move(aborted), true, /*aborted=*/true);
+        p->Complete(Unavailable("the service shut down before this request was answered"), true,
+                    /*aborted=*/true);
       }
     });
     if (!pending->ticket) {
       HttpResponseView refused =
-          JsonError(503, "unavailable", "the service is shutting down; retry on another instance");
-      refused.headers.emplace_back("Connection", "close");
+          Unavailable("the service is shutting down; retry on another instance");
       refused.headers.emplace_back("Retry-After", "1");
       return pending->Complete(std::move(refused), true);
     }
@@ -211,7 +191,8 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
     pending->Complete(std::move(response), true);
   };
   if (target == nullptr) {
-    return finish(JsonError(404, "unknown_service", "no endpoint at this path on this port"));
+    return finish(
+        ErrorViewFor(Error{ErrorCode::kUnknownService, "no endpoint at this path on this port"}));
   }
   try {
     target->Handle(traced, std::move(finish));

@@ -55,16 +55,4 @@ class InstrumentedHandler : public RequestHandler {
   InstrumentedHandlerOptions options_;
 };
 
-// The metrics' `endpoint` label for a path: "discovery", "service",
-// "feedback", "healthz", "readyz", "metrics" or "other".
-std::string_view EndpointOf(std::string_view path);
-
-// The label for a request: EndpointOf its path, or "preflight" for an
-// OPTIONS request to a CDS endpoint.
-std::string_view EndpointOf(std::string_view method, std::string_view path);
-
-// The {id} of /cds-services/{id}[/feedback] when it is a URL-safe id of at
-// most 64 characters; "" otherwise.
-std::string RequestedServiceId(std::string_view path);
-
 }  // namespace cds::service

@@ -3,6 +3,9 @@
 #include <string>
 #include <utility>
 
+#include "service/http/endpoint.h"
+#include "service/http/http_response_text.h"
+#include "service/http/http_status.h"
 #include "service/http/response_json.h"
 
 namespace cds::service {
@@ -20,28 +23,26 @@ HttpResponseView Reply(int status, std::string body,
 
 }  // namespace
 
-bool OpsHandler::IsOpsPath(std::string_view path) {
-  return path == "/healthz" || path == "/readyz" || path == "/metrics";
-}
-
 void OpsHandler::Handle(const HttpRequestView& request, Respond respond) const {
-  const std::string& path = request.path;
-  if (!IsOpsPath(path)) {
-    return respond(Reply(404, WriteStringObject({{"error", "unknown_service"},
-                                                 {"message", "no endpoint at this path"}})));
+  // The one route table (service/http/endpoint.h).
+  const Route route = RouteOf(request.path);
+  const EndpointSpec& spec = SpecOf(route.endpoint);
+  if (spec.group != EndpointGroup::kOperational) {
+    return respond(ErrorViewFor(Error{ErrorCode::kUnknownService, "no endpoint at this path"}));
   }
-  if (request.method != "GET") {
-    HttpResponseView response = Reply(
-        405, WriteStringObject({{"error", "method_not_allowed"},
-                                {"message", "method not allowed on this endpoint; allowed: GET"}}));
-    response.headers.emplace_back("Allow", "GET");
+  if (request.method != spec.method) {
+    HttpResponseView response = ErrorViewFor(
+        HttpError(HttpErrorCode::kMethodNotAllowed,
+                  "method not allowed on this endpoint; allowed: " + std::string(spec.method)));
+    response.headers.emplace_back("Allow", std::string(spec.method));
     return respond(std::move(response));
   }
-  if (path == "/healthz") return respond(Reply(200, WriteStringObject({{"status", "ok"}})));
-  if (path == "/metrics") {
+  if (route.endpoint == Endpoint::kHealthz) {
+    return respond(Reply(200, WriteStringObject({{"status", "ok"}})));
+  }
+  if (route.endpoint == Endpoint::kMetrics) {
     if (options_.metrics == nullptr) {
-      return respond(Reply(
-          404, WriteStringObject({{"error", "unknown_service"}, {"message", "metrics are off"}})));
+      return respond(ErrorViewFor(Error{ErrorCode::kUnknownService, "metrics are off"}));
     }
     return respond(Reply(200, options_.metrics->RenderPrometheus(), Metrics::kContentType));
   }

@@ -41,9 +41,6 @@ class OpsHandler : public RequestHandler {
   explicit OpsHandler(OpsHandlerOptions options) : options_(options) {}
   void Handle(const HttpRequestView& request, Respond respond) const override;
 
-  // True for the paths this handler serves.
-  static bool IsOpsPath(std::string_view path);
-
  private:
   OpsHandlerOptions options_;
 };

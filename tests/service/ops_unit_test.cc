@@ -258,32 +258,6 @@ BOOST_AUTO_TEST_CASE(draining_refuses_new_requests_and_abort_answers_the_rest) {
              std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(endpoint_labels) {
-  BOOST_TEST(EndpointOf("/cds-services") == "discovery");
-  BOOST_TEST(EndpointOf("/cds-services/") == "discovery");
-  BOOST_TEST(EndpointOf("/cds-services/x") == "service");
-  BOOST_TEST(EndpointOf("/cds-services/x/feedback") == "feedback");
-  BOOST_TEST(EndpointOf("/cds-services/x/y") == "other");
-  BOOST_TEST(EndpointOf("/metrics") == "metrics");
-  BOOST_TEST(EndpointOf("/secret/../x") == "other");
-}
-
-// Issue #13: CORS preflights are labelled apart (and so never audited as CDS
-// calls); refused calls can still name the service their path asks for.
-BOOST_AUTO_TEST_CASE(preflight_label_and_requested_service) {
-  BOOST_TEST(EndpointOf("OPTIONS", "/cds-services/x") == "preflight");
-  BOOST_TEST(EndpointOf("OPTIONS", "/cds-services") == "preflight");
-  BOOST_TEST(EndpointOf("OPTIONS", "/cds-services/x/feedback") == "preflight");
-  BOOST_TEST(EndpointOf("OPTIONS", "/healthz") == "healthz");
-  BOOST_TEST(EndpointOf("POST", "/cds-services/x") == "service");
-  BOOST_TEST(RequestedServiceId("/cds-services/magnesium-advisor") == "magnesium-advisor");
-  BOOST_TEST(RequestedServiceId("/cds-services/magnesium-advisor/feedback") == "magnesium-advisor");
-  BOOST_TEST(RequestedServiceId("/cds-services/a%20b") == "");
-  BOOST_TEST(RequestedServiceId("/cds-services/" + std::string(65, 'x')) == "");
-  BOOST_TEST(RequestedServiceId("/cds-services") == "");
-  BOOST_TEST(RequestedServiceId("/healthz") == "");
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(OpsConfig)
