@@ -1,9 +1,16 @@
 #include "common/json_document.h"
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/json_internal.h"
 
@@ -26,40 +33,151 @@ Error InvalidJson(std::string what, std::size_t offset) {
                "invalid JSON at byte offset " + std::to_string(offset) + ": " + std::move(what)};
 }
 
-// RapidJSON's reader recurses once per nesting level, so a hostile body of a
-// few kilobytes of '[' would exhaust the stack. This linear scan finds the
-// first byte that opens a container beyond max_depth, skipping string contents
-// (where brackets are data) and escaped quotes. It does not validate anything
-// else; RapidJSON does that afterwards.
-std::optional<std::size_t> FindTooDeep(std::string_view text, std::size_t max_depth) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character cannot end the string
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        if (++depth > max_depth) return i;
-        break;
-      case ']':
-      case '}':
-        if (depth > 0) --depth;
-        break;
-      default:
-        break;
-    }
+// Notices an object with two members of the same name while the text is
+// parsed, so that no second walk over the document is needed (issue #18).
+// Keys are copied into one buffer: in a copying parse the reader hands each
+// key over in a scratch buffer that the next string overwrites. The names of
+// the objects still open are kept; a closed object's are dropped.
+class MemberNameCheck {
+ public:
+  bool found() const { return found_; }
+
+  void Open() { open_.push_back({names_.size(), text_.size()}); }
+  void Name(const char* str, std::size_t length) {
+    names_.push_back({text_.size(), length});
+    text_.append(str, length);
   }
+  void Close() {
+    const Frame frame = open_.back();
+    open_.pop_back();
+    if (!found_) found_ = HasTwice(frame.first_name);
+    names_.resize(frame.first_name);
+    text_.resize(frame.text_size);
+  }
+
+ private:
+  struct Span {
+    std::size_t offset;
+    std::size_t length;
+  };
+  struct Frame {
+    std::size_t first_name;
+    std::size_t text_size;
+  };
+
+  std::string_view View(const Span& span) const {
+    return std::string_view(text_).substr(span.offset, span.length);
+  }
+
+  bool HasTwice(std::size_t first) const {
+    const std::size_t count = names_.size() - first;
+    if (count <= 16) {  // FHIR objects are small: pairwise is cheapest
+      for (std::size_t i = first; i < names_.size(); ++i) {
+        for (std::size_t j = i + 1; j < names_.size(); ++j) {
+          if (View(names_[i]) == View(names_[j])) return true;
+        }
+      }
+      return false;
+    }
+    std::vector<std::string_view> sorted;
+    sorted.reserve(count);
+    for (std::size_t i = first; i < names_.size(); ++i) sorted.push_back(View(names_[i]));
+    std::sort(sorted.begin(), sorted.end());
+    return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+  }
+
+  std::vector<Frame> open_;
+  std::vector<Span> names_;
+  std::string text_;
+  bool found_ = false;
+};
+
+// RapidJSON's reader recurses once per nesting level, so a hostile body of a
+// few kilobytes of '[' would exhaust the stack. The parse goes through this
+// handler, which passes every event on to the document and stops the reader at
+// the first container that opens beyond max_depth, before it recurses into it.
+// (This used to be a separate scan of the text before parsing; on big bodies
+// that scan cost as much as the parse itself, issue #18.)
+class DepthLimitedHandler {
+ public:
+  DepthLimitedHandler(rapidjson::Document& document, std::size_t max_depth)
+      : document_(document), max_depth_(max_depth) {}
+
+  bool too_deep() const { return too_deep_; }
+  bool duplicate_members() const { return names_.found(); }
+
+  bool Null() { return document_.Null(); }
+  bool Bool(bool b) { return document_.Bool(b); }
+  bool Int(int i) { return document_.Int(i); }
+  bool Uint(unsigned i) { return document_.Uint(i); }
+  bool Int64(std::int64_t i) { return document_.Int64(i); }
+  bool Uint64(std::uint64_t i) { return document_.Uint64(i); }
+  bool Double(double d) { return document_.Double(d); }
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool copy) {
+    return document_.RawNumber(str, length, copy);
+  }
+  bool String(const char* str, rapidjson::SizeType length, bool copy) {
+    return document_.String(str, length, copy);
+  }
+  bool Key(const char* str, rapidjson::SizeType length, bool copy) {
+    names_.Name(str, length);
+    return document_.Key(str, length, copy);
+  }
+  bool StartObject() {
+    if (!Enter()) return false;
+    names_.Open();
+    return document_.StartObject();
+  }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    names_.Close();
+    return document_.EndObject(members);
+  }
+  bool StartArray() { return Enter() && document_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return document_.EndArray(elements);
+  }
+
+ private:
+  bool Enter() {
+    if (++depth_ > max_depth_) too_deep_ = true;
+    return !too_deep_;
+  }
+
+  rapidjson::Document& document_;
+  const std::size_t max_depth_;
+  std::size_t depth_ = 0;
+  bool too_deep_ = false;
+  MemberNameCheck names_;
+};
+
+// Parses `stream` into `document` through the depth limit, with the reader's
+// errors in our words. The text is known not to be empty or all whitespace.
+template <unsigned Flags, typename Stream>
+std::optional<Error> ParseInto(JsonDocument::Impl& impl, Stream& stream, std::size_t max_depth) {
+  rapidjson::Reader reader;
+  DepthLimitedHandler handler(impl.doc, max_depth);
+  const auto generate = [&](rapidjson::Document&) {
+    return !reader.Parse<Flags>(stream, handler).IsError();
+  };
+  impl.doc.Populate(generate);
+  impl.duplicate_members = handler.duplicate_members();
+  if (!reader.HasParseError()) return std::nullopt;
+  if (handler.too_deep()) {
+    // The reader stops just after the bracket that opened one level too many.
+    return InvalidJson("nesting deeper than " + std::to_string(max_depth) + " levels",
+                       reader.GetErrorOffset() - 1);
+  }
+  return InvalidJson(rapidjson::GetParseError_En(reader.GetParseErrorCode()),
+                     reader.GetErrorOffset());
+}
+
+// RapidJSON reports an empty text in its own words; ours say "empty".
+std::optional<Error> CheckNotEmpty(std::string_view text) {
+  std::size_t first = 0;
+  while (first < text.size() && IsJsonWhitespace(text[first])) ++first;
+  if (first == text.size()) return InvalidJson("empty document", first);
   return std::nullopt;
 }
 
@@ -70,20 +188,33 @@ JsonDocument::~JsonDocument() = default;
 
 JsonRef JsonDocument::root() const { return json_internal::MakeRef(impl_->doc); }
 
+bool JsonDocument::has_duplicate_members() const { return impl_->duplicate_members; }
+
+Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string text,
+                                                                     std::size_t max_depth) {
+  // In-place parsing reads up to a NUL byte; a text with one inside is parsed
+  // by copying, so that it fails exactly as Parse says.
+  if (text.find('\0') != std::string::npos) return Parse(text, max_depth);
+  if (auto error = CheckNotEmpty(text)) return *std::move(error);
+  std::shared_ptr<JsonDocument> document(new JsonDocument());
+  Impl& impl = *document->impl_;
+  impl.text = std::move(text);
+  rapidjson::InsituStringStream stream(impl.text.data());
+  if (auto error = ParseInto<kParseFlags | rapidjson::kParseInsituFlag>(impl, stream, max_depth)) {
+    return *std::move(error);
+  }
+  return std::shared_ptr<const JsonDocument>(std::move(document));
+}
+
 Result<std::shared_ptr<const JsonDocument>> JsonDocument::Parse(std::string_view text,
                                                                 std::size_t max_depth) {
-  std::size_t first = 0;
-  while (first < text.size() && IsJsonWhitespace(text[first])) ++first;
-  if (first == text.size()) return InvalidJson("empty document", first);
-  if (const auto deep = FindTooDeep(text, max_depth)) {
-    return InvalidJson("nesting deeper than " + std::to_string(max_depth) + " levels", *deep);
-  }
+  if (auto error = CheckNotEmpty(text)) return *std::move(error);
   // The constructor is private, so make_shared cannot be used here.
   std::shared_ptr<JsonDocument> document(new JsonDocument());
-  rapidjson::Document& doc = document->impl_->doc;
-  doc.Parse<kParseFlags>(text.data(), text.size());
-  if (doc.HasParseError()) {
-    return InvalidJson(rapidjson::GetParseError_En(doc.GetParseError()), doc.GetErrorOffset());
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
+  if (auto error = ParseInto<kParseFlags>(*document->impl_, stream, max_depth)) {
+    return *std::move(error);
   }
   return std::shared_ptr<const JsonDocument>(std::move(document));
 }

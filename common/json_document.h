@@ -38,12 +38,23 @@ class JsonDocument {
   // or nests deeper than max_depth (checked before RapidJSON recurses).
   static Result<std::shared_ptr<const JsonDocument>> Parse(
       std::string_view text, std::size_t max_depth = kDefaultMaxJsonDepth);
+  // The same check and errors, but the document takes `text` and parses it in
+  // place (issue #18): its strings point into the text it owns instead of being
+  // copied out, so a request body is neither copied nor kept twice. Anything
+  // read from the document must still not outlive it (JsonRef) or must copy.
+  static Result<std::shared_ptr<const JsonDocument>> ParseOwned(
+      std::string text, std::size_t max_depth = kDefaultMaxJsonDepth);
 
   ~JsonDocument();
   JsonDocument(const JsonDocument&) = delete;
   JsonDocument& operator=(const JsonDocument&) = delete;
 
   JsonRef root() const;
+
+  // True when some object in the document has two members of the same name
+  // (RFC 8259 leaves what that means to each reader, so a request parser may
+  // refuse it). Found while parsing: no second walk over the document.
+  bool has_duplicate_members() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

@@ -7,12 +7,16 @@
 
 #include <rapidjson/document.h>
 
+#include <string>
+
 #include "common/json_document.h"
 
 namespace cds {
 
 struct JsonDocument::Impl {
+  std::string text;  // ParseOwned only: the parsed-in-place text `doc`'s strings point into
   rapidjson::Document doc;
+  bool duplicate_members = false;  // see JsonDocument::has_duplicate_members
 };
 
 namespace json_internal {

@@ -104,22 +104,51 @@ CodeableConcept ToCodeableConcept(const rapidjson::Value& value, std::string_vie
     problems.Fail(Joined(path, "an object"));
     return concept_value;
   }
-  const std::string p(path);
-  concept_value.text = ReadString(value, "text", p + ".text", problems);
-  if (const rapidjson::Value* codings = ReadArray(value, "coding", p + ".coding", problems)) {
-    for (rapidjson::SizeType i = 0; i < codings->Size(); ++i) {
-      const rapidjson::Value& c = (*codings)[i];
-      const std::string cp = p + ".coding[" + std::to_string(i) + "]";
-      if (!c.IsObject()) {
-        problems.Fail(Joined(cp, "an object"));
-        continue;
-      }
-      Coding coding;
-      coding.system = ReadString(c, "system", cp + ".system", problems);
-      coding.code = ReadString(c, "code", cp + ".code", problems);
-      coding.display = ReadString(c, "display", cp + ".display", problems);
-      concept_value.codings.push_back(std::move(coding));
+  // Field paths ("code.coding[2].system") are spelled out only for a problem:
+  // building them for every field of every coding cost more than the reading.
+  const auto field = [&path](std::string_view name) {
+    std::string p(path);
+    p += '.';
+    p += name;
+    return p;
+  };
+  const auto coding_field = [&path](rapidjson::SizeType i, std::string_view name) {
+    std::string p = std::string(path) + ".coding[" + std::to_string(i) + "]";
+    if (!name.empty()) {
+      p += '.';
+      p += name;
     }
+    return p;
+  };
+  const auto read_string = [&problems](const rapidjson::Value& obj, const char* name,
+                                       const auto& describe) -> std::string {
+    const rapidjson::Value* v = Present(obj, name);
+    if (v == nullptr) return {};
+    if (!v->IsString()) {
+      problems.Fail(Joined(describe(), "a string"));
+      return {};
+    }
+    return std::string(v->GetString(), v->GetStringLength());
+  };
+  concept_value.text = read_string(value, "text", [&] { return field("text"); });
+  const rapidjson::Value* codings = Present(value, "coding");
+  if (codings == nullptr) return concept_value;
+  if (!codings->IsArray()) {
+    problems.Fail(Joined(field("coding"), "an array"));
+    return concept_value;
+  }
+  concept_value.codings.reserve(codings->Size());
+  for (rapidjson::SizeType i = 0; i < codings->Size(); ++i) {
+    const rapidjson::Value& c = (*codings)[i];
+    if (!c.IsObject()) {
+      problems.Fail(Joined(coding_field(i, ""), "an object"));
+      continue;
+    }
+    Coding coding;
+    coding.system = read_string(c, "system", [&] { return coding_field(i, "system"); });
+    coding.code = read_string(c, "code", [&] { return coding_field(i, "code"); });
+    coding.display = read_string(c, "display", [&] { return coding_field(i, "display"); });
+    concept_value.codings.push_back(std::move(coding));
   }
   return concept_value;
 }

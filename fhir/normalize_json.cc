@@ -1,6 +1,7 @@
 // Normalize: walks the inputs (Bundles or bare resources), indexes Medication
 // targets, reads each known resource type into facts and merges medications.
 
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -21,55 +22,87 @@ using internal::ReadProblems;
 // this deep; FHIR servers do not nest them further.
 constexpr int kMaxBundleNesting = 3;
 
-// One resource found in the inputs, with where it came from.
+// A string member as a view into the document ("" when absent or not a
+// string). The views below never outlive Normalize: the inputs' documents
+// outlive the call, and every fact copies what it keeps.
+std::string_view StringView(const rapidjson::Value* v) {
+  return v != nullptr && v->IsString() ? std::string_view(v->GetString(), v->GetStringLength())
+                                       : std::string_view();
+}
+
+// One resource found in the inputs, with where it came from. Big records hold
+// thousands of resources, most of which carry no facts (Claim, Encounter, ...),
+// so nothing here allocates: the place is spelled out only for a warning.
 struct Located {
   const rapidjson::Value* resource = nullptr;
-  std::string full_url;
-  std::string where;  // "input[0]" or "Bundle/b1 entry[3]", for warnings without an id
+  std::string_view full_url;
+  std::string_view type;      // resourceType ("" when absent or not a string)
+  const std::string* within;  // "input[0]" or "Bundle/b1" (owned by the Collector)
+  long entry = -1;            // index in that Bundle's entry array, -1 for a bare input
   FactCategory category = FactCategory::kMedications;  // of the input it came in
 };
 
-std::string StringOrEmpty(const rapidjson::Value* v) {
-  return v != nullptr && v->IsString() ? std::string(v->GetString(), v->GetStringLength())
-                                       : std::string();
+// "input[0]" or "Bundle/b1 entry[3]", for warnings about a resource without an id.
+std::string Where(const Located& located) {
+  if (located.entry < 0) return *located.within;
+  return *located.within + " entry[" + std::to_string(located.entry) + "]";
 }
 
-void Collect(const rapidjson::Value& value, std::string full_url, std::string where, int nesting,
-             FactCategory category, std::vector<Located>& out, std::vector<std::string>& warnings) {
-  if (!value.IsObject()) {
-    warnings.push_back(where + ": not a JSON object");
-    return;
-  }
-  if (StringOrEmpty(Find(value, "resourceType")) != "Bundle") {
-    out.push_back({&value, std::move(full_url), std::move(where), category});
-    return;
-  }
-  const std::string id = StringOrEmpty(Find(value, "id"));
-  const std::string bundle = id.empty() ? where + " Bundle" : "Bundle/" + id;
-  if (nesting >= kMaxBundleNesting) {
-    warnings.push_back(bundle + ": Bundle nested too deeply; skipped");
-    return;
-  }
-  const rapidjson::Value* entries = Find(value, "entry");
-  if (entries == nullptr || entries->IsNull()) return;  // an empty searchset
-  if (!entries->IsArray()) {
-    warnings.push_back(bundle + ": entry is not an array");
-    return;
-  }
-  for (rapidjson::SizeType i = 0; i < entries->Size(); ++i) {
-    const rapidjson::Value& entry = (*entries)[i];
-    const std::string entry_where = bundle + " entry[" + std::to_string(i) + "]";
-    if (!entry.IsObject()) {
-      warnings.push_back(entry_where + ": not an object");
-      continue;
+// Flattens the inputs (Bundles or bare resources) into the resources they hold.
+class Collector {
+ public:
+  Collector(std::vector<Located>& out, std::vector<std::string>& warnings)
+      : out_(out), warnings_(warnings) {}
+
+  void Collect(const rapidjson::Value& value, std::string_view full_url, const std::string* within,
+               long entry, int nesting, FactCategory category) {
+    const Located here{&value, full_url, StringView(Find(value, "resourceType")),
+                       within, entry,    category};
+    if (!value.IsObject()) {
+      warnings_.push_back(Where(here) + ": not a JSON object");
+      return;
     }
-    const rapidjson::Value* resource = Find(entry, "resource");
-    // History and batch-response entries may carry only request/response.
-    if (resource == nullptr || resource->IsNull()) continue;
-    Collect(*resource, StringOrEmpty(Find(entry, "fullUrl")), entry_where, nesting + 1, category,
-            out, warnings);
+    if (here.type != "Bundle") {
+      out_.push_back(here);
+      return;
+    }
+    const std::string_view id = StringView(Find(value, "id"));
+    const std::string& bundle =
+        labels_.emplace_back(id.empty() ? Where(here) + " Bundle" : "Bundle/" + std::string(id));
+    if (nesting >= kMaxBundleNesting) {
+      warnings_.push_back(bundle + ": Bundle nested too deeply; skipped");
+      return;
+    }
+    const rapidjson::Value* entries = Find(value, "entry");
+    if (entries == nullptr || entries->IsNull()) return;  // an empty searchset
+    if (!entries->IsArray()) {
+      warnings_.push_back(bundle + ": entry is not an array");
+      return;
+    }
+    for (rapidjson::SizeType i = 0; i < entries->Size(); ++i) {
+      const rapidjson::Value& item = (*entries)[i];
+      if (!item.IsObject()) {
+        warnings_.push_back(bundle + " entry[" + std::to_string(i) + "]: not an object");
+        continue;
+      }
+      const rapidjson::Value* resource = Find(item, "resource");
+      // History and batch-response entries may carry only request/response.
+      if (resource == nullptr || resource->IsNull()) continue;
+      Collect(*resource, StringView(Find(item, "fullUrl")), &bundle, static_cast<long>(i),
+              nesting + 1, category);
+    }
   }
-}
+
+  // Labels of the top-level inputs ("input[0]", ...), kept with the Bundles'.
+  const std::string* InputLabel(std::size_t i) {
+    return &labels_.emplace_back("input[" + std::to_string(i) + "]");
+  }
+
+ private:
+  std::vector<Located>& out_;
+  std::vector<std::string>& warnings_;
+  std::deque<std::string> labels_;  // a deque: Located points at its elements
+};
 
 class Normalizer {
  public:
@@ -78,21 +111,20 @@ class Normalizer {
 
   void Run(const std::vector<FhirInput>& inputs) {
     std::vector<Located> resources;
+    Collector collector(resources, facts_.warnings);
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      Collect(internal::AsValue(inputs[i].value), "", "input[" + std::to_string(i) + "]", 0,
-              inputs[i].category, resources, facts_.warnings);
+      collector.Collect(internal::AsValue(inputs[i].value), {}, collector.InputLabel(i), -1, 0,
+                        inputs[i].category);
     }
     // Bundle-local references ("urn:uuid:...") to a Patient resolve to its id.
     for (const Located& r : resources) {
-      if (!r.full_url.empty() && StringOrEmpty(Find(*r.resource, "resourceType")) == "Patient") {
-        patient_urls_[r.full_url] = StringOrEmpty(Find(*r.resource, "id"));
+      if (!r.full_url.empty() && r.type == "Patient") {
+        patient_urls_[std::string(r.full_url)] = std::string(StringView(Find(*r.resource, "id")));
       }
     }
     // Medications may be referenced from any input, so index them all first.
     for (const Located& r : resources) {
-      if (StringOrEmpty(Find(*r.resource, "resourceType")) == "Medication") {
-        medications_.Add(*r.resource, r.full_url);
-      }
+      if (r.type == "Medication") medications_.Add(*r.resource, r.full_url);
     }
     for (const Located& r : resources) Read(r);
     NoteForeignResources();
@@ -119,11 +151,11 @@ class Normalizer {
     const rapidjson::Value* type_value = Find(resource, "resourceType");
     if (type_value == nullptr || !type_value->IsString()) {
       facts_.warnings.push_back(
-          located.where + ": " +
+          Where(located) + ": " +
           (type_value == nullptr ? "missing resourceType" : "resourceType is not a string"));
       return;
     }
-    const std::string type = StringOrEmpty(type_value);
+    const std::string_view type = located.type;
     // Other types (Medication, OperationOutcome, Encounter, ...) carry no facts.
     if (type != "MedicationRequest" && type != "MedicationStatement" && type != "Condition" &&
         type != "Observation" && type != "Patient") {
@@ -131,7 +163,7 @@ class Normalizer {
     }
     ReadProblems problems;
     const std::string id = internal::ReadString(resource, "id", "id", problems);
-    const std::string ref = type + "/" + (id.empty() ? "(no id)" : id);
+    const std::string ref = std::string(type) + "/" + (id.empty() ? "(no id)" : id);
     if (type != "Patient" && IsForeign(resource)) {
       // Issue #12: a server (or prefetch) that answers with another patient's
       // records must never put them on this patient's cards.
@@ -147,7 +179,7 @@ class Normalizer {
     for (const std::string& note : problems.notes) facts_.warnings.push_back(ref + ": " + note);
   }
 
-  void ReadKnown(const std::string& type, const rapidjson::Value& resource, const std::string& ref,
+  void ReadKnown(std::string_view type, const rapidjson::Value& resource, const std::string& ref,
                  ReadProblems& problems) {
     if (type == "MedicationRequest" || type == "MedicationStatement") {
       MedicationFact fact;
@@ -205,7 +237,7 @@ class Normalizer {
     if (facts_.patient_id.empty()) return false;  // no context patient to compare with
     const rapidjson::Value* subject = Find(resource, "subject");
     if (subject == nullptr || !subject->IsObject()) return false;
-    std::string reference = StringOrEmpty(Find(*subject, "reference"));
+    std::string reference(StringView(Find(*subject, "reference")));
     if (reference.empty()) return false;
     if (reference.rfind("urn:", 0) == 0) {
       const auto it = patient_urls_.find(reference);

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "service/app/allocator_tuning.h"
 #include "service/app/cli.h"
 
 namespace {
@@ -46,6 +47,7 @@ void PrintUsage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cds::service::TuneAllocator();
   if (argc < 2) {
     PrintUsage(std::cerr);
     return 2;

@@ -26,6 +26,7 @@ import json
 import os
 import random
 import sys
+import zlib
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
@@ -367,6 +368,41 @@ def cmd_population(args):
         state[0].close()
 
 
+SYNTHEA_KEYS = {"MedicationRequest": "medications", "MedicationStatement": "medicationStatements",
+                "Condition": "conditions", "Observation": "observations"}
+
+
+def cmd_synthea(args):
+    os.makedirs(args.out, exist_ok=True)
+    for name in sorted(os.listdir(args.bundles)):
+        if not name.endswith(".json"):
+            continue
+        with open(os.path.join(args.bundles, name)) as f:
+            record = json.load(f)
+        resources = [e["resource"] for e in record.get("entry", []) if "resource" in e]
+        patient = next(r for r in resources if r["resourceType"] == "Patient")
+        by_key = {key: [] for key in SYNTHEA_KEYS.values()}
+        other = []
+        for r in resources:
+            key = SYNTHEA_KEYS.get(r["resourceType"])
+            if key is not None:
+                by_key[key].append(r)
+            elif r is not patient:
+                other.append(r)
+        prefetch = {"patient": patient}
+        for key, items in by_key.items():
+            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(items),
+                             "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in items]}
+        prefetch["record"] = {"resourceType": "Bundle", "type": "collection",
+                              "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in other]}
+        request = {"hookInstance": "8d8d1a4e-3b7e-4a53-9a0f-%012d" % zlib.crc32(name.encode()),
+                   "hook": "patient-view", "fhirServer": BASE,
+                   "context": {"userId": "Practitioner/prac-118", "patientId": patient["id"]},
+                   "prefetch": prefetch}
+        with open(os.path.join(args.out, name), "w") as f:
+            json.dump(request, f, indent=2, ensure_ascii=False)  # pretty, as Synthea writes it
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -391,6 +427,10 @@ def main():
     d.add_argument("--split", type=int, default=100000)
     d.add_argument("out")
     d.set_defaults(func=cmd_population)
+    e = sub.add_parser("synthea")
+    e.add_argument("bundles")
+    e.add_argument("out")
+    e.set_defaults(func=cmd_synthea)
     args = p.parse_args()
     args.func(args)
 

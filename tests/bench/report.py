@@ -12,6 +12,8 @@ import os
 import statistics
 import sys
 
+import report_issue18
+
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 NAMES = {"a": "(a) nginx, fixed response", "b": "(b) bare cpprestsdk listener", "c": "(c) magcds"}
 
@@ -58,7 +60,8 @@ def main():
     delay_ms = float(machine.get("delay_ms", "20"))
     lines = []  # results.md
     say = lines.append
-    targets = []  # (name, figure, ok)
+    targets = []  # issue #7: (name, figure, ok)
+    targets18 = []  # issue #18: (what, reference in the same run, figure, target, ok)
 
     say("# magcds benchmark results")
     say("")
@@ -149,6 +152,14 @@ def main():
         f"Server CPU per request c − b = {agg['c']['cpu'] - agg['b']['cpu']:.0f} µs.")
     say("")
     targets.append(("c/b ≥ 0.9 (req/s, magcds vs bare listener)", f"{cb:.3f}", cb >= 0.9))
+    cpu_cb = agg["c"]["cpu"] / agg["b"]["cpu"]
+    bare = f"bare listener: {{}}"
+    targets18.append(("patient-view, 34 KB prefetch, wrk -c64: req/s", bare.format(f"{agg['b']['rps']:,.0f} req/s"),
+                      f"{agg['c']['rps']:,.0f} req/s = {cb:.2f}×", "≥ 0.70×", cb >= 0.70))
+    targets18.append(("same: p99 latency", bare.format(fmt_ms(agg["b"]["p99"])),
+                      f"{fmt_ms(agg['c']['p99'])} = {p99_cb:.2f}×", "≤ 1.5×", p99_cb <= 1.5))
+    targets18.append(("same: server CPU per request", bare.format(f"{agg['b']['cpu']:.0f} µs"),
+                      f"{agg['c']['cpu']:.0f} µs = {cpu_cb:.2f}×", "≤ 1.5×", cpu_cb <= 1.5))
     targets.append(("p99(c) ≤ 2× p99(b)", f"{fmt_ms(agg['c']['p99'])} vs {fmt_ms(agg['b']['p99'])} = {p99_cb:.2f}×",
                     p99_cb <= 2.0))
     with open(os.path.join(data, "throughput.dat"), "w") as f:
@@ -209,6 +220,10 @@ def main():
             a99 = at16["p99_us"] / 1000 - delay_ms
             targets.append(("fetch: added p50 ≤ 1 ms at 16 concurrent", f"{a50:+.2f} ms", a50 <= 1.0))
             targets.append(("fetch: added p99 ≤ 5 ms at 16 concurrent", f"{a99:+.2f} ms", a99 <= 5.0))
+            targets18.append(("fetch mode, 16 concurrent, FHIR delay: added latency",
+                              f"FHIR server delay {delay_ms:.0f} ms",
+                              f"{a50:+.2f} ms p50 / {a99:+.2f} ms p99", "≤ 1 ms p50 / ≤ 5 ms p99",
+                              a50 <= 1.0 and a99 <= 5.0))
     else:
         say(f"**Not measured:** {fetch_status}")
         say("")
@@ -273,6 +288,8 @@ def main():
     res_slopes = [slope(resources[i], get(f"BM_Evaluate/resources:{resources[i]}"),
                         resources[i + 1], get(f"BM_Evaluate/resources:{resources[i + 1]}"))
                   for i in range(1, len(resources) - 1)]
+    targets18.append(("engine, 13 rules, 1,000 resources (issue #11 helper's work)", "—",
+                      f"{e1000:.1f} µs CPU", "≤ 150 µs", e1000 <= 150))
     targets.append(("13 rules on 1,000 resources ≤ 200 µs", f"{e1000:.1f} µs CPU ({wall('BM_Evaluate/resources:1000'):.1f} µs wall)", e1000 <= 200))
 
     say("| rules::Evaluate, 1,000 resources | CPU (wall) | cv | log-log slope vs previous | per rule | fired |")
@@ -322,6 +339,8 @@ def main():
         say(f"| {r:,} rules | **{get(f'BM_Reload/rules:{r}') / 1000:.1f} ms** ({wall(f'BM_Reload/rules:{r}') / 1000:.1f}) |")
     say("")
     reload1300 = get("BM_Reload/rules:1300") / 1000
+    targets18.append(("reload of 1,300 rules (rules::LoadRuleSet; issue #11 helper's work)", "—",
+                      f"{reload1300:.1f} ms CPU", "≤ 60 ms, 0 failed requests", reload1300 <= 60))
     targets.append(("1,300-rule reload ≤ 100 ms", f"{reload1300:.1f} ms CPU ({wall('BM_Reload/rules:1300') / 1000:.1f} ms wall)", reload1300 <= 100))
 
     # ------------------------------------------------------------ memory
@@ -351,8 +370,23 @@ def main():
             t, kb = line.split()
             g.write(f"{t} {int(kb) / 1024:.2f}\n")
 
+    # ------------------------------------------------------------ issue #18
+    targets18.extend(report_issue18.big_patients(raw, say))
+    report_issue18.body_sizes(raw, data, say)
+    targets18.extend(report_issue18.backtest(raw, say))
+    order = ["patient-view", "same: p99", "same: server CPU", "big patients: server CPU", "big patients: server peak",
+             "fetch mode", "engine", "reload", "population"]
+    targets18.sort(key=lambda t: next(i for i, prefix in enumerate(order) if t[0].startswith(prefix)))
+
     # ------------------------------------------------------------ targets
-    say("## Targets (issue #7)")
+    say("## Targets (issue #18), each against its reference in this run")
+    say("")
+    say("| what | reference in the same run | figure | target | verdict |")
+    say("|---|---|---|---|---|")
+    for what, ref, figure, target, ok in targets18:
+        say(f"| {what} | {ref} | {figure} | {target} | {verdict(ok)} |")
+    say("")
+    say("## Earlier targets (issue #7)")
     say("")
     say("| target | figure | verdict |")
     say("|---|---|---|")
@@ -397,7 +431,10 @@ def main():
         if f"BM_Handler/resources:{n}" in medians:
             print(f"  handler end to end, {n:>5,} resources: {get(f'BM_Handler/resources:{n}'):10.1f} us")
     print(f"memory: peak RSS under throughput {hwm:.1f} MB; soak {start / 1024:.1f} -> {end / 1024:.1f} MB ({growth:+.1%})")
-    print("targets:")
+    print("issue #18 targets (figure vs reference in this run):")
+    for what, ref, figure, target, ok in targets18:
+        print(f"  [{'MET ' if ok else 'MISS'}] {what}: {figure} (target {target}; reference {ref})")
+    print("issue #7 targets:")
     for name, figure, ok in targets:
         print(f"  [{'n/a ' if ok is None else ('MET ' if ok else 'MISS')}] {name}: {figure}")
     print("==================================================================")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The magcds benchmark suite (issue #7). One command, loopback only:
 #
-#   bash tests/bench/run.sh [--long] [--profile]
+#   bash tests/bench/run.sh [--quick] [--long] [--profile]
 #
+#   --quick     a bounded development run (about 4 minutes plus the build): one
+#               round of 3 s, 10 s soak, 2 big-patient passes, short engine runs
 #   --long      soak for 10 minutes instead of 60 s
 #   --profile   also record perf profiles (cpu-clock, DWARF call graphs) of magcds and
 #               the bare listener under the throughput load and of magcds in fetch
@@ -16,7 +18,13 @@
 #      fixed response), (c) magcds, same body (patient-30.json) and connections;
 #   2. fetch mode: magcds with no prefetch against fhir_delay.mjs (fixed delay);
 #   3. engine microbenchmarks (engine_bench, Google Benchmark);
-#   4. memory: peak RSS of (c) over the throughput run, RSS over a soak.
+#   4. memory: peak RSS of (c) over the throughput run, RSS over a soak;
+#   5. big patients (issue #18): the 60 Synthea patients as full prefetch, 5
+#      passes: server CPU per MB against json_parse_ref parsing the same bytes
+#      in one process, RSS and peak RSS per pass;
+#   6. latency and CPU per request by body size (6 KB .. 3 MB), (b) vs (c);
+#   7. the population backtest (magcds rules backtest, all cores) against
+#      RapidJSON parse alone on all cores.
 # Prints every figure with ratios and writes tests/bench/results/results.md,
 # tests/bench/results/scaling.png and the raw data under tests/bench/results/.
 # Not part of the test suite (not registered with CTest). Every process it
@@ -24,7 +32,8 @@
 #
 # Knobs (environment): BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_CONNECTIONS=64
 # BENCH_WRK_THREADS=2 BENCH_SERVER_THREADS=4 BENCH_DELAY_MS=20 BENCH_SOAK_SECONDS
-# BENCH_KEEP_WORK=1 (keep the scratch directory).
+# BENCH_BIG_PASSES=5 BENCH_SIZE_SECONDS=3 SYNTHEA_DIR (default: shared/data/synthea-r4
+# two levels above the repository) BENCH_KEEP_WORK=1 (keep the scratch directory).
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,8 +43,10 @@ build="${BENCH_BUILD_DIR:-$bench_dir/build}"
 
 long=0
 profile=0
+quick=0
 for arg in "$@"; do
   case "$arg" in
+    --quick) quick=1 ;;
     --long) long=1 ;;
     --profile) profile=1 ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
@@ -43,8 +54,15 @@ for arg in "$@"; do
   esac
 done
 
+if [ "$quick" = 1 ]; then
+  : "${BENCH_ROUNDS:=1}" "${BENCH_SECONDS:=3}" "${BENCH_SOAK_SECONDS:=10}" "${BENCH_BIG_PASSES:=2}"
+  : "${BENCH_SIZE_SECONDS:=1}"
+fi
 rounds="${BENCH_ROUNDS:-3}"
 seconds="${BENCH_SECONDS:-10}"
+big_passes="${BENCH_BIG_PASSES:-5}"
+size_seconds="${BENCH_SIZE_SECONDS:-3}"
+synthea="${SYNTHEA_DIR:-$repo/../../shared/data/synthea-r4}"
 conns="${BENCH_CONNECTIONS:-64}"
 wrk_threads="${BENCH_WRK_THREADS:-2}"
 server_threads="${BENCH_SERVER_THREADS:-4}"
@@ -140,13 +158,16 @@ fi
 # ---------------------------------------------------------------- 1. build
 log "building Release into $build"
 build_started=$(date +%s)
-cmake -S "$bench_dir" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target magcds bare_listener engine_bench >"$build/build.log" 2>&1 || {
+# The same flags as CI's build, so that ccache shares the objects with it.
+cmake -S "$bench_dir" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCDS_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake --build "$build" -j2 --target magcds bare_listener engine_bench json_parse_ref >"$build/build.log" 2>&1 || {
   tail -40 "$build/build.log"; echo "run.sh: build failed" >&2; exit 1; }
 build_seconds=$(( $(date +%s) - build_started ))
 magcds="$build/magcds"
 bare="$build/bare_listener"
 engine_bench="$build/engine_bench"
+parse_ref="$build/json_parse_ref"
+[ -d "$synthea" ] || { echo "run.sh: no Synthea population at $synthea (set SYNTHEA_DIR)" >&2; exit 2; }
 
 work="$(mktemp -d /tmp/magcds-bench.XXXXXX)"
 # The default feedback store (issue #16) of every magcds started here: scratch.
@@ -163,6 +184,12 @@ done
 ln -s "$repo/rules/sets/magnesium/1.0.0" "$work/data/rules-13"
 python3 "$bench_dir/gen_data.py" rules --copies 10 "$repo/rules/sets/magnesium/1.0.0" "$work/data/rules-130"
 python3 "$bench_dir/gen_data.py" rules --copies 100 "$repo/rules/sets/magnesium/1.0.0" "$work/data/rules-1300"
+python3 "$bench_dir/gen_data.py" synthea "$synthea" "$work/data/synthea"
+mkdir -p "$work/data/sizes"
+for n in 5 30 300 3000; do
+  python3 "$bench_dir/gen_data.py" patient --resources "$n" "$work/data/sizes/patient-$n.json"
+done
+cp "$(ls -S "$work/data/synthea"/*.json | head -1)" "$work/data/sizes/synthea-largest.json"
 
 # ---------------------------------------------------------------- machine
 {
@@ -390,9 +417,12 @@ fi
 stop_pid "$pid_cf"; stop_pid "$pid_f"
 
 # ---------------------------------------------------------------- 6. engine
-log "engine microbenchmarks (Google Benchmark, 5 repetitions, medians)"
+engine_reps=5
+engine_min=0.2
+if [ "$quick" = 1 ]; then engine_reps=2; engine_min=0.05; fi
+log "engine microbenchmarks (Google Benchmark, $engine_reps repetitions, medians)"
 BENCH_DATA_DIR="$work/data" timeout 600 "$engine_bench" \
-  --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
+  --benchmark_repetitions=$engine_reps --benchmark_report_aggregates_only=true --benchmark_min_time=$engine_min \
   --benchmark_out="$work/raw/engine.json" --benchmark_out_format=json >"$work/raw/engine.txt" 2>&1 || {
   cat "$work/raw/engine.txt"; echo "run.sh: engine_bench failed" >&2; exit 1; }
 grep '_median' "$work/raw/engine.txt" | sed 's/^/  /'
@@ -426,13 +456,93 @@ wait "$sampler" 2>/dev/null || true
 } >>"$work/raw/soak.txt"
 stop_pid "$pid_s"
 
-# ---------------------------------------------------------------- 8. report
+# ---------------------------------------------------------------- 8. big patients
+log "big patients: $(ls "$work/data/synthea" | wc -l) Synthea records as full prefetch, $big_passes passes"
+printf '{"threads": %s, "limits": {"maxBodyBytes": 16777216}}\n' "$server_threads" >"$work/big-config.json"
+port_g=$(free_port)
+"$magcds" serve --listen "127.0.0.1:$port_g" --config "$work/big-config.json" >"$work/raw/magcds-big.log" 2>&1 &
+pid_g=$!; pids+=("$pid_g")
+wait_http "http://127.0.0.1:$port_g/healthz"
+if [ "$profile" = 1 ]; then
+  perf record -q -e cpu-clock -F 300 --call-graph dwarf,16384 -p "$pid_g" -o "$work/perf-big.data" \
+    >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+python3 "$bench_dir/big_patients.py" "http://127.0.0.1:$port_g$service_path" "$pid_g" "$work/data/synthea" \
+  "$big_passes" "$work/raw/big-patients.json"
+if [ "$profile" = 1 ]; then
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" || true
+  perf_summary "$work/perf-big.data" "perf, magcds serving the 60 Synthea patients as full prefetch ($big_passes passes)" \
+    >"$results/profile-magcds-big.txt"
+fi
+# The reference: the same bytes parsed by RapidJSON in one process (3 times;
+# report.py takes the median).
+: >"$work/raw/big-parse-ref.txt"
+for i in 1 2 3; do "$parse_ref" --parse-only "$work/data/synthea" >>"$work/raw/big-parse-ref.txt"; done
+sed 's/^/  RapidJSON parse alone: /' "$work/raw/big-parse-ref.txt"
+
+# ---------------------------------------------------------------- 9. body sizes
+log "latency and CPU per request by body size (wrk -t1 -c1 -d${size_seconds}s), (b) and (c)"
+port_sb=$(free_port)
+"$bare" "127.0.0.1:$port_sb" "$work/response.json" "$server_threads" >"$work/raw/bare-sizes.log" 2>&1 &
+pid_sb=$!; pids+=("$pid_sb")
+wait_http "http://127.0.0.1:$port_sb/"
+: >"$work/raw/sizes.tsv"
+for f in $(ls -Sr "$work/data/sizes"/*.json); do
+  size=$(wc -c <"$f")
+  for s in b c; do
+    if [ "$s" = b ]; then pid=$pid_sb; port=$port_sb; else pid=$pid_g; port=$port_g; fi
+    run_wrk "$work/raw/size-$s-$size.txt" 1 1 1 "http://127.0.0.1:$port$service_path" "$f"  # warm-up
+    before=$(cpu_ticks "$pid")
+    run_wrk "$work/raw/size-$s-$size.txt" 1 1 "$size_seconds" "http://127.0.0.1:$port$service_path" "$f"
+    after=$(cpu_ticks "$pid")
+    line=$(sed -n 's/^WRK_RESULT //p' "$work/raw/size-$s-$size.txt")
+    printf '%s\t%s\t%s\t%s\n' "$s" "$size" "$(( after - before ))" "$line" >>"$work/raw/sizes.tsv"
+    python3 -c "
+import json,os,sys; d=json.loads(sys.argv[1]); tick=1e6/os.sysconf('SC_CLK_TCK')
+print(f'  {int(sys.argv[2])/1024:9.1f} KB ({sys.argv[3]}): p50 {d[\"p50_us\"]/1000:7.2f} ms  p99 {d[\"p99_us\"]/1000:7.2f} ms  CPU/req {int(sys.argv[4])*tick/max(1,d[\"requests\"]):8.0f} us  non-2xx {d[\"status_err\"]}')
+" "$line" "$size" "$s" "$(( after - before ))"
+  done
+done
+stop_pid "$pid_sb"; stop_pid "$pid_g"
+
+# ---------------------------------------------------------------- 10. backtest
+cores=$(nproc)
+log "population backtest: magcds rules backtest --jobs $cores over the Synthea Bundles vs $cores RapidJSON parsers"
+: >"$work/raw/backtest-ref.txt"
+for round in 1 2; do
+  ref_start=$(date +%s.%N)
+  ref_pids=()
+  for i in $(seq 1 "$cores"); do
+    "$parse_ref" "$synthea" >"$work/ref-$round-$i.out" &
+    ref_pids+=($!)
+  done
+  wait "${ref_pids[@]}"
+  ref_end=$(date +%s.%N)
+  ref_bytes=$(sed -n 's/^bytes=\([0-9]*\).*/\1/p' "$work/ref-$round-1.out")
+  python3 -c "import sys; b,s,e,c=map(float,sys.argv[1:]); print(f'bytes={int(b*c)} seconds={e-s:.3f} mbps={b*c/1e6/(e-s):.1f}')" \
+    "$ref_bytes" "$ref_start" "$ref_end" "$cores" >>"$work/raw/backtest-ref.txt"
+done
+"$magcds" rules backtest --population "$synthea" --rules "$repo/rules/sets/magnesium/1.0.0" \
+  --now 2026-11-22T12:00:00Z --jobs "$cores" --out "$work/backtest" >"$work/raw/backtest.log" 2>&1 || {
+  tail -20 "$work/raw/backtest.log"; echo "run.sh: backtest failed" >&2; exit 1; }
+python3 -c "
+import json,sys; r=json.load(open(sys.argv[1]))
+print(f'cores={sys.argv[2]} patients={r[\"patients\"][\"evaluated\"]} bytes={r[\"inputBytes\"]} seconds={r[\"seconds\"]}')
+" "$work/backtest/report.json" "$cores" >"$work/raw/backtest-run.txt"
+sed 's/^/  RapidJSON on all cores: /' "$work/raw/backtest-ref.txt"
+sed 's/^/  backtest: /' "$work/raw/backtest-run.txt"
+
+# ---------------------------------------------------------------- 11. report
 log "writing results"
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/raw/machine.txt"
 echo "total_seconds=$(( $(date +%s) - started_at ))" >>"$work/raw/machine.txt"
-for f in machine.txt throughput.tsv fetch.tsv fetch-status.txt fetch-cpu.txt.kv memory.txt soak.txt soak-series.tsv engine.json; do
+for f in machine.txt throughput.tsv fetch.tsv fetch-status.txt fetch-cpu.txt.kv memory.txt soak.txt soak-series.tsv engine.json \
+  big-patients.json big-parse-ref.txt sizes.tsv backtest-ref.txt backtest-run.txt; do
   if [ -f "$work/raw/$f" ]; then cp "$work/raw/$f" "$results/raw/$f"; else rm -f "$results/raw/$f"; fi
 done
 python3 "$bench_dir/report.py" "$results"
 gnuplot -e "datadir='$results/data'; out='$results/scaling.png'" "$bench_dir/scaling.gp"
-log "done in $(( $(date +%s) - started_at )) s: $results/results.md, $results/scaling.png"
+gnuplot -e "datadir='$results/data'; out='$results/body_size.png'" "$bench_dir/body_size.gp"
+log "done in $(( $(date +%s) - started_at )) s: $results/results.md, $results/scaling.png, $results/body_size.png"

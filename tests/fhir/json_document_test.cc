@@ -1,8 +1,11 @@
 #include "common/json_document.h"
 
 #include <string>
+#include <vector>
 
 #include <boost/test/unit_test.hpp>
+
+#include "common/json_internal.h"
 
 namespace cds::fhir {
 namespace {
@@ -73,6 +76,84 @@ BOOST_AUTO_TEST_CASE(brackets_inside_strings_do_not_count_towards_depth) {
   BOOST_TEST(JsonDocument::Parse(R"(["[[[[{{{{"])", 1).has_value());
   // An escaped quote does not end the string, so the brackets after it are still data.
   BOOST_TEST(JsonDocument::Parse(R"(["\"[[[[", "\\"])", 1).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue #18: ParseOwned takes the text and parses it in place. It must accept
+// and refuse exactly what Parse does, with the same messages, and what it
+// holds must stay readable once the caller's string is gone.
+BOOST_AUTO_TEST_SUITE(JsonDocumentParseOwned)
+
+BOOST_AUTO_TEST_CASE(accepts_and_refuses_what_parse_does_with_the_same_message) {
+  const std::vector<std::string> texts = {
+      R"({"resourceType":"Patient","id":"p1"})",
+      R"({"a": 1,})",
+      R"({"a": 1} x)",
+      "",
+      " \n ",
+      "{\"name\": \"M\xFF\xFEller\"}",
+      "[\"\xC3\"]",
+      "{\"name\": \"M\xC3\xBCller \\u00e9 \\n\"}",
+      std::string(100, '[') + std::string(100, ']'),
+      // A NUL byte would end an in-place parse early: refused like Parse does.
+      std::string("{\"a\": 1}\0{}", 11),
+      std::string("{\"a\": \"x\0y\"}", 12),
+  };
+  for (const std::string& text : texts) {
+    auto copied = JsonDocument::Parse(text);
+    auto owned = JsonDocument::ParseOwned(text);
+    BOOST_TEST_REQUIRE(copied.has_value() == owned.has_value(), "text: " << text.substr(0, 40));
+    if (!copied.has_value()) BOOST_TEST(copied.error().message == owned.error().message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(strings_stay_readable_after_the_source_is_overwritten) {
+  std::shared_ptr<const JsonDocument> document;
+  {
+    std::string source = R"({"id":"p1","name":"M\u00fcller \"quoted\"","n":[1,2]})";
+    auto parsed = JsonDocument::ParseOwned(source);
+    BOOST_TEST_REQUIRE(parsed.has_value());
+    document = std::move(parsed).value();
+    source.assign(source.size(), 'x');
+  }
+  const rapidjson::Value& root = json_internal::AsValue(document->root());
+  BOOST_TEST_REQUIRE(root.IsObject());
+  BOOST_TEST(std::string(root["id"].GetString()) == "p1");
+  // Escapes are decoded in place.
+  BOOST_TEST(std::string(root["name"].GetString(), root["name"].GetStringLength()) ==
+             "M\xC3\xBCller \"quoted\"");
+  BOOST_TEST(root["n"].Size() == 2u);
+}
+
+// Issue #18: duplicate member names are found while parsing, in either mode.
+BOOST_AUTO_TEST_CASE(duplicate_member_names_are_found_while_parsing) {
+  struct Case {
+    std::string text;
+    bool duplicate;
+  };
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  const std::vector<Case> cases = {
+      {R"({"a":1,"b":2})", false},
+      {R"({"a":1,"a":2})", true},
+      // The same names in sibling and nested objects are not duplicates.
+      {R"({"a":{"a":1,"b":2},"b":[{"a":1},{"a":2}],"c":{"x":{"a":1}}})", false},
+      {R"({"a":{"x":1,"y":{"z":1},"x":2},"b":1})", true},
+      {R"([{"id":"1"},{"id":"2","e":[{"u":1,"u":2}]}])", true},
+      // Escapes are compared decoded: "\u0061" is "a".
+      {R"({"a":1,"\u0061":2})", true},
+      {many + "\"k7\":0}", true},
+      {many + "\"k40\":0}", false},
+  };
+  for (const Case& c : cases) {
+    auto copied = JsonDocument::Parse(c.text);
+    auto owned = JsonDocument::ParseOwned(c.text);
+    BOOST_TEST_REQUIRE(copied.has_value(), c.text);
+    BOOST_TEST_REQUIRE(owned.has_value(), c.text);
+    BOOST_TEST((*copied)->has_duplicate_members() == c.duplicate, c.text);
+    BOOST_TEST((*owned)->has_duplicate_members() == c.duplicate, c.text);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
