@@ -173,6 +173,9 @@ std::optional<Error> ParseInto(JsonDocument::Impl& impl, Stream& stream, std::si
                      reader.GetErrorOffset());
 }
 
+// NUL bytes after an in-place text; one more than the longest UTF-8 tail.
+constexpr std::size_t kInsituPadding = 4;
+
 // RapidJSON reports an empty text in its own words; ours say "empty".
 std::optional<Error> CheckNotEmpty(std::string_view text) {
   std::size_t first = 0;
@@ -199,6 +202,12 @@ Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string
   std::shared_ptr<JsonDocument> document(new JsonDocument());
   Impl& impl = *document->impl_;
   impl.text = std::move(text);
+  // The in-place stream has no length: it stops at the terminating NUL, but
+  // RapidJSON's UTF-8 check takes a multi-byte sequence's continuation bytes
+  // before looking at them, so a text ending inside one ('"\xE7') reads up
+  // to three bytes past the terminator. Padding NULs keep those reads inside
+  // the buffer (found by fuzz_hook_request under ASan).
+  impl.text.append(kInsituPadding, '\0');
   rapidjson::InsituStringStream stream(impl.text.data());
   if (auto error = ParseInto<kParseFlags | rapidjson::kParseInsituFlag>(impl, stream, max_depth)) {
     return *std::move(error);
