@@ -12,6 +12,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir="${BUILD_DIR:-build}"
 
+# ccache across clones (CI builds a fresh clone in a new folder): paths under
+# the clone's parent are hashed relative to the build folder, and the
+# sanitizer builds' -g (debug info names the build folder) does not put the
+# folder into the hash. Objects built by an earlier clone or worktree on this
+# machine are then reused; test objects carry no absolute path either
+# (tests/support/test_paths.h). The compiler launcher is set by CMakeLists.txt.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(cd .. && pwd)}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+
 bash deploy/install-deps.sh --test
 # The test FHIR servers (issue #4): exact versions from the committed
 # package-lock.json, into tests/fhir_server/node_modules (gitignored). They need
