@@ -196,33 +196,38 @@ std::size_t CompileTemplate(
   return longest;
 }
 
+namespace {
+
+// Every top-level predicate of a rule, in one order: when, the bindings, the
+// indicator and summary cases, the actions' conditions. Leaf ids (numbered in
+// this order) and ruleFires dependencies are taken over the same set.
+template <class RuleT, class Fn>
+void ForEachPredicate(RuleT& rule, const Fn& fn) {
+  fn(rule.when);
+  for (auto& b : rule.bindings) fn(b.second);
+  for (auto& c : rule.indicator_cases) fn(c.when);
+  for (auto& c : rule.summary_cases) fn(c.when);
+  for (auto& sg : rule.suggestions) {
+    for (auto& a : sg.actions) {
+      if (a.when) fn(*a.when);
+    }
+  }
+}
+
+}  // namespace
+
 void OrderRules(RuleSet& rule_set, const IssueSink& fail) {
   std::unordered_map<std::string, int> leaf_ids;
   for (Rule& rule : rule_set.rules) {
-    AssignLeafIds(rule.when, leaf_ids);
-    for (auto& b : rule.bindings) AssignLeafIds(b.second, leaf_ids);
-    for (auto& c : rule.indicator_cases) AssignLeafIds(c.when, leaf_ids);
-    for (auto& c : rule.summary_cases) AssignLeafIds(c.when, leaf_ids);
-    for (auto& sg : rule.suggestions) {
-      for (auto& a : sg.actions) {
-        if (a.when) AssignLeafIds(*a.when, leaf_ids);
-      }
-    }
+    ForEachPredicate(rule, [&leaf_ids](Predicate& p) { AssignLeafIds(p, leaf_ids); });
   }
   rule_set.leaf_count = static_cast<int>(leaf_ids.size());
   std::size_t n = rule_set.rules.size();
   std::vector<std::set<int>> deps(n), replacers(n);
   for (std::size_t i = 0; i < n; ++i) {
     const Rule& rule = rule_set.rules[i];
-    CollectRuleRefs(rule.when, deps[i]);
-    for (const auto& b : rule.bindings) CollectRuleRefs(b.second, deps[i]);
-    for (const auto& c : rule.indicator_cases) CollectRuleRefs(c.when, deps[i]);
-    for (const auto& c : rule.summary_cases) CollectRuleRefs(c.when, deps[i]);
-    for (const auto& s : rule.suggestions) {
-      for (const auto& a : s.actions) {
-        if (a.when) CollectRuleRefs(*a.when, deps[i]);
-      }
-    }
+    std::set<int>& rule_deps = deps[i];
+    ForEachPredicate(rule, [&rule_deps](const Predicate& p) { CollectRuleRefs(p, rule_deps); });
     for (const Rule::Replacement& r : rule.replaced_by) replacers[i].insert(r.by);
   }
   TopoSort(rule_set, deps, rule_set.evaluation_order, "rules (ruleFires)", fail);

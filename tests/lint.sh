@@ -131,10 +131,10 @@ check_includes() {
     local file=${hit%%:*}
     if [[ $file != *_json.cc && $file != *_internal.h && $file != tests/* ]] &&
       ! in_list "$file" "${json_internal_allowed[@]}"; then
-      fail "$hit: a json_internal.h outside a *_json.cc file (style §4.3)"
+      fail "$hit: a json_internal.h or json_write_internal.h outside a *_json.cc file (style §4.3)"
       problems=1
     fi
-  done < <(cxx_files | xargs -r grep -nE "${include_re}(common|fhir)/json_internal\.h" || true)
+  done < <(cxx_files | xargs -r grep -nE "${include_re}(common|fhir)/json_(write_)?internal\.h" || true)
 
   while IFS= read -r hit; do
     [ -n "$hit" ] || continue

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/json_write_internal.h"
 #include "rules/ruleset.h"
 #include "service/backtest/backtest_report.h"
 
@@ -16,21 +17,10 @@ namespace cds::service {
 namespace {
 
 using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
-
-void Str(Writer& w, std::string_view text) {
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-void Num(Writer& w, std::size_t n) { w.Uint64(static_cast<std::uint64_t>(n)); }
-
-// One "key": value member; the report is mostly these, so each is one line.
-void Field(Writer& w, const char* key, std::string_view text) {
-  w.Key(key);
-  Str(w, text);
-}
-void Field(Writer& w, const char* key, std::size_t n) {
-  w.Key(key);
-  Num(w, n);
-}
+// The report is mostly "key": value members, so each is one line.
+using json_internal::Field;
+using json_internal::StringsField;
+using json_internal::WriteString;
 // "key": {"name": count, ...} for the tallies (card counts, errors, reasons).
 template <typename Map>
 void CountsField(Writer& w, const char* key, const Map& counts) {
@@ -40,17 +30,11 @@ void CountsField(Writer& w, const char* key, const Map& counts) {
     if constexpr (std::is_integral_v<std::decay_t<decltype(name)>>) {
       w.Key(std::to_string(name).c_str());
     } else {
-      Str(w, name);
+      WriteString(w, name);
     }
-    Num(w, n);
+    w.Uint64(static_cast<std::uint64_t>(n));
   }
   w.EndObject();
-}
-void StringsField(Writer& w, const char* key, const std::vector<std::string>& lines) {
-  w.Key(key);
-  w.StartArray();
-  for (const std::string& line : lines) Str(w, line);
-  w.EndArray();
 }
 
 void WriteSide(Writer& w, const BacktestReport& report, const BacktestSide& side) {
@@ -78,7 +62,7 @@ void WriteSide(Writer& w, const BacktestReport& report, const BacktestSide& side
       const std::string key =
           std::string(rules::IndicatorName(static_cast<rules::Indicator>(i))) + "Per1000";
       w.Key(key.c_str());
-      Str(w, Per1000(rule.by_indicator[i], patients));
+      WriteString(w, Per1000(rule.by_indicator[i], patients));
     }
     Field(w, "unknown", rule.unknown);
     CountsField(w, "unknownReasons", rule.unknown_reasons);
@@ -135,7 +119,7 @@ std::string BacktestReportJson(const BacktestReport& report) {
   if (report.baseline.empty()) {
     w.Null();
   } else {
-    Str(w, report.baseline);
+    WriteString(w, report.baseline);
   }
   Field(w, "hook", report.hook);
   Field(w, "now", report.now);

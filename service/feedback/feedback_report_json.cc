@@ -2,17 +2,19 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "common/json_write_internal.h"
 #include "service/feedback/feedback_report_format.h"
 
 namespace cds::service {
+
+using json_internal::Field;
 
 std::string WriteFeedbackReportJson(const std::vector<store::RuleFeedback>& rows,
                                     const ReportHeader& header) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.StartObject();
-  w.Key("engine");
-  w.String(header.engine);
+  Field(w, "engine", header.engine);
   w.Key("since");
   if (header.since.empty()) {
     w.Null();
@@ -63,8 +65,7 @@ std::string WriteFeedbackReportJson(const std::vector<store::RuleFeedback>& rows
       } else {
         w.String(reason.code);
       }
-      w.Key("display");
-      w.String(reason.display);
+      Field(w, "display", reason.display);
       w.Key("count");
       w.Int64(reason.count);
       w.EndObject();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "common/json_write_internal.h"
 #include "service/log/log_text.h"
 #include "service/ops/audit_log.h"
 
@@ -13,15 +14,10 @@ namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void Str(JsonWriter& w, std::string_view text) {
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
 // Issue #12: request-supplied values (hookInstance, JWT claims, prefetch
 // keys) are made valid UTF-8 and capped.
 void Field(JsonWriter& w, const char* name, std::string_view value) {
-  w.Key(name);
-  Str(w, LogText(value));
+  json_internal::Field(w, name, LogText(value));
 }
 
 double RoundMs(double ms) { return std::round(ms * 10.0) / 10.0; }
@@ -42,10 +38,7 @@ std::string WriteAuditLine(const AuditRecord& record) {
   Field(w, "service", trace.service_id.empty() ? trace.requested_service : trace.service_id);
   Field(w, "hook", trace.hook);
   Field(w, "ruleset", trace.ruleset);
-  w.Key("rulesFired");
-  w.StartArray();
-  for (const std::string& rule : trace.rules_fired) Str(w, rule);
-  w.EndArray();
+  json_internal::StringsField(w, "rulesFired", trace.rules_fired);
   w.Key("cards");
   w.StartArray();
   for (const TracedCard& card : trace.cards) {

@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "common/json_write_internal.h"
 #include "service/ops/ops_handler.h"
 
 namespace cds::service {
@@ -11,10 +12,7 @@ namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void Field(JsonWriter& w, const char* name, std::string_view value) {
-  w.Key(name);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
+using json_internal::Field;
 
 }  // namespace
 

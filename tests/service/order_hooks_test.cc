@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <boost/test/unit_test.hpp>
 
@@ -46,9 +47,10 @@ HttpResponseView Post(const std::string& service, const std::string& body) {
   return testing::Call(handler, "POST", "/cds-services/" + service, body);
 }
 
-// Cards through the one core call (prefetch only), or the error.
-Result<std::vector<cards::Card>> Core(const rules::RuleSet& rule_set, const std::string& service_id,
-                                      const std::string& body) {
+// The one core call (prefetch only) for a request body; a request the parser
+// or the service lookup refuses comes back as that error.
+Result<ServiceCallResult> CoreCall(const rules::RuleSet& rule_set, const std::string& service_id,
+                                   const std::string& body, bool explain) {
   Result<HookRequest> request = ParseHookRequest(body);
   if (!request) return request.error();
   Result<const rules::ServiceDefinition*> service =
@@ -65,7 +67,16 @@ Result<std::vector<cards::Card>> Core(const rules::RuleSet& rule_set, const std:
   input.now = testing::GoldenNow();
   ServiceCallOptions options;
   options.ids = &ids;
-  return RunServiceCall(input, options).response;
+  options.explain = explain;
+  return RunServiceCall(input, options);
+}
+
+// Cards through the one core call, or the error.
+Result<std::vector<cards::Card>> Core(const rules::RuleSet& rule_set, const std::string& service_id,
+                                      const std::string& body) {
+  Result<ServiceCallResult> call = CoreCall(rule_set, service_id, body, /*explain=*/false);
+  if (!call) return call.error();
+  return std::move(call->response);
 }
 
 const cards::Card* CardOf(const std::vector<cards::Card>& cards, const std::string& rule) {
@@ -283,24 +294,9 @@ BOOST_AUTO_TEST_CASE(no_order_cards_for_a_deceased_patient) {
 // names it: the rules read the category with the generic `fact` predicate.
 ServiceCallResult ToyCall(const rules::RuleSet& rule_set, const std::string& service_id,
                           const std::string& body) {
-  Result<HookRequest> request = ParseHookRequest(body);
-  BOOST_REQUIRE_MESSAGE(request, (request ? "" : request.error().message));
-  Result<const rules::ServiceDefinition*> service =
-      ResolveService(rule_set, service_id, request->hook);
-  BOOST_REQUIRE(service);
-  const fhir::GatherResult gathered =
-      GatherPrefetchOnly(GatherInputFor(rule_set, **service, *request));
-  cards::SequentialIdSource ids;
-  ServiceCallInput input;
-  input.rule_set = &rule_set;
-  input.service = *service;
-  input.request = &*request;
-  input.gathered = &gathered;
-  input.now = testing::GoldenNow();
-  ServiceCallOptions options;
-  options.ids = &ids;
-  options.explain = true;
-  return RunServiceCall(input, options);
+  Result<ServiceCallResult> call = CoreCall(rule_set, service_id, body, /*explain=*/true);
+  BOOST_REQUIRE_MESSAGE(call, (call ? "" : call.error().message));
+  return std::move(*call);
 }
 
 BOOST_AUTO_TEST_CASE(a_toy_hook_added_in_test_code_and_rule_files_gets_a_card) {
