@@ -78,7 +78,7 @@ if [ "$which" = tsan ] || [ "$which" = all ]; then
   # magcds and the fetch tests use cpprestsdk; the serve tests only start
   # magcds, and link it not at all (also fine).
   for target in "${tsan_targets[@]}"; do
-    binary="$(find "$dir" -name "$target" -type f -perm -u+x | head -n 1)"
+    binary="$(find "$dir" -name "$target" -type f -perm -u+x -print -quit)"
     loaded="$(ldd "$binary" | awk '/libcpprest/ {print $3}')"
     case "$target" in magcds | cds_fetch_tests | cds_fetch_load_tests) ;; *) [ -z "$loaded" ] && continue ;; esac
     if [ "$loaded" != "$cpprest_prefix/lib/libcpprest.so.2.10" ]; then

@@ -53,7 +53,7 @@ if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo=(sudo); fi
 # entry is written under its own name (idempotent: same content each run,
 # left in place for the next one) and only that list is refreshed, so the
 # machine's other lists are not downloaded again.
-if ! apt-cache showsrc --only-source "$source" 2>/dev/null | grep -qx "Version: $version"; then
+if ! apt-cache showsrc --only-source "$source" 2>/dev/null | grep -x "Version: $version" >/dev/null; then
   list=/etc/apt/sources.list.d/magcds-deb-src.sources
   log "adding $list (deb-src for bookworm main) to fetch the $source source"
   printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm' \
@@ -61,7 +61,7 @@ if ! apt-cache showsrc --only-source "$source" 2>/dev/null | grep -qx "Version: 
     | "${sudo[@]}" tee "$list" >/dev/null
   "${sudo[@]}" apt-get update -o Dir::Etc::sourcelist="sources.list.d/${list##*/}" \
     -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 >&2
-  if ! apt-cache showsrc --only-source "$source" 2>/dev/null | grep -qx "Version: $version"; then
+  if ! apt-cache showsrc --only-source "$source" 2>/dev/null | grep -x "Version: $version" >/dev/null; then
     log "FAILED: apt has no source for $source $version (installed); cannot build the TSan libcpprest"
     exit 1
   fi
