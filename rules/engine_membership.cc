@@ -14,8 +14,18 @@
 
 namespace cds::rules::internal {
 
+const ValueSetIndex& Evaluator::IndexOf(const RuleSet& rule_set,
+                                        std::optional<ValueSetIndex>& own) {
+  if (rule_set.value_set_index.set_count() == rule_set.value_sets.size()) {
+    return rule_set.value_set_index;
+  }
+  // A rule set not made by the loader: index it for this call.
+  own = ValueSetIndex::Build(rule_set.value_sets);
+  return *own;
+}
+
 std::size_t Evaluator::HashConcepts(const Concepts& concepts) {
-  std::hash<std::string> h;
+  const StringHash h;
   std::size_t seed = concepts.size();
   auto mix = [&seed](std::size_t v) {
     seed ^= v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
@@ -42,18 +52,19 @@ bool Evaluator::SameConcepts(const Concepts& a, const Concepts& b) {
   return true;
 }
 
-// Only the first record of each distinct concept gets a (tokenised) view;
-// the others answer from its membership cache.
-void Evaluator::BuildViews(const std::vector<Concepts>& concepts, std::vector<ConceptView>& views,
-                           std::vector<std::size_t>& canonical) {
+// Only the first record of each distinct concept is matched (one pass over
+// its codes and tokens gives its membership of every set); the others share
+// its row.
+void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membership& into) const {
   // hash -> first index with that hash; `next` chains further distinct
   // concepts with the same hash (no per-bucket allocation).
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::unordered_map<std::size_t, std::size_t> head;
   head.reserve(concepts.size());
   std::vector<std::size_t> next(concepts.size(), kNone);
-  views.resize(concepts.size());
-  canonical.resize(concepts.size());
+  const std::size_t width = index_.set_count();
+  into.row.resize(concepts.size());
+  std::vector<std::uint8_t> members;
   for (std::size_t i = 0; i < concepts.size(); ++i) {
     auto [it, inserted] = head.emplace(HashConcepts(concepts[i]), i);
     std::size_t found = kNone;
@@ -69,49 +80,39 @@ void Evaluator::BuildViews(const std::vector<Concepts>& concepts, std::vector<Co
         }
       }
     }
-    canonical[i] = found == kNone ? i : found;
-    if (found == kNone) views[i] = MakeConceptView(concepts[i]);
+    if (found != kNone) {
+      into.row[i] = into.row[found];
+      continue;
+    }
+    into.row[i] = into.members.size() / std::max<std::size_t>(width, 1);
+    index_.Members(MakeConceptView(concepts[i]), members);
+    into.members.insert(into.members.end(), members.begin(), members.end());
   }
+  into.built = true;
 }
 
 bool Evaluator::MedInSet(int vs, std::size_t med) {
-  if (med_views_.empty() && !facts_.medications.empty()) {
+  if (!meds_.built) {
     std::vector<Concepts> concepts;
+    concepts.reserve(facts_.medications.size());
     for (const fhir::MedicationFact& m : facts_.medications) {
       std::vector<const fhir::CodeableConcept*> c{&m.code};
       for (const auto& ing : m.ingredients) c.push_back(&ing);
       concepts.push_back(std::move(c));
     }
-    BuildViews(concepts, med_views_, med_canonical_);
+    BuildMembership(concepts, meds_);
   }
-  med = med_canonical_[med];
-  auto& cache = med_member_[static_cast<std::size_t>(vs)];
-  if (cache.empty()) cache.assign(facts_.medications.size(), -1);
-  if (cache[med] < 0) {
-    cache[med] =
-        Matches(rs_.value_sets, vs, med_views_[med], [&](int sub) { return MedInSet(sub, med); })
-            ? 1
-            : 0;
-  }
-  return cache[med] == 1;
+  return meds_.Has(med, vs, index_.set_count());
 }
 
 bool Evaluator::CondInSet(int vs, std::size_t cond) {
-  if (cond_views_.empty() && !facts_.conditions.empty()) {
+  if (!conds_.built) {
     std::vector<Concepts> concepts;
+    concepts.reserve(facts_.conditions.size());
     for (const fhir::ConditionFact& c : facts_.conditions) concepts.push_back({&c.code});
-    BuildViews(concepts, cond_views_, cond_canonical_);
+    BuildMembership(concepts, conds_);
   }
-  cond = cond_canonical_[cond];
-  auto& cache = cond_member_[static_cast<std::size_t>(vs)];
-  if (cache.empty()) cache.assign(facts_.conditions.size(), -1);
-  if (cache[cond] < 0) {
-    cache[cond] = Matches(rs_.value_sets, vs, cond_views_[cond],
-                          [&](int sub) { return CondInSet(sub, cond); })
-                      ? 1
-                      : 0;
-  }
-  return cache[cond] == 1;
+  return conds_.Has(cond, vs, index_.set_count());
 }
 
 const fhir::LabSeries& Evaluator::Labs(int analyte) {
