@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,7 +72,7 @@ class Evaluator {
   // Value-set membership is computed once per distinct concept per request,
   // for all sets at once (ValueSetIndex); records that carry the same concept
   // (the same drug ordered many times) share its row.
-  using Concepts = std::vector<const fhir::CodeableConcept*>;
+  using Concepts = std::span<const fhir::CodeableConcept* const>;  // a record's code(s)
   struct Membership {
     bool built = false;
     std::vector<std::size_t> row;       // record -> row of its distinct concept

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,38 +55,38 @@ bool Evaluator::SameConcepts(const Concepts& a, const Concepts& b) {
 
 // Only the first record of each distinct concept is matched (one pass over
 // its codes and tokens gives its membership of every set); the others share
-// its row.
+// its row. Distinct concepts are found with an open-addressing table over the
+// records (no allocation per record).
 void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membership& into) const {
-  // hash -> first index with that hash; `next` chains further distinct
-  // concepts with the same hash (no per-bucket allocation).
-  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-  std::unordered_map<std::size_t, std::size_t> head;
-  head.reserve(concepts.size());
-  std::vector<std::size_t> next(concepts.size(), kNone);
+  const std::size_t n = concepts.size();
+  std::size_t capacity = 16;
+  while (capacity < 2 * n) capacity *= 2;
+  const std::size_t mask = capacity - 1;
+  std::vector<std::size_t> table(capacity, 0);  // record index + 1; 0 = empty
+  std::vector<std::size_t> hashes(n);
   const std::size_t width = index_.set_count();
-  into.row.resize(concepts.size());
+  into.row.resize(n);
   std::vector<std::uint8_t> members;
-  for (std::size_t i = 0; i < concepts.size(); ++i) {
-    auto [it, inserted] = head.emplace(HashConcepts(concepts[i]), i);
-    std::size_t found = kNone;
-    if (!inserted) {
-      for (std::size_t j = it->second;; j = next[j]) {
-        if (SameConcepts(concepts[i], concepts[j])) {
-          found = j;
-          break;
-        }
-        if (next[j] == kNone) {
-          next[j] = i;  // a new distinct concept with the same hash
-          break;
-        }
+  std::vector<const fhir::CodeableConcept*> distinct;
+  for (std::size_t i = 0; i < n; ++i) {
+    hashes[i] = HashConcepts(concepts[i]);
+    std::size_t pos = hashes[i] & mask;
+    std::size_t found = n;
+    for (; table[pos] != 0; pos = (pos + 1) & mask) {
+      const std::size_t j = table[pos] - 1;
+      if (hashes[j] == hashes[i] && SameConcepts(concepts[i], concepts[j])) {
+        found = j;
+        break;
       }
     }
-    if (found != kNone) {
+    if (found != n) {
       into.row[i] = into.row[found];
       continue;
     }
+    table[pos] = i + 1;
     into.row[i] = into.members.size() / std::max<std::size_t>(width, 1);
-    index_.Members(MakeConceptView(concepts[i]), members);
+    distinct.assign(concepts[i].begin(), concepts[i].end());
+    index_.Members(MakeConceptView(distinct), members);
     into.members.insert(into.members.end(), members.begin(), members.end());
   }
   into.built = true;
@@ -93,12 +94,20 @@ void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membershi
 
 bool Evaluator::MedInSet(int vs, std::size_t med) {
   if (!meds_.built) {
+    // Each record's code and ingredients, back to back in one vector.
+    std::vector<const fhir::CodeableConcept*> all;
+    std::vector<std::size_t> starts;
+    starts.reserve(facts_.medications.size() + 1);
+    for (const fhir::MedicationFact& m : facts_.medications) {
+      starts.push_back(all.size());
+      all.push_back(&m.code);
+      for (const auto& ing : m.ingredients) all.push_back(&ing);
+    }
+    starts.push_back(all.size());
     std::vector<Concepts> concepts;
     concepts.reserve(facts_.medications.size());
-    for (const fhir::MedicationFact& m : facts_.medications) {
-      std::vector<const fhir::CodeableConcept*> c{&m.code};
-      for (const auto& ing : m.ingredients) c.push_back(&ing);
-      concepts.push_back(std::move(c));
+    for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
+      concepts.emplace_back(all.data() + starts[i], starts[i + 1] - starts[i]);
     }
     BuildMembership(concepts, meds_);
   }
@@ -107,9 +116,12 @@ bool Evaluator::MedInSet(int vs, std::size_t med) {
 
 bool Evaluator::CondInSet(int vs, std::size_t cond) {
   if (!conds_.built) {
+    std::vector<const fhir::CodeableConcept*> all;
+    all.reserve(facts_.conditions.size());
+    for (const fhir::ConditionFact& c : facts_.conditions) all.push_back(&c.code);
     std::vector<Concepts> concepts;
-    concepts.reserve(facts_.conditions.size());
-    for (const fhir::ConditionFact& c : facts_.conditions) concepts.push_back({&c.code});
+    concepts.reserve(all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) concepts.emplace_back(all.data() + i, 1);
     BuildMembership(concepts, conds_);
   }
   return conds_.Has(cond, vs, index_.set_count());
