@@ -98,8 +98,12 @@ ValueSetIndex ValueSetIndex::Build(const std::vector<ValueSet>& sets) {
 }
 
 void ValueSetIndex::Members(const ConceptView& view, std::vector<std::uint8_t>& out) const {
-  // Which matchers of which sets the concept's own codes and text hit.
-  std::vector<std::uint8_t> direct(sets_.size(), 0);
+  // First the matchers of each set that the concept's own codes and text hit
+  // (kInclude, kExclude bits), then kMember resolved in reference order, in
+  // the same bytes: no allocation once `out` has grown.
+  constexpr std::uint8_t kMember = 4;
+  std::vector<std::uint8_t>& direct = out;
+  direct.assign(sets_.size(), 0);
   auto mark = [&direct](std::uint32_t set, Side side) { direct[set] |= side; };
   for (std::size_t i = 0; i < view.code_keys.size(); ++i) {
     std::string_view key = view.code_keys[i];
@@ -143,16 +147,16 @@ void ValueSetIndex::Members(const ConceptView& view, std::vector<std::uint8_t>& 
     }
   }
   // Sets in reference order, so included and excluded sets are known first.
-  out.assign(sets_.size(), 0);
+  const auto member = [&out](std::uint32_t sub) { return (out[sub] & kMember) != 0; };
   for (std::uint32_t s : order_) {
     const SetLinks& links = sets_[s];
-    const auto member = [&out](std::uint32_t sub) { return out[sub] != 0; };
-    bool in = (direct[s] & kInclude) != 0 ||
+    bool in = (out[s] & kInclude) != 0 ||
               std::any_of(links.include_sets.begin(), links.include_sets.end(), member);
-    in = in && (direct[s] & kExclude) == 0 &&
+    in = in && (out[s] & kExclude) == 0 &&
          std::none_of(links.exclude_sets.begin(), links.exclude_sets.end(), member);
-    out[s] = in ? 1 : 0;
+    if (in) out[s] |= kMember;
   }
+  for (std::uint8_t& m : out) m = (m & kMember) != 0 ? 1 : 0;
 }
 
 }  // namespace cds::rules
