@@ -35,10 +35,15 @@ bool IsMemberChoice(const rapidjson::Value& one_of) {
 
 void RemoveMemberChoices(rapidjson::Value& node) {
   if (node.IsObject()) {
-    if (auto it = node.FindMember("oneOf"); it != node.MemberEnd() && IsMemberChoice(it->value)) {
-      node.RemoveMember(it);
+    // Lookups through a const view: C++20 finds comparing RapidJSON's mutable
+    // member iterators ambiguous.
+    const rapidjson::Value& view = node;
+    if (auto it = view.FindMember("oneOf"); it != view.MemberEnd() && IsMemberChoice(it->value)) {
+      node.RemoveMember("oneOf");
     }
-    for (auto& member : node.GetObject()) RemoveMemberChoices(member.value);
+    for (rapidjson::SizeType i = 0; i < node.MemberCount(); ++i) {
+      RemoveMemberChoices((node.MemberBegin() + i)->value);
+    }
   } else if (node.IsArray()) {
     for (auto& item : node.GetArray()) RemoveMemberChoices(item);
   }
