@@ -28,6 +28,8 @@ packages=(
 # store tests start a throwaway cluster with its initdb/pg_ctl
 # (/usr/lib/postgresql/15/bin) on a loopback port.
 # clang-format + clang-tidy (14 on Debian 12; issue #11): tests/lint.sh.
+# dpkg-dev (issue #12): dpkg-source unpacks Debian's cpprest source for the
+# TSan-instrumented libcpprest (tests/tsan/build-cpprest.sh).
 # Node.js for the test FHIR servers comes with the machine image (>= 20.19;
 # Debian 12's nodejs is older), see tests/run-all.sh.
 test_extras=(
@@ -35,6 +37,7 @@ test_extras=(
   yamllint python3-yaml python3-kubernetes
   chromium python3-pil postgresql
   clang-format clang-tidy
+  dpkg-dev
 )
 # Fuzzing (issue #6, tests/fuzz/run.sh): clang and compiler-rt, which holds
 # libFuzzer (libclang_rt.fuzzer) and the ASan/UBSan runtimes for clang 14.

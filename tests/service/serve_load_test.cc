@@ -321,16 +321,11 @@ BOOST_AUTO_TEST_CASE(sigterm_under_load_loses_no_accepted_request_and_then_refus
     }
     return tally;
   };
-  // CDS_SERVE_LOAD_FETCH=0 (tests/sanitize.sh, TSan): the third client kind
-  // sends prefetch-complete calls too, so no call goes through cpprestsdk's
-  // HTTP client, which TSan cannot see into (tests/tsan.supp).
-  const char* fetch_env = std::getenv("CDS_SERVE_LOAD_FETCH");
-  const bool with_fetch = fetch_env == nullptr || std::string(fetch_env) != "0";
   std::vector<std::future<Tally>> clients;
   for (int i = 0; i < 4; ++i) {
     clients.push_back(std::async(std::launch::async, client, complete, true));
     clients.push_back(std::async(std::launch::async, client, complete, false));
-    clients.push_back(std::async(std::launch::async, client, with_fetch ? fetch : complete, true));
+    clients.push_back(std::async(std::launch::async, client, fetch, true));
   }
   // Load first, then SIGTERM with calls in flight.
   std::this_thread::sleep_for(800ms);
