@@ -173,9 +173,6 @@ std::optional<Error> ParseInto(JsonDocument::Impl& impl, Stream& stream, std::si
                      reader.GetErrorOffset());
 }
 
-// NUL bytes after an in-place text; one more than the longest UTF-8 tail.
-constexpr std::size_t kInsituPadding = 4;
-
 // RapidJSON reports an empty text in its own words; ours say "empty".
 std::optional<Error> CheckNotEmpty(std::string_view text) {
   std::size_t first = 0;
@@ -193,6 +190,13 @@ JsonRef JsonDocument::root() const { return json_internal::MakeRef(impl_->doc); 
 
 bool JsonDocument::has_duplicate_members() const { return impl_->duplicate_members; }
 
+std::string JsonDocument::OwnedCopy(std::string_view text) {
+  std::string copy;
+  copy.reserve(text.size() + kInsituPadding);
+  copy.append(text);
+  return copy;
+}
+
 Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string text,
                                                                      std::size_t max_depth) {
   // In-place parsing reads up to a NUL byte; a text with one inside is parsed
@@ -207,6 +211,7 @@ Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string
   // before looking at them, so a text ending inside one ('"\xE7') reads up
   // to three bytes past the terminator. Padding NULs keep those reads inside
   // the buffer (found by fuzz_hook_request under ASan).
+  // NUL bytes after the text: one more than the longest UTF-8 tail.
   impl.text.append(kInsituPadding, '\0');
   rapidjson::InsituStringStream stream(impl.text.data());
   if (auto error = ParseInto<kParseFlags | rapidjson::kParseInsituFlag>(impl, stream, max_depth)) {

@@ -44,6 +44,12 @@ class JsonDocument {
   // read from the document must still not outlive it (JsonRef) or must copy.
   static Result<std::shared_ptr<const JsonDocument>> ParseOwned(
       std::string text, std::size_t max_depth = kDefaultMaxJsonDepth);
+  // ParseOwned appends this many NUL bytes to the text (see json_document.cc).
+  // A caller that builds the text can reserve size() + kInsituPadding so the
+  // append does not reallocate and copy the whole body once more.
+  static constexpr std::size_t kInsituPadding = 4;
+  // A copy of `text` with that room reserved, for ParseOwned.
+  static std::string OwnedCopy(std::string_view text);
 
   ~JsonDocument();
   JsonDocument(const JsonDocument&) = delete;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,8 +53,7 @@ class Evaluator {
         facts_(facts),
         now_(now),
         explain_(explain),
-        med_member_(rule_set.value_sets.size()),
-        cond_member_(rule_set.value_sets.size()),
+        index_(IndexOf(rule_set, own_index_)),
         labs_(rule_set.analytes.size()),
         raw_(rule_set.rules.size(), Truth::kFalse),
         leaves_(static_cast<std::size_t>(rule_set.leaf_count)) {}
@@ -69,15 +69,24 @@ class Evaluator {
   bool InWindow(EpochSeconds t, double days) const;
   // Has `since` lasted at least `days` days by now?
   bool AtLeastDays(EpochSeconds since, double days) const;
-  // Concept views are built once per request; records that carry the same
-  // concept (the same drug ordered many times) share one membership answer.
-  using Concepts = std::vector<const fhir::CodeableConcept*>;
+  // Value-set membership is computed once per distinct concept per request,
+  // for all sets at once (ValueSetIndex); records that carry the same concept
+  // (the same drug ordered many times) share its row.
+  using Concepts = std::span<const fhir::CodeableConcept* const>;  // a record's code(s)
+  struct Membership {
+    bool built = false;
+    std::vector<std::size_t> row;       // record -> row of its distinct concept
+    std::vector<std::uint8_t> members;  // rows of ValueSetIndex::Members, back to back
+    bool Has(std::size_t record, int set, std::size_t width) const {
+      return members[row[record] * width + static_cast<std::size_t>(set)] != 0;
+    }
+  };
+  // The loader's index of the rule set, or (for a rule set made otherwise)
+  // one built into `own` for this call.
+  static const ValueSetIndex& IndexOf(const RuleSet& rule_set, std::optional<ValueSetIndex>& own);
   static std::size_t HashConcepts(const Concepts& concepts);
   static bool SameConcepts(const Concepts& a, const Concepts& b);
-  // Only the first record of each distinct concept gets a (tokenised) view;
-  // the others answer from its membership cache.
-  static void BuildViews(const std::vector<Concepts>& concepts, std::vector<ConceptView>& views,
-                         std::vector<std::size_t>& canonical);
+  void BuildMembership(const std::vector<Concepts>& concepts, Membership& into) const;
   bool MedInSet(int vs, std::size_t med);
   bool CondInSet(int vs, std::size_t cond);
   const fhir::LabSeries& Labs(int analyte);
@@ -107,12 +116,10 @@ class Evaluator {
   const fhir::PatientFacts& facts_;
   EpochSeconds now_;
   bool explain_;
-  std::vector<std::vector<std::int8_t>> med_member_;
-  std::vector<std::vector<std::int8_t>> cond_member_;
-  std::vector<ConceptView> med_views_;
-  std::vector<ConceptView> cond_views_;
-  std::vector<std::size_t> med_canonical_;
-  std::vector<std::size_t> cond_canonical_;
+  std::optional<ValueSetIndex> own_index_;  // declared before index_, which may refer to it
+  const ValueSetIndex& index_;
+  Membership meds_;
+  Membership conds_;
   std::vector<std::optional<fhir::LabSeries>> labs_;
   std::vector<Truth> raw_;
   std::vector<std::optional<std::pair<Truth, Bound>>> leaves_;

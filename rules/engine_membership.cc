@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,8 +15,18 @@
 
 namespace cds::rules::internal {
 
+const ValueSetIndex& Evaluator::IndexOf(const RuleSet& rule_set,
+                                        std::optional<ValueSetIndex>& own) {
+  if (rule_set.value_set_index.set_count() == rule_set.value_sets.size()) {
+    return rule_set.value_set_index;
+  }
+  // A rule set not made by the loader: index it for this call.
+  own = ValueSetIndex::Build(rule_set.value_sets);
+  return *own;
+}
+
 std::size_t Evaluator::HashConcepts(const Concepts& concepts) {
-  std::hash<std::string> h;
+  const StringHash h;
   std::size_t seed = concepts.size();
   auto mix = [&seed](std::size_t v) {
     seed ^= v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
@@ -42,76 +53,78 @@ bool Evaluator::SameConcepts(const Concepts& a, const Concepts& b) {
   return true;
 }
 
-// Only the first record of each distinct concept gets a (tokenised) view;
-// the others answer from its membership cache.
-void Evaluator::BuildViews(const std::vector<Concepts>& concepts, std::vector<ConceptView>& views,
-                           std::vector<std::size_t>& canonical) {
-  // hash -> first index with that hash; `next` chains further distinct
-  // concepts with the same hash (no per-bucket allocation).
-  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-  std::unordered_map<std::size_t, std::size_t> head;
-  head.reserve(concepts.size());
-  std::vector<std::size_t> next(concepts.size(), kNone);
-  views.resize(concepts.size());
-  canonical.resize(concepts.size());
-  for (std::size_t i = 0; i < concepts.size(); ++i) {
-    auto [it, inserted] = head.emplace(HashConcepts(concepts[i]), i);
-    std::size_t found = kNone;
-    if (!inserted) {
-      for (std::size_t j = it->second;; j = next[j]) {
-        if (SameConcepts(concepts[i], concepts[j])) {
-          found = j;
-          break;
-        }
-        if (next[j] == kNone) {
-          next[j] = i;  // a new distinct concept with the same hash
-          break;
-        }
+// Only the first record of each distinct concept is matched (one pass over
+// its codes and tokens gives its membership of every set); the others share
+// its row. Distinct concepts are found with an open-addressing table over the
+// records (no allocation per record).
+void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membership& into) const {
+  const std::size_t n = concepts.size();
+  std::size_t capacity = 16;
+  while (capacity < 2 * n) capacity *= 2;
+  const std::size_t mask = capacity - 1;
+  std::vector<std::size_t> table(capacity, 0);  // record index + 1; 0 = empty
+  std::vector<std::size_t> hashes(n);
+  const std::size_t width = index_.set_count();
+  into.row.resize(n);
+  std::vector<std::uint8_t> members;
+  std::vector<const fhir::CodeableConcept*> distinct;
+  for (std::size_t i = 0; i < n; ++i) {
+    hashes[i] = HashConcepts(concepts[i]);
+    std::size_t pos = hashes[i] & mask;
+    std::size_t found = n;
+    for (; table[pos] != 0; pos = (pos + 1) & mask) {
+      const std::size_t j = table[pos] - 1;
+      if (hashes[j] == hashes[i] && SameConcepts(concepts[i], concepts[j])) {
+        found = j;
+        break;
       }
     }
-    canonical[i] = found == kNone ? i : found;
-    if (found == kNone) views[i] = MakeConceptView(concepts[i]);
+    if (found != n) {
+      into.row[i] = into.row[found];
+      continue;
+    }
+    table[pos] = i + 1;
+    into.row[i] = into.members.size() / std::max<std::size_t>(width, 1);
+    distinct.assign(concepts[i].begin(), concepts[i].end());
+    index_.Members(MakeConceptView(distinct), members);
+    into.members.insert(into.members.end(), members.begin(), members.end());
   }
+  into.built = true;
 }
 
 bool Evaluator::MedInSet(int vs, std::size_t med) {
-  if (med_views_.empty() && !facts_.medications.empty()) {
-    std::vector<Concepts> concepts;
+  if (!meds_.built) {
+    // Each record's code and ingredients, back to back in one vector.
+    std::vector<const fhir::CodeableConcept*> all;
+    std::vector<std::size_t> starts;
+    starts.reserve(facts_.medications.size() + 1);
     for (const fhir::MedicationFact& m : facts_.medications) {
-      std::vector<const fhir::CodeableConcept*> c{&m.code};
-      for (const auto& ing : m.ingredients) c.push_back(&ing);
-      concepts.push_back(std::move(c));
+      starts.push_back(all.size());
+      all.push_back(&m.code);
+      for (const auto& ing : m.ingredients) all.push_back(&ing);
     }
-    BuildViews(concepts, med_views_, med_canonical_);
+    starts.push_back(all.size());
+    std::vector<Concepts> concepts;
+    concepts.reserve(facts_.medications.size());
+    for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
+      concepts.emplace_back(all.data() + starts[i], starts[i + 1] - starts[i]);
+    }
+    BuildMembership(concepts, meds_);
   }
-  med = med_canonical_[med];
-  auto& cache = med_member_[static_cast<std::size_t>(vs)];
-  if (cache.empty()) cache.assign(facts_.medications.size(), -1);
-  if (cache[med] < 0) {
-    cache[med] =
-        Matches(rs_.value_sets, vs, med_views_[med], [&](int sub) { return MedInSet(sub, med); })
-            ? 1
-            : 0;
-  }
-  return cache[med] == 1;
+  return meds_.Has(med, vs, index_.set_count());
 }
 
 bool Evaluator::CondInSet(int vs, std::size_t cond) {
-  if (cond_views_.empty() && !facts_.conditions.empty()) {
+  if (!conds_.built) {
+    std::vector<const fhir::CodeableConcept*> all;
+    all.reserve(facts_.conditions.size());
+    for (const fhir::ConditionFact& c : facts_.conditions) all.push_back(&c.code);
     std::vector<Concepts> concepts;
-    for (const fhir::ConditionFact& c : facts_.conditions) concepts.push_back({&c.code});
-    BuildViews(concepts, cond_views_, cond_canonical_);
+    concepts.reserve(all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) concepts.emplace_back(all.data() + i, 1);
+    BuildMembership(concepts, conds_);
   }
-  cond = cond_canonical_[cond];
-  auto& cache = cond_member_[static_cast<std::size_t>(vs)];
-  if (cache.empty()) cache.assign(facts_.conditions.size(), -1);
-  if (cache[cond] < 0) {
-    cache[cond] = Matches(rs_.value_sets, vs, cond_views_[cond],
-                          [&](int sub) { return CondInSet(sub, cond); })
-                      ? 1
-                      : 0;
-  }
-  return cache[cond] == 1;
+  return conds_.Has(cond, vs, index_.set_count());
 }
 
 const fhir::LabSeries& Evaluator::Labs(int analyte) {

@@ -111,6 +111,7 @@ LoadReport LoadRuleSetReport(const std::string& path) {
     internal::Reporter reporter(sets_file, sets_doc, report.errors);
     rule_set->value_sets =
         internal::ReadValueSets(sets_doc.doc, reporter, report.warnings, value_set_ids);
+    rule_set->value_set_index = ValueSetIndex::Build(rule_set->value_sets);
   }
   internal::Reporter reporter(rules_file, rules_doc, report.errors);
   internal::RuleSetBuilder builder(rules_doc, reporter, *rule_set, std::move(value_set_ids));

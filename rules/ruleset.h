@@ -22,6 +22,7 @@
 #include "fhir/patient_facts.h"
 #include "fhir/prefetch_spec.h"
 #include "rules/text_template.h"
+#include "rules/value_set_index.h"
 
 namespace cds::rules {
 
@@ -32,28 +33,6 @@ const char* IndicatorName(Indicator indicator);  // "info", "warning", "critical
 // not obtained (or, for absence, not complete). A rule fires only on kTrue.
 enum class Truth : std::uint8_t { kFalse, kTrue, kUnknown };
 const char* TruthName(Truth truth);  // "false", "true", "unknown"
-
-// A text pattern: consecutive whole tokens; the last may be a prefix ("omeprazol*").
-struct TextPattern {
-  std::vector<std::string> tokens;
-  bool last_is_prefix = false;
-  std::string written;  // as in the file, for explain and diff
-};
-
-// Heterogeneous lookup, so hot paths can probe with string_views. Keys are
-// "system|code" and text tokens, which differ at the end: only the length and
-// the last 16 bytes are hashed (equality still compares whole keys). Hashing
-// whole system URIs was a tenth of the engine's time per request (issue #18).
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const {
-    constexpr std::size_t kTail = 16;
-    const std::size_t n = s.size();
-    return std::hash<std::string_view>{}(n > kTail ? s.substr(n - kTail) : s) ^
-           (n * 0x9e3779b97f4a7c15ULL);
-  }
-};
-using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 // A compiled value set. A concept is a member when its own include matcher or
 // an included set matches, and neither its own exclude matcher nor an excluded
@@ -314,6 +293,7 @@ struct RuleSet {
   std::vector<fhir::PrefetchSpec> prefetch;
   std::unordered_map<std::string, double> parameters;
   std::vector<ValueSet> value_sets;
+  ValueSetIndex value_set_index;  // of value_sets, built by the loader
   std::vector<Analyte> analytes;
   std::vector<Rule> rules;                  // file order (card order among equals)
   std::vector<int> evaluation_order;        // topological: ruleFires dependencies first

@@ -13,22 +13,6 @@
 namespace cds::rules {
 namespace {
 
-bool PatternMatchesAt(const TextPattern& pattern, const std::vector<std::string>& tokens,
-                      std::size_t start) {
-  if (start + pattern.tokens.size() > tokens.size()) return false;
-  for (std::size_t k = 0; k < pattern.tokens.size(); ++k) {
-    const std::string& want = pattern.tokens[k];
-    const std::string& have = tokens[start + k];
-    bool last = k + 1 == pattern.tokens.size();
-    if (last && pattern.last_is_prefix) {
-      if (have.compare(0, want.size(), want) != 0) return false;
-    } else if (have != want) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool TextMatches(const ValueSet::Matcher& matcher, const ConceptView& view) {
   for (const auto& tokens : view.token_lists) {
     for (std::size_t start = 0; start < tokens.size(); ++start) {

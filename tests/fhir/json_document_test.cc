@@ -116,6 +116,20 @@ BOOST_AUTO_TEST_CASE(accepts_and_refuses_what_parse_does_with_the_same_message) 
   }
 }
 
+// ParseOwned pads the text; OwnedCopy reserves that room, so a request body is
+// copied once, not copied and then reallocated by the padding (issue #18).
+BOOST_AUTO_TEST_CASE(owned_copy_has_room_for_the_padding_and_parses_alike) {
+  const std::string body = R"({"hook":"patient-view","context":{"patientId":"p1"}})";
+  std::string copy = JsonDocument::OwnedCopy(body);
+  BOOST_TEST(copy == body);
+  BOOST_TEST(copy.capacity() >= body.size() + JsonDocument::kInsituPadding);
+  auto parsed = JsonDocument::ParseOwned(std::move(copy));
+  BOOST_TEST_REQUIRE(parsed.has_value());
+  const rapidjson::Value& root = json_internal::AsValue((*parsed)->root());
+  BOOST_TEST(std::string(root["hook"].GetString()) == "patient-view");
+  BOOST_TEST(std::string(root["context"]["patientId"].GetString()) == "p1");
+}
+
 BOOST_AUTO_TEST_CASE(strings_stay_readable_after_the_source_is_overwritten) {
   std::shared_ptr<const JsonDocument> document;
   {

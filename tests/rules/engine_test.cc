@@ -155,6 +155,28 @@ BOOST_AUTO_TEST_CASE(precedence_mg01_replaces_mg02_and_names_the_diuretic) {
   BOOST_TEST(run.Of("MG-01").bound.count("diuretic") == 1u);
 }
 
+// The engine answers value-set membership from the loader's index; a rule set
+// made some other way (no index) is indexed for the call and gives the same
+// outcomes.
+BOOST_AUTO_TEST_CASE(rule_set_without_the_loaders_index_evaluates_the_same) {
+  const std::string bundle =
+      Bundle({kPpi, kCramp, Med("furo", "4603", "furosemide 40 MG Oral Tablet")});
+  Run loaded(bundle);
+  rules::RuleSet copy = *loaded.rs;
+  copy.value_set_index = rules::ValueSetIndex();
+  BOOST_TEST_REQUIRE(copy.value_set_index.set_count() == 0u);
+  const fhir::PatientFacts facts = test::FactsFromJson(bundle, kNow, {}, {});
+  const rules::Evaluation evaluation = rules::Evaluate(copy, facts, kNow);
+  BOOST_TEST_REQUIRE(evaluation.outcomes.size() == loaded.evaluation.outcomes.size());
+  for (std::size_t i = 0; i < evaluation.outcomes.size(); ++i) {
+    BOOST_TEST_CONTEXT(copy.rules[i].id) {
+      BOOST_TEST(evaluation.outcomes[i].truth == loaded.evaluation.outcomes[i].truth);
+      BOOST_TEST(evaluation.outcomes[i].fired == loaded.evaluation.outcomes[i].fired);
+    }
+  }
+  BOOST_TEST(loaded.Fired("MG-01"));
+}
+
 BOOST_AUTO_TEST_CASE(precedence_mg10_replaces_mg03) {
   Run run(Bundle(
       {Med("dig", "3407", "digoxin 0.125 MG Oral Tablet"),

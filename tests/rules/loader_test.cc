@@ -116,6 +116,38 @@ BOOST_AUTO_TEST_CASE(schema_reports_missing_and_unknown_fields) {
   BOOST_TEST(FindIssue(report, "schema: unknown field 'owner'") != nullptr, AllIssues(report));
 }
 
+// "Exactly one kind per predicate" is the schema's oneOf, which the loader
+// checks outside RapidJSON's validator (issue #18): same path, line and
+// message, wherever the schema puts a predicate (nested in a rule, in an
+// unreferenced definition, none of the kinds).
+BOOST_AUTO_TEST_CASE(schema_requires_exactly_one_kind_per_predicate) {
+  const std::string expected =
+      "schema: expected exactly one of the allowed shapes (e.g. a predicate has exactly one of "
+      "all, any, not, ref, medication, condition, lab, noLab, ruleFires; a value-set component is "
+      "system+codes, system+prefixes, text or valueSet)";
+  struct Case {
+    std::string from, to, field, rule_id;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"any": [{"ref": "longTermPpi"}, {"ref": "ppiStartUnknown"}]})",
+            R"({"any": [{"ref": "longTermPpi"}, {"ref": "ppiStartUnknown", "not": {"ref": "x"}}]})",
+            "rules[0].when.all[1].any[1]", "MG-01"},
+           {R"("digoxin":              {"medication": {"valueSet": "digoxin"}})",
+            R"("digoxin": {"medication": {"valueSet": "digoxin"}, "condition": {"valueSet": "x"}})",
+            "definitions.digoxin", ""},
+           {R"({"ref": "noRecentMg"})", R"({"as": "nothing"})", "rules[0].when.all[3]", "MG-01"},
+       }) {
+    test::TempRuleSet copy(test::kShippedRules);
+    copy.Replace("ruleset.json", c.from, c.to);
+    rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+    BOOST_TEST_REQUIRE(report.errors.size() == 1u, AllIssues(report));
+    BOOST_TEST(report.errors[0].field == c.field);
+    BOOST_TEST(report.errors[0].rule_id == c.rule_id);
+    BOOST_TEST(report.errors[0].message == expected);
+    BOOST_TEST(report.errors[0].line > 0);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_parameters_are_rejected) {
   test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json", R"("minDays": "ppiLongTermDays")", R"("minDays": "ppiLongTerm")");

@@ -1,3 +1,7 @@
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include <boost/test/unit_test.hpp>
 
 #include "rules/ruleset.h"
@@ -9,11 +13,18 @@ namespace {
 using fhir::CodeableConcept;
 using fhir::Coding;
 
+// Asks both matchers: rules::Matches (one set) and the loader's index (all
+// sets at once, what the engine uses); they must agree.
 bool In(const std::string& set_id, const CodeableConcept& c) {
   auto rs = test::ShippedRules();
   for (std::size_t i = 0; i < rs->value_sets.size(); ++i) {
     if (rs->value_sets[i].id == set_id) {
-      return rules::Matches(rs->value_sets, static_cast<int>(i), rules::MakeConceptView({&c}));
+      const rules::ConceptView view = rules::MakeConceptView({&c});
+      const bool in = rules::Matches(rs->value_sets, static_cast<int>(i), view);
+      std::vector<std::uint8_t> members;
+      rs->value_set_index.Members(view, members);
+      BOOST_TEST(members.at(i) == (in ? 1 : 0));
+      return in;
     }
   }
   throw std::runtime_error("no value set " + set_id);
@@ -23,6 +34,38 @@ CodeableConcept Code(std::string_view system, const std::string& code) {
   return CodeableConcept{{Coding{std::string(system), code, ""}}, ""};
 }
 CodeableConcept Text(const std::string& text) { return CodeableConcept{{}, text}; }
+
+// Concepts that hit every code, prefix (with and without a 7th character)
+// and text pattern of a rule set, plus near misses.
+std::vector<CodeableConcept> ProbeConcepts(const rules::RuleSet& rs) {
+  std::vector<CodeableConcept> out;
+  for (const rules::ValueSet& set : rs.value_sets) {
+    for (const std::string& key : set.listed_codes) {
+      const std::size_t bar = key.find('|');
+      const std::string system = key.substr(0, bar);
+      const std::string code = key.substr(bar + 1);
+      for (const std::string& variant : {code, code + "1", code + "1A", code + "XXA", code + "XXD",
+                                         code.substr(0, code.size() - 1)}) {
+        out.push_back(Code(system, variant));
+      }
+    }
+    for (const auto* matcher : {&set.include, &set.exclude}) {
+      for (const rules::TextPattern& pattern : matcher->text) {
+        std::string text;
+        for (const std::string& token : pattern.tokens) text += token + " ";
+        out.push_back(Text("oral " + text + "tablet"));
+        out.push_back(Text(text + "xyz"));
+        if (pattern.last_is_prefix) out.push_back(Text(text.substr(0, text.size() - 2)));
+      }
+    }
+  }
+  // A concept with several codings and a display: the ingredient/product mix
+  // the engine sees for medications.
+  out.push_back(CodeableConcept{{Coding{std::string(rules::kRxNormSystem), "7646", "omeprazole"},
+                                 Coding{std::string(rules::kAtcSystem), "c03ca01", "furosemide"}},
+                                "Omeprazole 20 MG Delayed Release Oral Capsule"});
+  return out;
+}
 
 BOOST_AUTO_TEST_SUITE(ValueSetMatching)
 
@@ -75,6 +118,31 @@ BOOST_AUTO_TEST_CASE(union_sets_keep_their_members_exclusions) {
   BOOST_TEST(In("depletion-risk-drugs", Code(rules::kAtcSystem, "A02BC01")));
   BOOST_TEST(!In("depletion-risk-drugs", Code(rules::kAtcSystem, "A02BC08")));
   BOOST_TEST(In("depletion-risk-drugs", Text("furosemide 40 mg tablet")));
+}
+
+// The engine answers membership from the load-time index; rules::Matches is
+// the per-set definition. Both rule set versions, every set, every probe.
+BOOST_AUTO_TEST_CASE(index_gives_the_same_membership_as_matching_each_set) {
+  for (const auto& rs : {test::RulesAt("1.0.0"), test::RulesAt("1.1.0")}) {
+    BOOST_TEST_REQUIRE(rs->value_set_index.set_count() == rs->value_sets.size());
+    std::size_t members_seen = 0;
+    for (const CodeableConcept& c : ProbeConcepts(*rs)) {
+      const rules::ConceptView view = rules::MakeConceptView({&c});
+      std::vector<std::uint8_t> members;
+      rs->value_set_index.Members(view, members);
+      BOOST_TEST_REQUIRE(members.size() == rs->value_sets.size());
+      for (std::size_t i = 0; i < rs->value_sets.size(); ++i) {
+        const bool in = rules::Matches(rs->value_sets, static_cast<int>(i), view);
+        members_seen += in ? 1 : 0;
+        BOOST_TEST(
+            (members[i] != 0) == in,
+            rs->version << " set " << rs->value_sets[i].id << ", concept "
+                        << (c.codings.empty() ? c.text
+                                              : c.codings[0].system + "|" + c.codings[0].code));
+      }
+    }
+    BOOST_TEST(members_seen > 100u);  // the probes do reach the sets
+  }
 }
 
 BOOST_AUTO_TEST_CASE(unverified_codes_are_listed_but_not_matched) {
