@@ -33,7 +33,7 @@
 # Knobs (environment): BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_CONNECTIONS=64
 # BENCH_WRK_THREADS=2 BENCH_SERVER_THREADS=4 BENCH_DELAY_MS=20 BENCH_SOAK_SECONDS
 # BENCH_BIG_PASSES=5 BENCH_SIZE_SECONDS=3 SYNTHEA_DIR (default: shared/data/synthea-r4
-# two levels above the repository) BENCH_KEEP_WORK=1 (keep the scratch directory).
+# beside the repository or its parent) BENCH_KEEP_WORK=1 (keep the scratch directory).
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,7 +62,10 @@ rounds="${BENCH_ROUNDS:-3}"
 seconds="${BENCH_SECONDS:-10}"
 big_passes="${BENCH_BIG_PASSES:-5}"
 size_seconds="${BENCH_SIZE_SECONDS:-3}"
-synthea="${SYNTHEA_DIR:-$repo/../../shared/data/synthea-r4}"
+# shared/ beside the repository, else beside its parent (a git worktree under
+# wt/), as CMakeLists.txt looks for CDS_SYNTHEA_DIR.
+synthea="${SYNTHEA_DIR:-$repo/../shared/data/synthea-r4}"
+[ -n "${SYNTHEA_DIR:-}" ] || [ -d "$synthea" ] || synthea="$repo/../../shared/data/synthea-r4"
 conns="${BENCH_CONNECTIONS:-64}"
 wrk_threads="${BENCH_WRK_THREADS:-2}"
 server_threads="${BENCH_SERVER_THREADS:-4}"
