@@ -48,6 +48,24 @@ BOOST_AUTO_TEST_CASE(bad_json_names_file_and_line) {
   BOOST_TEST(report.errors[0].message.find("invalid JSON") != std::string::npos);
 }
 
+// Found by the fuzz_rule_loader campaign (ASan): a file ending inside a
+// UTF-8 multi-byte sequence (here a 4-byte lead byte at the very end of an
+// unterminated string) made the JSON reader's encoding check read past the
+// buffer. The ASan run of this test (tests/sanitize.sh) catches a regression;
+// every build checks that it is reported as invalid JSON.
+BOOST_AUTO_TEST_CASE(file_ending_inside_a_multibyte_sequence_is_invalid_json) {
+  test::TempRuleSet copy(test::kShippedRules);
+  for (const char* tail : {"\xf3", "\xe2\x82", "\xf0\x9f\x98"}) {
+    // Longer than the short-string buffer, so the text is on the heap where
+    // ASan sees a read past its end (the fuzzer's input was 29 bytes).
+    copy.Write("ruleset.json", "{\"d\":" + std::string(14, '\t') + "\r\t\t\t\t\"}]}" + tail);
+    rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+    BOOST_TEST_REQUIRE(report.errors.size() == 1u);
+    BOOST_TEST(report.rule_set == nullptr);
+    BOOST_TEST(report.errors[0].message.find("invalid JSON") != std::string::npos);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_value_set_names_rule_field_and_line) {
   test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json",
