@@ -148,17 +148,13 @@ int LinedDocument::LineOf(std::string path) const {
 }
 
 void ParseWithLines(const std::string& text, LinedDocument& out) {
-  // RapidJSON's UTF-8 check reads a multi-byte sequence whole: a text ending
-  // inside one (a lead byte just before the end) was read up to 3 bytes past
-  // the string's terminator (found by fuzz_rule_loader under ASan). Parse
-  // from a copy padded with NULs, as JsonDocument does; the document copies
-  // its strings, so the padding can go again after the parse.
-  constexpr std::size_t kPadding = 4;
+  // Parsed from a bounded stream (pointer and length), as JsonDocument::Parse
+  // does: RapidJSON's UTF-8 check reads a multi-byte sequence whole, and from
+  // a NUL-terminated string a file ending inside one was read up to 3 bytes
+  // past its end (found by fuzz_rule_loader under ASan).
   out.text = text;
-  out.text.append(kPadding, '\0');
   out.lines.reset();
-  out.doc.Parse<kParseFlags>(out.text.c_str());
-  out.text.resize(text.size());
+  out.doc.Parse<kParseFlags>(out.text.data(), out.text.size());
   if (out.doc.HasParseError()) {
     out.parse_error = rapidjson::GetParseError_En(out.doc.GetParseError());
     const std::vector<std::size_t> line_starts = LineStarts(text);
