@@ -28,7 +28,7 @@ struct LinedDocument {
   mutable std::optional<std::map<std::string, int>> lines;  // path -> 1-based line, lazily
 };
 
-// Parses UTF-8 JSON text (encoding validated).
-void ParseWithLines(const std::string& text, LinedDocument& out);
+// Parses UTF-8 JSON text (encoding validated); keeps the text in `out`.
+void ParseWithLines(std::string text, LinedDocument& out);
 
 }  // namespace cds::rules::internal

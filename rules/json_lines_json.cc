@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rules/json_lines.h"
@@ -147,17 +148,17 @@ int LinedDocument::LineOf(std::string path) const {
   }
 }
 
-void ParseWithLines(const std::string& text, LinedDocument& out) {
+void ParseWithLines(std::string text, LinedDocument& out) {
   // Parsed from a bounded stream (pointer and length), as JsonDocument::Parse
   // does: RapidJSON's UTF-8 check reads a multi-byte sequence whole, and from
   // a NUL-terminated string a file ending inside one was read up to 3 bytes
   // past its end (found by fuzz_rule_loader under ASan).
-  out.text = text;
+  out.text = std::move(text);
   out.lines.reset();
   out.doc.Parse<kParseFlags>(out.text.data(), out.text.size());
   if (out.doc.HasParseError()) {
     out.parse_error = rapidjson::GetParseError_En(out.doc.GetParseError());
-    const std::vector<std::size_t> line_starts = LineStarts(text);
+    const std::vector<std::size_t> line_starts = LineStarts(out.text);
     auto it = std::upper_bound(line_starts.begin(), line_starts.end(), out.doc.GetErrorOffset());
     out.parse_error_line = static_cast<int>(it - line_starts.begin());
   }

@@ -5,8 +5,10 @@
 // precedence) and valuesets.json. Every problem is reported with file, line
 // (when known), rule id and field; a set with any problem is not loaded.
 
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -32,6 +34,28 @@ struct LoadReport {
 
 // `path` is a ruleset directory or its ruleset.json.
 LoadReport LoadRuleSetReport(const std::string& path);
+
+// valuesets.json read, checked and indexed on its own. LoadRuleSetReport is
+// LoadValueSetsFile then LoadRuleSetText; the two halves exist so that many
+// rule texts can be loaded against one value-sets file without reading it
+// again (the rule-loader fuzz target does this thousands of times a second).
+struct ValueSetsFile {
+  std::string path;
+  // The stage the file failed at, if any: a rule text loaded against it stops
+  // after the same stage, so one mistake still gives one message.
+  enum class Failed { kNone, kRead, kShape, kContent } failed = Failed::kNone;
+  std::vector<RuleIssue> errors;
+  std::vector<std::string> warnings;
+  std::vector<ValueSet> value_sets;
+  ValueSetIndex index;
+  std::map<std::string, int> ids;  // value set id -> index into value_sets
+};
+ValueSetsFile LoadValueSetsFile(const std::string& path);
+
+// `text` is the content of ruleset.json (`rules_file` names it in issues),
+// loaded against `sets`; the report starts with the value-sets file's issues.
+LoadReport LoadRuleSetText(const std::string& rules_file, std::string_view text,
+                           const ValueSetsFile& sets);
 
 // Convenience: the set, or kRuleConfig with every issue, one per line.
 Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::string& path);

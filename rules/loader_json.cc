@@ -14,6 +14,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rules/loader.h"
@@ -44,6 +46,36 @@ bool IsDirectory(const std::string& path) {
   return static_cast<bool>(probe);
 }
 
+bool Parse(const std::string& file, std::string text, LinedDocument& doc,
+           std::vector<RuleIssue>& errors) {
+  internal::ParseWithLines(std::move(text), doc);
+  if (doc.parse_error.empty()) return true;
+  errors.push_back({file, doc.parse_error_line, "", "", "invalid JSON: " + doc.parse_error});
+  return false;
+}
+
+// Structure first, against the shipped JSON Schemas; semantics only once the
+// shape is right, so one mistake gives one message.
+bool CheckShape(internal::SchemaKind kind, const std::string& file, const LinedDocument& doc,
+                std::vector<RuleIssue>& errors) {
+  auto violation = internal::CheckSchema(kind, doc.doc);
+  if (!violation) return true;
+  std::string rule_id;
+  if (kind == internal::SchemaKind::kRuleSet && violation->path.rfind("rules[", 0) == 0) {
+    std::size_t close = violation->path.find(']');
+    std::size_t index = std::stoul(violation->path.substr(6, close - 6));
+    const auto& rules = doc.doc["rules"];
+    if (index < rules.Size() && rules[static_cast<rapidjson::SizeType>(index)].IsObject() &&
+        rules[static_cast<rapidjson::SizeType>(index)].HasMember("id") &&
+        rules[static_cast<rapidjson::SizeType>(index)]["id"].IsString()) {
+      rule_id = rules[static_cast<rapidjson::SizeType>(index)]["id"].GetString();
+    }
+  }
+  errors.push_back(
+      {file, doc.LineOf(violation->path), rule_id, violation->path, violation->message});
+  return false;
+}
+
 }  // namespace
 
 std::string RuleIssue::ToString() const {
@@ -55,69 +87,79 @@ std::string RuleIssue::ToString() const {
   return out + " " + message;
 }
 
-LoadReport LoadRuleSetReport(const std::string& path) {
-  LoadReport report;
-  std::string dir = IsDirectory(path) ? path : DirOf(path);
-  std::string rules_file = IsDirectory(path) ? dir + "/ruleset.json" : path;
-  std::string sets_file = dir + "/valuesets.json";
+namespace {
 
-  auto load = [&](const std::string& file, LinedDocument& doc) {
-    std::string text;
-    if (!ReadFile(file, text)) {
-      report.errors.push_back({file, 0, "", "", "cannot read file"});
-      return false;
-    }
-    internal::ParseWithLines(text, doc);
-    if (!doc.parse_error.empty()) {
-      report.errors.push_back(
-          {file, doc.parse_error_line, "", "", "invalid JSON: " + doc.parse_error});
-      return false;
-    }
-    return true;
-  };
-  LinedDocument sets_doc, rules_doc;
-  bool sets_ok = load(sets_file, sets_doc);
-  bool rules_ok = load(rules_file, rules_doc);
-  if (!sets_ok || !rules_ok) return report;
-
-  // Structure first, against the shipped JSON Schemas; semantics only once the
-  // shape is right, so one mistake gives one message.
-  auto schema = [&](internal::SchemaKind kind, const std::string& file, const LinedDocument& doc) {
-    auto violation = internal::CheckSchema(kind, doc.doc);
-    if (!violation) return true;
-    std::string rule_id;
-    if (kind == internal::SchemaKind::kRuleSet && violation->path.rfind("rules[", 0) == 0) {
-      std::size_t close = violation->path.find(']');
-      std::size_t index = std::stoul(violation->path.substr(6, close - 6));
-      const auto& rules = doc.doc["rules"];
-      if (index < rules.Size() && rules[static_cast<rapidjson::SizeType>(index)].IsObject() &&
-          rules[static_cast<rapidjson::SizeType>(index)].HasMember("id") &&
-          rules[static_cast<rapidjson::SizeType>(index)]["id"].IsString()) {
-        rule_id = rules[static_cast<rapidjson::SizeType>(index)]["id"].GetString();
-      }
-    }
-    report.errors.push_back(
-        {file, doc.LineOf(violation->path), rule_id, violation->path, violation->message});
+// Reads and parses one file; false (with the issue in `errors`) if it cannot.
+bool ReadAndParse(const std::string& file, LinedDocument& doc, std::vector<RuleIssue>& errors) {
+  std::string text;
+  if (!ReadFile(file, text)) {
+    errors.push_back({file, 0, "", "", "cannot read file"});
     return false;
-  };
-  bool sets_shape = schema(internal::SchemaKind::kValueSets, sets_file, sets_doc);
-  bool rules_shape = schema(internal::SchemaKind::kRuleSet, rules_file, rules_doc);
-  if (!sets_shape || !rules_shape) return report;
+  }
+  return Parse(file, std::move(text), doc, errors);
+}
+
+}  // namespace
+
+ValueSetsFile LoadValueSetsFile(const std::string& path) {
+  ValueSetsFile out;
+  out.path = path;
+  LinedDocument doc;
+  if (!ReadAndParse(path, doc, out.errors)) {
+    out.failed = ValueSetsFile::Failed::kRead;
+    return out;
+  }
+  if (!CheckShape(internal::SchemaKind::kValueSets, path, doc, out.errors)) {
+    out.failed = ValueSetsFile::Failed::kShape;
+    return out;
+  }
+  internal::Reporter reporter(path, doc, out.errors);
+  out.value_sets = internal::ReadValueSets(doc.doc, reporter, out.warnings, out.ids);
+  out.index = ValueSetIndex::Build(out.value_sets);
+  if (!out.errors.empty()) out.failed = ValueSetsFile::Failed::kContent;
+  return out;
+}
+
+LoadReport LoadRuleSetText(const std::string& rules_file, std::string_view text,
+                           const ValueSetsFile& sets) {
+  using Failed = ValueSetsFile::Failed;
+  LoadReport report;
+  report.errors = sets.errors;
+  report.warnings = sets.warnings;
+  // The stages of both files run side by side and stop together: parse both,
+  // then (only if both parsed) check both shapes, then (only if both are well
+  // shaped) read the contents; so one mistake gives one message.
+  LinedDocument rules_doc;
+  const bool parsed = Parse(rules_file, std::string(text), rules_doc, report.errors);
+  if (!parsed || sets.failed == Failed::kRead) return report;
+  const bool shaped =
+      CheckShape(internal::SchemaKind::kRuleSet, rules_file, rules_doc, report.errors);
+  if (!shaped || sets.failed == Failed::kShape) return report;
 
   auto rule_set = std::make_shared<RuleSet>();
-  rule_set->path = dir;
-  std::map<std::string, int> value_set_ids;
-  {
-    internal::Reporter reporter(sets_file, sets_doc, report.errors);
-    rule_set->value_sets =
-        internal::ReadValueSets(sets_doc.doc, reporter, report.warnings, value_set_ids);
-    rule_set->value_set_index = ValueSetIndex::Build(rule_set->value_sets);
-  }
+  rule_set->path = DirOf(rules_file);
+  rule_set->value_sets = sets.value_sets;
+  rule_set->value_set_index = sets.index;
   internal::Reporter reporter(rules_file, rules_doc, report.errors);
-  internal::RuleSetBuilder builder(rules_doc, reporter, *rule_set, std::move(value_set_ids));
+  internal::RuleSetBuilder builder(rules_doc, reporter, *rule_set, sets.ids);
   builder.Build();
   if (report.errors.empty()) report.rule_set = std::move(rule_set);
   return report;
+}
+
+LoadReport LoadRuleSetReport(const std::string& path) {
+  const bool directory = IsDirectory(path);
+  const std::string dir = directory ? path : DirOf(path);
+  const std::string rules_file = directory ? dir + "/ruleset.json" : path;
+  const ValueSetsFile sets = LoadValueSetsFile(dir + "/valuesets.json");
+  std::string text;
+  if (!ReadFile(rules_file, text)) {
+    LoadReport report;
+    report.errors = sets.errors;
+    report.errors.push_back({rules_file, 0, "", "", "cannot read file"});
+    return report;
+  }
+  return LoadRuleSetText(rules_file, text, sets);
 }
 
 Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::string& path) {
