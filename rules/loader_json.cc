@@ -9,12 +9,14 @@
 
 #include <rapidjson/document.h>
 
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -54,6 +56,27 @@ bool Parse(const std::string& file, std::string text, LinedDocument& doc,
   return false;
 }
 
+// The id of the rule a violation's path is inside ("rules[3].when..." -> the
+// id of rules[3]), or "". Paths are built from member names, so "rules[" may
+// also begin an unknown member's name ("rules[eDate", found by the
+// fuzz_rule_loader campaign): only digits and ']' make an index.
+std::string RuleIdAt(const rapidjson::Document& doc, const std::string& path) {
+  constexpr std::string_view kPrefix = "rules[";
+  if (path.rfind(kPrefix, 0) != 0) return "";
+  const char* first = path.data() + kPrefix.size();
+  const char* last = path.data() + path.size();
+  std::size_t index = 0;
+  const auto [end, error] = std::from_chars(first, last, index);
+  if (error != std::errc() || end == first || end == last || *end != ']') return "";
+  const auto rules = doc.FindMember("rules");
+  if (rules == doc.MemberEnd() || !rules->value.IsArray() || index >= rules->value.Size())
+    return "";
+  const auto& rule = rules->value[static_cast<rapidjson::SizeType>(index)];
+  if (!rule.IsObject()) return "";
+  const auto id = rule.FindMember("id");
+  return id != rule.MemberEnd() && id->value.IsString() ? id->value.GetString() : "";
+}
+
 // Structure first, against the shipped JSON Schemas; semantics only once the
 // shape is right, so one mistake gives one message.
 bool CheckShape(internal::SchemaKind kind, const std::string& file, const LinedDocument& doc,
@@ -61,16 +84,7 @@ bool CheckShape(internal::SchemaKind kind, const std::string& file, const LinedD
   auto violation = internal::CheckSchema(kind, doc.doc);
   if (!violation) return true;
   std::string rule_id;
-  if (kind == internal::SchemaKind::kRuleSet && violation->path.rfind("rules[", 0) == 0) {
-    std::size_t close = violation->path.find(']');
-    std::size_t index = std::stoul(violation->path.substr(6, close - 6));
-    const auto& rules = doc.doc["rules"];
-    if (index < rules.Size() && rules[static_cast<rapidjson::SizeType>(index)].IsObject() &&
-        rules[static_cast<rapidjson::SizeType>(index)].HasMember("id") &&
-        rules[static_cast<rapidjson::SizeType>(index)]["id"].IsString()) {
-      rule_id = rules[static_cast<rapidjson::SizeType>(index)]["id"].GetString();
-    }
-  }
+  if (kind == internal::SchemaKind::kRuleSet) rule_id = RuleIdAt(doc.doc, violation->path);
   errors.push_back(
       {file, doc.LineOf(violation->path), rule_id, violation->path, violation->message});
   return false;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <exception>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -137,7 +138,16 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
   loaded_hash_ = ContentHash();
   candidate_hash_.clear();
 
-  rules::LoadReport report = rules::LoadRuleSetReport(options_.path);
+  rules::LoadReport report;
+  try {
+    report = rules::LoadRuleSetReport(options_.path);
+  } catch (const std::exception& e) {
+    // The loader reports problems rather than throwing; should it throw
+    // anyway (a bug, like the one the fuzz_rule_loader campaign found, or
+    // memory running out), this reload fails and the running rules stay.
+    report = {};
+    report.errors.push_back({options_.path, 0, "", "", std::string("loader failed: ") + e.what()});
+  }
   const std::string time = NowIsoMillis();
   const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - started)

@@ -134,6 +134,23 @@ BOOST_AUTO_TEST_CASE(schema_reports_missing_and_unknown_fields) {
   BOOST_TEST(FindIssue(report, "schema: unknown field 'owner'") != nullptr, AllIssues(report));
 }
 
+// Found by the fuzz_rule_loader campaign: an unknown member whose name
+// begins like a rule's path ("rules[eDate") made the loader parse "eDate" as
+// a rule index and throw; it is an unknown field like any other.
+BOOST_AUTO_TEST_CASE(unknown_member_named_like_a_rule_path_is_an_unknown_field) {
+  for (const char* name :
+       {"rules[eDate", "rules[", "rules[12", "rules[1x]", "rules[99999999999999999999]"}) {
+    test::TempRuleSet copy(test::kShippedRules);
+    copy.Replace("ruleset.json", R"("id": "magnesium",)",
+                 std::string(R"("id": "magnesium", ")") + name + R"(": 1,)");
+    rules::LoadReport report;
+    BOOST_REQUIRE_NO_THROW(report = rules::LoadRuleSetReport(copy.dir()));
+    BOOST_TEST(report.rule_set == nullptr);
+    BOOST_TEST(FindIssue(report, std::string("schema: unknown field '") + name + "'") != nullptr,
+               AllIssues(report));
+  }
+}
+
 // "Exactly one kind per predicate" is the schema's oneOf, which the loader
 // checks outside RapidJSON's validator (issue #18): same path, line and
 // message, wherever the schema puts a predicate (nested in a rule, in an
