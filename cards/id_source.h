@@ -13,7 +13,12 @@ class IdSource {
   virtual std::string NewUuid() = 0;  // lower-case RFC 4122 text form
 };
 
-// Version-4 uuids from a generator seeded from the OS once (thread-safe).
+// Version-7 uuids (RFC 9562 section 5.7: Unix time in milliseconds, then
+// random bits from a generator seeded from the OS once), strictly increasing
+// within the process (thread-safe). Time order matters for the governance
+// store (issue #18): issued cards are keyed by uuid, and random (version-4)
+// keys spread every batch of inserts over the whole index, about one page
+// written per card; ordered keys append to its last pages.
 class RandomIdSource : public IdSource {
  public:
   std::string NewUuid() override;

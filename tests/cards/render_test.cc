@@ -2,6 +2,10 @@
 
 #include <rapidjson/document.h>
 
+#include <chrono>
+#include <set>
+#include <string>
+
 #include <boost/test/unit_test.hpp>
 
 #include "rules/example_case.h"
@@ -149,15 +153,32 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST(cards[i - 1].indicator >= cards[i].indicator);
 }
 
-BOOST_AUTO_TEST_CASE(uuids_are_unique_per_card_and_suggestion) {
+// Version 7 (RFC 9562): the first 48 bits are the Unix time in milliseconds,
+// and ids never go backwards, even past 4,096 ids in one millisecond.
+BOOST_AUTO_TEST_CASE(uuids_are_unique_time_ordered_version_7) {
   cards::RandomIdSource ids;
+  const auto ms_now = [] {
+    return static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+  };
+  const unsigned long long before = ms_now();
   std::set<std::string> seen;
-  for (int i = 0; i < 1000; ++i) {
+  std::string previous;
+  for (int i = 0; i < 20000; ++i) {
     std::string id = ids.NewUuid();
-    BOOST_TEST(id.size() == 36u);
-    BOOST_TEST(id[14] == '4');
+    BOOST_TEST_REQUIRE(id.size() == 36u);
+    BOOST_TEST(id[8] == '-');
+    BOOST_TEST(id[14] == '7');
+    BOOST_TEST(std::string("89ab").find(id[19]) != std::string::npos);
     BOOST_TEST(seen.insert(id).second);
+    BOOST_TEST(id > previous);
+    previous = id;
   }
+  const unsigned long long first =
+      std::stoull(seen.begin()->substr(0, 8) + seen.begin()->substr(9, 4), nullptr, 16);
+  BOOST_TEST(first >= before);
+  BOOST_TEST(first <= ms_now());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
