@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 
 namespace cds::service {
@@ -14,6 +16,17 @@ void TuneAllocator() {
     mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
   }
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, kMaxArenas);
+#endif
+}
+
+void TuneAllocatorForThreads(std::size_t busy_threads) {
+#if defined(__GLIBC__)
+  constexpr std::size_t kMaxArenas = 64;  // the config allows 256 threads
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, static_cast<int>(std::min(busy_threads + 2, kMaxArenas)));
+  }
+#else
+  static_cast<void>(busy_threads);
 #endif
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fhir/rest_fhir_client.h"
+#include "service/app/allocator_tuning.h"
 #include "service/app/cli.h"
 #include "service/app/cli_common.h"
 #include "service/app/cli_security.h"
@@ -53,6 +54,7 @@ int RunServe(const CliArgs& args) {
     }
     config = std::move(loaded).value();
   }
+  TuneAllocatorForThreads(config.threads);
   const std::string listen = flags.Value("listen").value_or(
       config.listen.empty() ? std::string("127.0.0.1:8080") : config.listen);
   Result<std::pair<std::string, std::uint16_t>> address = ParseListen(listen);
