@@ -38,11 +38,11 @@ void SecurityGate::Decorate(const HttpRequestView& request, HttpResponseView& re
   if (cors_ != nullptr) cors_->Decorate(request, response);
 }
 
-void SecurityGate::Handle(const HttpRequestView& request, Respond respond) const {
+void SecurityGate::Handle(HttpRequestView request, Respond respond) const {
   // The one route table (service/http/endpoint.h): CORS and the JWT guard
   // the CDS endpoints only.
   if (SpecOf(RouteOf(request.path).endpoint).group != EndpointGroup::kCds) {
-    return next_.Handle(request, std::move(respond));
+    return next_.Handle(std::move(request), std::move(respond));
   }
 
   if (request.method == "OPTIONS") {
@@ -62,18 +62,22 @@ void SecurityGate::Handle(const HttpRequestView& request, Respond respond) const
   }
 
   if (authenticator_ == nullptr || !authenticator_->required()) {
-    return next_.Handle(request, std::move(respond));
+    return next_.Handle(std::move(request), std::move(respond));
   }
-  // The request is copied for the check: it may finish later, on a JWK Set
-  // fetch thread, after the caller's view is gone.
-  auto pending = std::make_shared<HttpRequestView>(request);
+  // The check may finish later, on a JWK Set fetch thread: the request moves
+  // into the callback, and on to the next handler from there. The path and
+  // token are copied first, since the callback may run (and move the
+  // request on) before Authenticate returns.
+  const std::string path = request.path;
+  const std::string authorization = request.Header("authorization");
+  auto pending = std::make_shared<HttpRequestView>(std::move(request));
   auto reply = std::make_shared<Respond>(std::move(respond));
   const RequestHandler* next = &next_;
-  authenticator_->Authenticate(request.path, request.Header("authorization"),
+  authenticator_->Authenticate(path, authorization,
                                [pending, reply, next](const AuthOutcome& outcome) {
                                  Trace(*pending, outcome);
                                  if (!outcome.ok()) return (*reply)(Unauthorized());
-                                 next->Handle(*pending, std::move(*reply));
+                                 next->Handle(std::move(*pending), std::move(*reply));
                                });
 }
 

@@ -32,7 +32,7 @@ class SecurityGate : public RequestHandler {
                const CorsPolicy* cors)
       : next_(next), authenticator_(authenticator), cors_(cors) {}
 
-  void Handle(const HttpRequestView& request, Respond respond) const override;
+  void Handle(HttpRequestView request, Respond respond) const override;
 
   // The CORS headers for a response made outside the gate (e.g. the HTTP
   // adapter's 413). A no-op without a CorsPolicy.

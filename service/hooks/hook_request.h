@@ -78,6 +78,11 @@ struct HookRequest {
 // shape, or fails the hook's own check (the message names the field).
 Result<HookRequest> ParseHookRequest(std::string_view body);
 
+// The same, taking the body: it is parsed in place, with no copy when its
+// capacity has room for JsonDocument::kInsituPadding more bytes (the HTTP
+// parser reserves it); the request's document then owns it.
+Result<HookRequest> ParseHookRequestInPlace(std::string body);
+
 // True for a FHIR id: 1 to 64 of [A-Za-z0-9-.].
 bool IsFhirId(std::string_view text);
 

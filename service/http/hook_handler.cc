@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cards/render.h"
+#include "common/json_document.h"
 #include "fhir/data_gatherer.h"
 #include "fhir/patient_facts.h"
 #include "service/hooks/feedback_request.h"
@@ -16,6 +17,7 @@
 #include "service/hooks/request_trace.h"
 #include "service/hooks/service_call.h"
 #include "service/http/endpoint.h"
+#include "service/http/http_request_parser.h"
 #include "service/http/http_response_text.h"
 #include "service/http/http_status.h"
 #include "service/http/response_json.h"
@@ -171,7 +173,7 @@ HookHandler::HookHandler(const RuleSetHolder& rule_sets, HookHandlerOptions opti
   assert(options_.clock && options_.ids && "HookHandlerOptions needs a clock and an id source");
 }
 
-void HookHandler::Handle(const HttpRequestView& request, Respond respond) const {
+void HookHandler::Handle(HttpRequestView request, Respond respond) const {
   // The one route table (service/http/endpoint.h).
   const Route route = RouteOf(request.path);
   const EndpointSpec& spec = SpecOf(route.endpoint);
@@ -222,7 +224,10 @@ void HookHandler::Ready(Respond& respond) const {
   respond(Json(200, WriteStringObject({{"status", "ready"}, {"ruleset", rule_set->Label()}})));
 }
 
-void HookHandler::CallService(const std::string& service_id, const HttpRequestView& http,
+// The body read by the HTTP parser has room for the in-place parse.
+static_assert(HttpRequestParser::kBodySlack >= JsonDocument::kInsituPadding);
+
+void HookHandler::CallService(const std::string& service_id, HttpRequestView& http,
                               Respond respond) const {
   std::shared_ptr<const rules::RuleSet> rule_set = rule_sets_.Get();
   if (!rule_set) {
@@ -239,7 +244,7 @@ void HookHandler::CallService(const std::string& service_id, const HttpRequestVi
     http.trace->ruleset = rule_set->Label();
   }
 
-  Result<HookRequest> parsed = ParseHookRequest(http.body);
+  Result<HookRequest> parsed = ParseHookRequestInPlace(std::move(http.body));
   if (!parsed) return respond(NoStore(ErrorResponse(parsed.error())));
   if (http.trace) {
     http.trace->hook = parsed->hook;

@@ -83,13 +83,13 @@ class HookHandler : public RequestHandler {
   HookHandler& operator=(const HookHandler&) = delete;
 
   // Fills request.trace (when set) for the operational observers.
-  void Handle(const HttpRequestView& request, Respond respond) const override;
+  void Handle(HttpRequestView request, Respond respond) const override;
 
  private:
   void Discovery(Respond& respond) const;
   void Ready(Respond& respond) const;
-  void CallService(const std::string& service_id, const HttpRequestView& request,
-                   Respond respond) const;
+  // Takes the request's body (parsed in place).
+  void CallService(const std::string& service_id, HttpRequestView& request, Respond respond) const;
   void Feedback(const std::string& service_id, const HttpRequestView& request,
                 Respond respond) const;
 

@@ -224,7 +224,7 @@ bool HttpRequestParser::FinishHead() {
   }
   state_ = body_mode_ == BodyMode::kNone ? State::kComplete : State::kBody;
   if (body_mode_ == BodyMode::kLength) {
-    request_.body.reserve(static_cast<std::size_t>(remaining_));
+    request_.body.reserve(static_cast<std::size_t>(remaining_) + kBodySlack);
   }
   return true;
 }

@@ -5,6 +5,12 @@
 // and the instrumenting front that routes between them (InstrumentedHandler)
 // all implement it, so one adapter can serve any of them on its own port.
 //
+// The request is passed by value: each handler moves it on to the next, and
+// the one that ends the chain may take what it needs (the hook handler parses
+// the body in place) instead of copying it (issue #18: a 3 MB body was
+// copied once more for the parse, and the whole request again when auth was
+// on).
+//
 // Contract of Handle: `respond` is called exactly once per request, either
 // before Handle returns or later on another thread; it must not block for
 // long. Handle itself never blocks on I/O (stack notes §2).
@@ -22,7 +28,7 @@ using Respond = std::function<void(HttpResponseView)>;
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
-  virtual void Handle(const HttpRequestView& request, Respond respond) const = 0;
+  virtual void Handle(HttpRequestView request, Respond respond) const = 0;
 };
 
 }  // namespace cds::service

@@ -112,7 +112,7 @@ void InstrumentedHandler::RecordRefused(const HttpRequestView& request, int stat
   Observe(options_, ObservedOf(request.method, route), request.method, trace, status, seconds);
 }
 
-void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond) const {
+void InstrumentedHandler::Handle(HttpRequestView request, Respond respond) const {
   const SteadyClock::time_point started = SteadyClock::now();
   // The one route table (service/http/endpoint.h) picks the handler.
   const Route route = RouteOf(request.path);
@@ -121,13 +121,8 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
   const RequestHandler* target = ops_endpoint ? options_.ops : options_.cds;
 
   // The adapter attaches a trace; a request built elsewhere (tests) gets one here.
-  std::shared_ptr<RequestTrace> trace = request.trace;
-  std::unique_ptr<HttpRequestView> copy;
-  if (!trace) {
-    copy = std::make_unique<HttpRequestView>(request);
-    copy->trace = trace = std::make_shared<RequestTrace>();
-  }
-  const HttpRequestView& traced = copy ? *copy : request;
+  if (!request.trace) request.trace = std::make_shared<RequestTrace>();
+  const std::shared_ptr<RequestTrace> trace = request.trace;
   if (!ops_endpoint) trace->requested_service = PrintableServiceId(route);
 
   // Settles the request once, on whichever thread produces the response (or
@@ -195,7 +190,7 @@ void InstrumentedHandler::Handle(const HttpRequestView& request, Respond respond
         ErrorViewFor(Error{ErrorCode::kUnknownService, "no endpoint at this path on this port"}));
   }
   try {
-    target->Handle(traced, std::move(finish));
+    target->Handle(std::move(request), std::move(finish));
   } catch (...) {
     // The adapter answers 500; settle the books here so shutdown does not
     // wait for a request that will never respond.

@@ -45,7 +45,7 @@ struct InstrumentedHandlerOptions {
 class InstrumentedHandler : public RequestHandler {
  public:
   explicit InstrumentedHandler(InstrumentedHandlerOptions options) : options_(options) {}
-  void Handle(const HttpRequestView& request, Respond respond) const override;
+  void Handle(HttpRequestView request, Respond respond) const override;
 
   // Counts, logs and (for a service call) audits a response that the HTTP
   // adapter made itself, e.g. 413, without calling a handler.

@@ -23,7 +23,7 @@ HttpResponseView Reply(int status, std::string body,
 
 }  // namespace
 
-void OpsHandler::Handle(const HttpRequestView& request, Respond respond) const {
+void OpsHandler::Handle(HttpRequestView request, Respond respond) const {
   // The one route table (service/http/endpoint.h).
   const Route route = RouteOf(request.path);
   const EndpointSpec& spec = SpecOf(route.endpoint);

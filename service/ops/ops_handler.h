@@ -39,7 +39,7 @@ struct OpsHandlerOptions {
 class OpsHandler : public RequestHandler {
  public:
   explicit OpsHandler(OpsHandlerOptions options) : options_(options) {}
-  void Handle(const HttpRequestView& request, Respond respond) const override;
+  void Handle(HttpRequestView request, Respond respond) const override;
 
  private:
   OpsHandlerOptions options_;

@@ -202,6 +202,8 @@ void BM_Handler(benchmark::State& state) {
   int status = 0;
   std::size_t response_bytes = 0;
   for (auto _ : state) {
+    // Handle takes the request (the server moves it in); each iteration
+    // hands it a copy, a memcpy of the body the server does not pay.
     handler.Handle(request, [&](cds::service::HttpResponseView response) {
       status = response.status;
       response_bytes = response.body.size();

@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <boost/test/unit_test.hpp>
 
@@ -39,7 +40,7 @@ inline HttpResponseView Call(const HookHandler& handler, const std::string& meth
   if (!content_type.empty()) request.headers["content-type"] = content_type;
   auto promise = std::make_shared<std::promise<HttpResponseView>>();
   std::future<HttpResponseView> answer = promise->get_future();
-  handler.Handle(request,
+  handler.Handle(std::move(request),
                  [promise](HttpResponseView response) { promise->set_value(std::move(response)); });
   BOOST_REQUIRE_MESSAGE(answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready,
                         "handler did not respond");

@@ -1,11 +1,14 @@
 #include "service/hooks/hook_request.h"
 
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "common/json_internal.h"
+#include "service/http/http_request_parser.h"
 
 namespace cds::service {
 namespace {
@@ -232,6 +235,34 @@ BOOST_AUTO_TEST_CASE(fhir_id_rules) {
   BOOST_TEST(!IsFhirId("a_b"));
   BOOST_TEST(!IsFhirId("a b"));
   BOOST_TEST(!IsFhirId("Patient/1"));
+}
+
+// Issue #18: a body read by the HTTP parser (by Content-Length, here in
+// pieces) has room for the in-place parse's padding, so the hook request is
+// parsed in the buffer the body was read into: its strings point into that
+// buffer, not into a copy.
+BOOST_AUTO_TEST_CASE(body_from_the_http_parser_is_parsed_where_it_was_read) {
+  const std::string body = kFull;
+  const std::string head =
+      "POST /cds-services/magnesium-advisor HTTP/1.1\r\nHost: a\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
+  HttpRequestParser parser(HttpParserLimits{});
+  BOOST_TEST_REQUIRE(parser.Feed(head) == head.size());
+  for (std::size_t at = 0; at < body.size(); at += 100) {
+    const std::string_view piece = std::string_view(body).substr(at, 100);
+    BOOST_TEST_REQUIRE(parser.Feed(piece) == piece.size());
+  }
+  BOOST_TEST_REQUIRE((parser.state() == HttpRequestParser::State::kComplete));
+  HttpRequestView request = parser.TakeRequest();
+  BOOST_TEST(request.body == body);
+  const char* const begin = request.body.data();
+  const char* const end = begin + request.body.size();
+  Result<HookRequest> parsed = ParseHookRequestInPlace(std::move(request.body));
+  BOOST_TEST_REQUIRE(parsed.has_value());
+  const char* const hook = json_internal::AsValue(parsed->document->root())["hook"].GetString();
+  BOOST_TEST((hook >= begin && hook < end));
+  BOOST_TEST(parsed->hook == "patient-view");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

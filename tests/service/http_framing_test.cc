@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 // Answers 200 with "<method> <path> <body size>".
 class EchoHandler : public RequestHandler {
  public:
-  void Handle(const HttpRequestView& request, Respond respond) const override {
+  void Handle(HttpRequestView request, Respond respond) const override {
     ++requests;
     HttpResponseView response;
     response.content_type = "text/plain";

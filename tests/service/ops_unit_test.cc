@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_SUITE_END()
 // A handler that answers only when told to.
 class HeldHandler : public RequestHandler {
  public:
-  void Handle(const HttpRequestView&, Respond respond) const override {
+  void Handle(HttpRequestView, Respond respond) const override {
     std::lock_guard<std::mutex> lock(mutex_);
     held_.push_back(std::move(respond));
   }

@@ -69,7 +69,7 @@ std::string SampleRequest() {
 // Serves one JWK Set at /jwks.json and counts the requests it gets.
 class JwksServer : public RequestHandler {
  public:
-  void Handle(const HttpRequestView& request, Respond respond) const override {
+  void Handle(HttpRequestView request, Respond respond) const override {
     ++requests;
     HttpResponseView response;
     std::lock_guard<std::mutex> lock(mutex);
