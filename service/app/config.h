@@ -45,7 +45,9 @@ struct FhirConfig {
 struct ServiceConfig {
   std::string listen;  // "HOST:PORT"; "" = default
   std::string rules;   // rule set directory; "" = default
-  std::size_t threads = 4;
+  // HTTP I/O threads, each an event loop of its own (service/http/http_adapter.h).
+  // 0 (the default): one per CPU the process may run on.
+  std::size_t threads = 0;
   std::size_t max_body_bytes = 1024 * 1024;
   // Issue #12: HTTP framing limits and timeouts ("limits" in the config file;
   // README "Security").
