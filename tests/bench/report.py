@@ -187,7 +187,8 @@ def main():
                 fetch_rows.append(d)
         say("`tests/bench/fhir_delay.mjs` (Node, 127.0.0.1) answers each FHIR GET of patient-30's data after a "
             "timer; magcds runs the 5 prefetch queries in parallel (`fhir.allowedServers`, "
-            "`fhir.allowHttpLoopback`, `fhir.deadlineMs` 5000). Added = magcds latency − delay. "
+            "`fhir.allowHttpLoopback`, `fhir.deadlineMs` 5000). Added = magcds latency − delay; issue #18's "
+            "row takes magcds latency − FHIR alone's at the same concurrency. "
             "\"FHIR alone\" is wrk straight at the delay server with 5 connections per magcds request "
             "in flight (its own overhead at that load).")
         say("")
@@ -220,10 +221,18 @@ def main():
             a99 = at16["p99_us"] / 1000 - delay_ms
             targets.append(("fetch: added p50 ≤ 1 ms at 16 concurrent", f"{a50:+.2f} ms", a50 <= 1.0))
             targets.append(("fetch: added p99 ≤ 5 ms at 16 concurrent", f"{a99:+.2f} ms", a99 <= 5.0))
+            # Issue #18's reference is the FHIR server's own latency, measured in
+            # the same run at the same number of GETs in flight (5 per call:
+            # "FHIR alone"); the delay alone leaves out the server's own time.
+            r50 = (at16["p50_us"] - at16["direct"]["p50_us"]) / 1000
+            r99 = (at16["p99_us"] - at16["direct"]["p99_us"]) / 1000
             targets18.append(("fetch mode, 16 concurrent, FHIR delay: added latency",
-                              f"FHIR server delay {delay_ms:.0f} ms",
-                              f"{a50:+.2f} ms p50 / {a99:+.2f} ms p99", "≤ 1 ms p50 / ≤ 5 ms p99",
-                              a50 <= 1.0 and a99 <= 5.0))
+                              f"FHIR server alone, {16 * 5} GETs in flight: "
+                              f"{fmt_ms(at16['direct']['p50_us'])} p50 / "
+                              f"{fmt_ms(at16['direct']['p99_us'])} p99 (delay {delay_ms:.0f} ms)",
+                              f"{r50:+.2f} ms p50 / {r99:+.2f} ms p99 "
+                              f"({a50:+.2f} / {a99:+.2f} over the delay)", "≤ 1 ms p50 / ≤ 5 ms p99",
+                              r50 <= 1.0 and r99 <= 5.0))
     else:
         say(f"**Not measured:** {fetch_status}")
         say("")
