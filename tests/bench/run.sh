@@ -31,7 +31,8 @@
 # starts is stopped on exit; every load loop is bounded in time.
 #
 # Knobs (environment): BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_CONNECTIONS=64
-# BENCH_WRK_THREADS=2 BENCH_SERVER_THREADS=4 BENCH_DELAY_MS=20 BENCH_SOAK_SECONDS
+# BENCH_WRK_THREADS=2 BENCH_SERVER_THREADS=4 (the bare listener's threads; magcds runs with
+# its default, one event loop per CPU) BENCH_DELAY_MS=20 BENCH_SOAK_SECONDS
 # BENCH_BIG_PASSES=5 BENCH_SIZE_SECONDS=3 SYNTHEA_DIR (default: shared/data/synthea-r4
 # beside the repository or its parent) BENCH_KEEP_WORK=1 (keep the scratch directory).
 set -euo pipefail
@@ -352,7 +353,7 @@ port_f=$(sed -n 's/^LISTENING //p' "$work/raw/fhir.log")
 fhir_base="http://127.0.0.1:$port_f/fhir"
 python3 "$bench_dir/gen_data.py" no-prefetch --fhir-server "$fhir_base" "$body" "$work/fetch-body.json"
 cat >"$work/fetch-config.json" <<EOF
-{"threads": $server_threads,
+{
  "fhir": {"allowedServers": ["$fhir_base"], "allowHttpLoopback": true, "deadlineMs": 5000}}
 EOF
 port_cf=$(free_port)
@@ -461,7 +462,7 @@ stop_pid "$pid_s"
 
 # ---------------------------------------------------------------- 8. big patients
 log "big patients: $(ls "$work/data/synthea" | wc -l) Synthea records as full prefetch, $big_passes passes"
-printf '{"threads": %s, "limits": {"maxBodyBytes": 16777216}}\n' "$server_threads" >"$work/big-config.json"
+printf '{"limits": {"maxBodyBytes": 16777216}}\n' >"$work/big-config.json"
 port_g=$(free_port)
 "$magcds" serve --listen "127.0.0.1:$port_g" --config "$work/big-config.json" >"$work/raw/magcds-big.log" 2>&1 &
 pid_g=$!; pids+=("$pid_g")
