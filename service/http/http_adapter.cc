@@ -6,7 +6,6 @@
 
 #include <pplx/threadpool.h>
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <exception>
@@ -36,17 +35,12 @@ using tcp = asio::ip::tcp;  // NOLINT(readability-identifier-naming): asio's spe
 using Clock = std::chrono::steady_clock;
 
 // The FHIR and JWKS clients (cpprestsdk) run their continuations on the pplx
-// pool; its size is set here, from the server's. Half the event loops (at
-// least one): the pool's threads share one io_context, so each continuation
-// of a FHIR read may wake another of them, and fewer threads hop less while
-// leaving the CPUs to the event loops (issue #18, fetch mode, 16 concurrent
-// on 2 CPUs: 1 pool thread against 2, p50 0.5 ms lower, 150 us less CPU per
-// call, in three runs each).
-void InitializeThreadPool(std::size_t server_threads) {
+// pool; its size was set here when the listener was cpprestsdk's, and still is.
+void InitializeThreadPool(std::size_t threads) {
   static std::once_flag once;
-  std::call_once(once, [server_threads] {
+  std::call_once(once, [threads] {
     try {
-      crossplat::threadpool::initialize_with_threads(std::max<std::size_t>(1, server_threads / 2));
+      crossplat::threadpool::initialize_with_threads(threads == 0 ? 1 : threads);
     } catch (const std::exception&) {
       // Already initialised by an earlier user of cpprestsdk: keep that pool.
     }

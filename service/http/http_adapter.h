@@ -42,7 +42,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 1024 * 1024;
-  std::size_t threads = 4;  // I/O threads (event loops); cpprestsdk's pool gets half
+  std::size_t threads = 4;  // I/O threads, and cpprestsdk's pool for the FHIR client
   // Issue #12: framing limits and timeouts (README "Security", config "limits").
   std::size_t max_header_bytes = 32 * 1024;
   std::size_t max_headers = 100;
