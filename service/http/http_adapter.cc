@@ -169,7 +169,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
-  enum class Phase { kIdle, kHead, kBody, kHandling, kWriting, kClosed };
+  enum class Phase { kIdle, kHead, kBody, kHandling, kWriting, kLingering, kClosed };
+  // After a framing error the client may still be sending the request it
+  // began (a 50 MB upload, say). Closing with its bytes unread makes the
+  // kernel answer with a reset, which can destroy our error response before
+  // the client reads it (seen: curl reporting its "100 Continue" instead of
+  // our 413). So the server stops sending, reads and drops what still comes,
+  // and closes at the client's end of stream, after this long, or after this
+  // many bytes: a "lingering close" (RFC 9112 section 9.6).
+  static constexpr std::chrono::milliseconds kLingerTime{2000};
+  static constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;
 
   static HttpParserLimits Limits(const ServerOptions& options) {
     HttpParserLimits limits;
@@ -335,19 +344,42 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         parser_.error_status() == 413) {
       state_->options.decorate(parser_.request(), view);
     }
-    Write(SerializeResponse(view, false, false), false);
+    Write(SerializeResponse(view, false, false), false, /*linger=*/true);
   }
 
-  void Write(std::string bytes, bool keep_alive) {
+  void Write(std::string bytes, bool keep_alive, bool linger = false) {
     phase_ = Phase::kWriting;
     SetDeadline(state_->options.body_timeout);
     auto self = this->shared_from_this();
     auto data = std::make_shared<std::string>(std::move(bytes));
     asio::async_write(
         stream_, asio::buffer(*data),
-        [self, data, keep_alive](const boost::system::error_code& error, std::size_t) {
+        [self, data, keep_alive, linger](const boost::system::error_code& error, std::size_t) {
+          if (!error && linger) return self->Linger();
           if (error || !keep_alive || !self->keep_alive_) return self->CloseNow();
           self->NextRequest();
+        });
+  }
+
+  void Linger() {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kLingering;
+    SetDeadline(kLingerTime);
+    boost::system::error_code ignored;
+    Socket().shutdown(tcp::socket::shutdown_send, ignored);
+    DropInput();
+  }
+
+  // Reads from the socket under any TLS layer: the bytes are dropped anyway.
+  void DropInput() {
+    auto self = this->shared_from_this();
+    Socket().async_read_some(
+        asio::buffer(read_buffer_), [self](const boost::system::error_code& error, std::size_t n) {
+          self->lingered_ += n;
+          if (error || self->phase_ != Phase::kLingering || self->lingered_ >= kLingerBytes) {
+            return self->CloseNow();
+          }
+          self->DropInput();
         });
   }
 
@@ -379,7 +411,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = true;
   bool head_request_ = false;
   bool sent_continue_ = false;
-  bool uncounted_ = false;  // `connections` no longer counts this one
+  bool uncounted_ = false;    // `connections` no longer counts this one
+  std::size_t lingered_ = 0;  // bytes dropped after a framing error
   Clock::time_point request_started_ = Clock::now();
 };
 
