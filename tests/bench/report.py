@@ -128,7 +128,8 @@ def main():
     say(f"Body `tests/bench/patient-30.json` ({body_bytes:,} B, 30 resources), response {resp_bytes:,} B "
         f"(one MG-01 warning card). `wrk -t{machine.get('wrk_threads')} -c{machine.get('connections')} "
         f"-d{machine.get('seconds')}s`, {machine.get('rounds')} rounds in rotating order (abc, bca, cab), "
-        f"after a 2 s warm-up each. Server pool: {machine.get('server_threads')} threads for (b) and (c); "
+        f"after a 2 s warm-up each. Threads: (b) a pool of {machine.get('server_threads')}; (c) its default, one event loop per CPU "
+        f"({machine.get('nproc')} here); "
         "nginx 2 workers. CPU/req = server process CPU time (utime+stime) / requests.")
     say("")
     say("| round | server | req/s | p50 | p99 | CPU/req | errors | non-2xx |")
