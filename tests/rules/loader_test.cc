@@ -281,6 +281,38 @@ BOOST_AUTO_TEST_CASE(template_syntax_errors) {
   BOOST_TEST((*ok)[1].field == "value");
 }
 
+// The two halves of LoadRuleSetReport: one value-sets file, loaded once,
+// serves several rule texts (the rule-loader fuzz target's use), with the
+// same result as loading the directory; a value-sets file that fails stops
+// each rule text at the same stage, its issue first.
+BOOST_AUTO_TEST_CASE(one_value_sets_file_serves_several_rule_texts) {
+  test::TempRuleSet copy(test::kShippedRules);
+  const rules::ValueSetsFile sets = rules::LoadValueSetsFile(copy.dir() + "/valuesets.json");
+  BOOST_TEST_REQUIRE(sets.errors.empty());
+  const rules::LoadReport whole = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST_REQUIRE(whole.rule_set != nullptr);
+  const std::string text = copy.Read("ruleset.json");
+  for (int i = 0; i < 2; ++i) {
+    const rules::LoadReport report =
+        rules::LoadRuleSetText(copy.dir() + "/ruleset.json", text, sets);
+    BOOST_TEST_REQUIRE(report.rule_set != nullptr, AllIssues(report));
+    BOOST_TEST(report.rule_set->rules.size() == whole.rule_set->rules.size());
+    BOOST_TEST(report.rule_set->value_sets.size() == whole.rule_set->value_sets.size());
+    BOOST_TEST(report.rule_set->Label() == whole.rule_set->Label());
+  }
+  const rules::LoadReport broken_rules = rules::LoadRuleSetText("ruleset.json", "{\"id\": ", sets);
+  BOOST_TEST_REQUIRE(broken_rules.errors.size() == 1u);
+  BOOST_TEST(broken_rules.errors[0].file == "ruleset.json");
+
+  copy.Write("valuesets.json", "{\"valueSets\": [");
+  const rules::ValueSetsFile bad = rules::LoadValueSetsFile(copy.dir() + "/valuesets.json");
+  BOOST_TEST((bad.failed == rules::ValueSetsFile::Failed::kRead));
+  const rules::LoadReport stopped = rules::LoadRuleSetText("ruleset.json", text, bad);
+  BOOST_TEST(stopped.rule_set == nullptr);
+  BOOST_TEST_REQUIRE(stopped.errors.size() == 1u, AllIssues(stopped));
+  BOOST_TEST(stopped.errors[0].file == copy.dir() + "/valuesets.json");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(RuleFileEdits)
