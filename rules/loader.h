@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -40,7 +39,6 @@ LoadReport LoadRuleSetReport(const std::string& path);
 // rule texts can be loaded against one value-sets file without reading it
 // again (the rule-loader fuzz target does this thousands of times a second).
 struct ValueSetsFile {
-  std::string path;
   // The stage the file failed at, if any: a rule text loaded against it stops
   // after the same stage, so one mistake still gives one message.
   enum class Failed { kNone, kRead, kShape, kContent } failed = Failed::kNone;
@@ -54,7 +52,8 @@ ValueSetsFile LoadValueSetsFile(const std::string& path);
 
 // `text` is the content of ruleset.json (`rules_file` names it in issues),
 // loaded against `sets`; the report starts with the value-sets file's issues.
-LoadReport LoadRuleSetText(const std::string& rules_file, std::string_view text,
+// The text is kept for line numbers, hence taken by value.
+LoadReport LoadRuleSetText(const std::string& rules_file, std::string text,
                            const ValueSetsFile& sets);
 
 // Convenience: the set, or kRuleConfig with every issue, one per line.

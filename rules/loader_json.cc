@@ -48,6 +48,13 @@ bool IsDirectory(const std::string& path) {
   return static_cast<bool>(probe);
 }
 
+// Reads `file` into `text`; false (with the issue in `errors`) if it cannot.
+bool ReadOrReport(const std::string& file, std::string& text, std::vector<RuleIssue>& errors) {
+  if (ReadFile(file, text)) return true;
+  errors.push_back({file, 0, "", "", "cannot read file"});
+  return false;
+}
+
 bool Parse(const std::string& file, std::string text, LinedDocument& doc,
            std::vector<RuleIssue>& errors) {
   internal::ParseWithLines(std::move(text), doc);
@@ -101,25 +108,11 @@ std::string RuleIssue::ToString() const {
   return out + " " + message;
 }
 
-namespace {
-
-// Reads and parses one file; false (with the issue in `errors`) if it cannot.
-bool ReadAndParse(const std::string& file, LinedDocument& doc, std::vector<RuleIssue>& errors) {
-  std::string text;
-  if (!ReadFile(file, text)) {
-    errors.push_back({file, 0, "", "", "cannot read file"});
-    return false;
-  }
-  return Parse(file, std::move(text), doc, errors);
-}
-
-}  // namespace
-
 ValueSetsFile LoadValueSetsFile(const std::string& path) {
   ValueSetsFile out;
-  out.path = path;
   LinedDocument doc;
-  if (!ReadAndParse(path, doc, out.errors)) {
+  std::string text;
+  if (!ReadOrReport(path, text, out.errors) || !Parse(path, std::move(text), doc, out.errors)) {
     out.failed = ValueSetsFile::Failed::kRead;
     return out;
   }
@@ -134,7 +127,7 @@ ValueSetsFile LoadValueSetsFile(const std::string& path) {
   return out;
 }
 
-LoadReport LoadRuleSetText(const std::string& rules_file, std::string_view text,
+LoadReport LoadRuleSetText(const std::string& rules_file, std::string text,
                            const ValueSetsFile& sets) {
   using Failed = ValueSetsFile::Failed;
   LoadReport report;
@@ -144,7 +137,7 @@ LoadReport LoadRuleSetText(const std::string& rules_file, std::string_view text,
   // then (only if both parsed) check both shapes, then (only if both are well
   // shaped) read the contents; so one mistake gives one message.
   LinedDocument rules_doc;
-  const bool parsed = Parse(rules_file, std::string(text), rules_doc, report.errors);
+  const bool parsed = Parse(rules_file, std::move(text), rules_doc, report.errors);
   if (!parsed || sets.failed == Failed::kRead) return report;
   const bool shaped =
       CheckShape(internal::SchemaKind::kRuleSet, rules_file, rules_doc, report.errors);
@@ -167,13 +160,12 @@ LoadReport LoadRuleSetReport(const std::string& path) {
   const std::string rules_file = directory ? dir + "/ruleset.json" : path;
   const ValueSetsFile sets = LoadValueSetsFile(dir + "/valuesets.json");
   std::string text;
-  if (!ReadFile(rules_file, text)) {
-    LoadReport report;
-    report.errors = sets.errors;
-    report.errors.push_back({rules_file, 0, "", "", "cannot read file"});
-    return report;
+  LoadReport unreadable;
+  if (!ReadOrReport(rules_file, text, unreadable.errors)) {
+    unreadable.errors.insert(unreadable.errors.begin(), sets.errors.begin(), sets.errors.end());
+    return unreadable;
   }
-  return LoadRuleSetText(rules_file, text, sets);
+  return LoadRuleSetText(rules_file, std::move(text), sets);
 }
 
 Result<std::shared_ptr<const RuleSet>> LoadRuleSet(const std::string& path) {

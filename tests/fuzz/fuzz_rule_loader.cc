@@ -23,7 +23,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <string_view>
 
 #include "rules/loader.h"
 
@@ -103,7 +102,7 @@ const cds::rules::ValueSetsFile& ValueSets() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const cds::rules::LoadReport report = cds::rules::LoadRuleSetText(
-      "ruleset.json", std::string_view(reinterpret_cast<const char*>(data), size), ValueSets());
+      "ruleset.json", std::string(reinterpret_cast<const char*>(data), size), ValueSets());
   if (report.rule_set) static_cast<void>(report.rule_set->rules.size());
   return 0;
 }
