@@ -117,7 +117,10 @@ BOOST_AUTO_TEST_CASE(refusals_are_counted_logged_and_audited_and_preflights_are_
   BOOST_TEST(MetricValue(metrics, R"(magcds_auth_failures_total{reason="missing_token"})") == 1);
 
   // Log: one request line per call, each with its status and the service.
+  // The log is written in batches: wait for the last call's line (the
+  // preflight's), not only for one before it.
   BOOST_TEST(serve.WaitForLog("\"status\":\"413\""));
+  BOOST_TEST(serve.WaitForLog("\"endpoint\":\"preflight\""));
   std::vector<std::string> statuses;
   for (const rapidjson::Document& line : RequestLines(serve.Log())) {
     const std::string endpoint = Member(line, "endpoint");

@@ -187,6 +187,11 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'Authorization: Bearer a.b
   -H 'Content-Type: application/json' --data-binary @"$sample" \
   "http://127.0.0.1:$auth_port/cds-services/magnesium-advisor")
 [ "$code" = 401 ] || fail "service call with a junk token: $code"
+# The log is written in batches (a few ms after the answer): wait for the line.
+for _ in $(seq 1 50); do
+  grep -q '"event":"auth_rejected".*"reason":"malformed_token"' "$work/auth.log" && break
+  sleep 0.1
+done
 grep -q '"event":"auth_rejected".*"reason":"malformed_token"' "$work/auth.log" || fail "no auth_rejected log line"
 grep -q 'a\.b\.c' "$work/auth.log" && fail "the token was logged"
 # The same number inside a JWT header is parsed before any signature check.

@@ -45,9 +45,9 @@ class MagcdsServe {
                         std::vector<std::pair<std::string, std::string>> headers = {},
                         std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
-  // The log so far. Lines are written as they happen; WaitForLog waits
-  // (bounded) until `text` appears at or after byte `from` of the log, for
-  // lines written after the response.
+  // The log so far. magcds writes its log in batches, a few milliseconds
+  // after the lines happen: WaitForLog waits (bounded) until `text` appears
+  // at or after byte `from` of the log; wait for the last line a check needs.
   std::string Log() const;
   bool WaitForLog(const std::string& text, std::size_t from = 0,
                   std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
