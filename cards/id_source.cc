@@ -1,18 +1,41 @@
 #include "cards/id_source.h"
 
+#include <openssl/rand.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
-#include <random>
+#include <stdexcept>
 
 namespace cds::cards {
+namespace {
+
+// 128 bits from OpenSSL's CSPRNG. RFC 9562 section 6.9: the random bits of
+// a uuid SHOULD come from a cryptographically secure generator, so that ids
+// seen by one client do not tell it the ids issued to others (a seeded
+// mt19937_64, used before, gives its whole state away after 312 outputs).
+struct RandomBits {
+  unsigned long long sequence_start = 0;
+  unsigned long long tail = 0;
+};
+
+RandomBits SecureRandomBits() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // Not a weaker id: the request fails (500 with a correlation id).
+    throw std::runtime_error("no random bytes for a card uuid (OpenSSL RAND_bytes failed)");
+  }
+  RandomBits bits;
+  std::memcpy(&bits.sequence_start, bytes, 8);
+  std::memcpy(&bits.tail, bytes + 8, 8);
+  return bits;
+}
+
+}  // namespace
 
 std::string RandomIdSource::NewUuid() {
   static std::mutex mutex;
-  static std::mt19937_64 engine{[] {
-    std::random_device device;
-    return (static_cast<unsigned long long>(device()) << 32) ^ device();
-  }()};
   // The last timestamp and the 12-bit sequence in rand_a (RFC 9562 section
   // 6.2, method 1): within one millisecond, or when the clock steps back, the
   // sequence counts up; when it runs out, the timestamp moves on by one.
@@ -21,24 +44,25 @@ std::string RandomIdSource::NewUuid() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto now_ms = static_cast<unsigned long long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
-  unsigned long long ms, seq, random;
+  // Drawn before the lock: RAND_bytes may throw, and the state below is
+  // then left as it was.
+  const RandomBits bits = SecureRandomBits();
+  unsigned long long ms, seq;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    random = engine();
     if (now_ms > last_ms) {
       last_ms = now_ms;
-      sequence = (random >> 52) & 0x7FFULL;  // a random start, leaving room to count
+      sequence = (bits.sequence_start >> 52) & 0x7FFULL;  // a random start, leaving room to count
     } else if (++sequence > 0xFFFULL) {
       ++last_ms;
       sequence = 0;
     }
     ms = last_ms;
     seq = sequence;
-    random = engine();
   }
   const unsigned long long hi = ((ms & 0xFFFFFFFFFFFFULL) << 16) | 0x7000ULL | seq;  // version 7
   const unsigned long long lo =
-      (random & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant
+      (bits.tail & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant
   char buf[40];
   std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx", hi >> 32,
                 (hi >> 16) & 0xFFFFULL, hi & 0xFFFFULL, lo >> 48, lo & 0xFFFFFFFFFFFFULL);

@@ -14,7 +14,7 @@ class IdSource {
 };
 
 // Version-7 uuids (RFC 9562 section 5.7: Unix time in milliseconds, then
-// random bits from a generator seeded from the OS once), strictly increasing
+// random bits from OpenSSL's CSPRNG, RFC 9562 section 6.9), strictly increasing
 // within the process (thread-safe). Time order matters for the governance
 // store (issue #18): issued cards are keyed by uuid, and random (version-4)
 // keys spread every batch of inserts over the whole index, about one page
