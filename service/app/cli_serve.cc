@@ -281,6 +281,7 @@ int RunServe(const CliArgs& args) {
            {{"listen", listen},
             {"opsListen", ops_address ? ops_config.ops_listen : listen},
             {"ruleset", rule_set->Label()},
+            {"threads", std::to_string(config.threads)},  // event loops (CPUs by default)
             {"audit", audit ? "on" : "off"}});
 
   int signal_number = 0;
