@@ -176,8 +176,8 @@ void OnFree(const volatile void* pointer) {
 }
 #endif
 
-// The most memory this process (client and server) took on since Start(), in
-// kB. Release: the peak RSS (VmHWM reset to the current RSS, Linux >= 4.0).
+// The most memory this process (client and server) took on since it was
+// constructed, in kB. Release: the peak RSS (VmHWM reset to the current RSS, Linux >= 4.0).
 // ASan: the peak of the heap in use, through the allocator's hooks. Under
 // ASan the RSS also holds the fake stack frames that
 // detect_stack_use_after_return gives each thread — they fill up as a thread

@@ -12,28 +12,40 @@ cleanup() { if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi; rm
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; cat "$log" >&2; exit 1; }
 
-# A random port may be taken: try a few.
-up=no
-for _attempt in 1 2 3 4 5; do
-  port=$(( 20000 + RANDOM % 20000 ))
-  "$magcds" serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    if curl -sf -m 2 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then up=yes; break; fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+# launch LOG [PREFIX...] -- [SERVE_ARGS...]: starts `[PREFIX...] magcds serve`
+# on a random loopback port (a port may be taken: up to five tries) and waits
+# for its listening line; sets launched_pid and port. Fails if it never listens.
+launched_pid=
+launch() {
+  local out="$1" prefix=()
+  shift
+  while [ "$1" != -- ]; do prefix+=("$1"); shift; done
+  shift
+  for _attempt in 1 2 3 4 5; do
+    port=$(( 20000 + RANDOM % 20000 ))
+    "${prefix[@]}" "$magcds" serve --listen "127.0.0.1:$port" "$@" >"$out" 2>&1 &
+    launched_pid=$!
+    for _ in $(seq 1 100); do
+      grep -q '"event":"listening"' "$out" && return 0
+      kill -0 "$launched_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$launched_pid" 2>/dev/null || true
+    wait "$launched_pid" 2>/dev/null || true
   done
-  [ "$up" = yes ] && break
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-done
-[ "$up" = yes ] || fail "magcds serve did not come up"
+  return 1
+}
 
-grep -q '"event":"listening"' "$log" || fail "no listening log line"
+launch "$log" -- || fail "magcds serve did not come up"
+pid=$launched_pid
+curl -sf -m 5 "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz after the listening line"
+
 grep -q '"ruleset":"magnesium@' "$log" || fail "listening line does not name the ruleset"
 # Issue #18: one event loop per CPU the process may run on (its affinity
-# mask, which nproc reads too) unless the config says otherwise.
-grep -q "\"threads\":\"$(nproc)\"" "$log" || fail "expected $(nproc) event loops (nproc)"
+# mask, which nproc reads too, unless OpenMP variables override it) unless
+# the config says otherwise.
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+grep -q "\"threads\":\"$cpus\"" "$log" || fail "expected $cpus event loops (nproc)"
 
 discovery=$(curl -sf -m 5 "http://127.0.0.1:$port/cds-services") || fail "discovery request failed"
 [[ "$discovery" == *'"id":"magnesium-advisor"'* ]] || fail "discovery: $discovery"
@@ -44,26 +56,14 @@ cards=$(curl -sf -m 10 -X POST -H 'Content-Type: application/json' \
 [[ "$cards" == *'"code":"MG-01"'* ]] || fail "no MG-01 card: $cards"
 
 # Pinned to one CPU the default is one loop; `threads` in the config wins.
-# Each instance runs until its listening line is written, then is stopped.
 loops_of() {  # loops_of [PREFIX...] -- [SERVE_ARGS...]: "threads" of its listening line
-  local prefix=() out other loops=""
-  while [ "$1" != -- ]; do prefix+=("$1"); shift; done
-  shift
+  local out loops=""
   out=$(mktemp)
-  for _attempt in 1 2 3 4 5; do  # a random port may be taken
-    "${prefix[@]}" "$magcds" serve --listen "127.0.0.1:$(( 20000 + RANDOM % 20000 ))" "$@" \
-      >"$out" 2>&1 &
-    other=$!
-    for _ in $(seq 1 100); do
-      grep -q '"event":"listening"' "$out" && break
-      kill -0 "$other" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -TERM "$other" 2>/dev/null || true
-    wait "$other" 2>/dev/null || true
+  if launch "$out" "$@"; then
     loops=$(sed -n 's/.*"event":"listening".*"threads":"\([0-9]*\)".*/\1/p' "$out")
-    [ -n "$loops" ] && break
-  done
+    kill -TERM "$launched_pid" 2>/dev/null || true
+    wait "$launched_pid" 2>/dev/null || true
+  fi
   rm -f "$out"
   echo "$loops"
 }
