@@ -16,11 +16,16 @@
 // Neither `error` nor any log line ever holds the bearer token or the URL's
 // query values (they carry patient ids).
 //
-// Thread-safety: Get may be called from many threads at once.
+// Post (issue #18: one FHIR batch instead of a GET per query) has the same
+// contract with a request body; a client that cannot POST answers at once
+// with status 0 and an error, and the caller falls back to Gets.
+//
+// Thread-safety: Get and Post may be called from many threads at once.
 
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace cds::fhir {
 
@@ -31,6 +36,17 @@ struct FhirGet {
   // What logs may show for this query: the prefetch template or a path with
   // PHI-bearing values replaced, e.g. "Observation?patient={{context.patientId}}&...".
   std::string log_path;
+};
+
+// A POST of `body` (Content-Type `content_type`), e.g. a FHIR batch Bundle to
+// the server's base. The body may hold PHI: it is never logged.
+struct FhirPost {
+  std::string url;
+  std::string body;
+  std::string content_type = "application/fhir+json";
+  std::string bearer_token;
+  std::chrono::steady_clock::time_point deadline;
+  std::string log_path;  // as FhirGet::log_path, e.g. "batch (5 queries)"
 };
 
 struct FhirResponse {
@@ -46,6 +62,14 @@ class FhirClient {
   using Done = std::function<void(FhirResponse)>;
   virtual ~FhirClient() = default;
   virtual void Get(FhirGet request, Done done) = 0;
+  // Default: this client cannot POST (demo and test clients).
+  // By value as in every override, which keeps both; this one needs neither.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
+  virtual void Post(FhirPost /*request*/, Done done) {
+    FhirResponse response;
+    response.error = "this FHIR client cannot POST";
+    done(std::move(response));
+  }
 };
 
 }  // namespace cds::fhir

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_document.h"
+
 namespace cds::fhir {
 namespace {
 
@@ -71,6 +73,9 @@ struct Call {
   std::string origin;
   std::string path_and_query;
   std::string bearer_token;
+  bool post = false;         // POST `body` instead of GET
+  std::string body;          // for a POST
+  std::string content_type;  // for a POST
   std::atomic<int> attempts{0};
 };
 
@@ -215,19 +220,24 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
   }
 
   void Arm(const std::shared_ptr<Call>& call) {
+    bool earliest = false;
     {
       std::lock_guard<std::mutex> lock(timer_mutex);
-      timers.emplace(call->deadline, call);
+      const auto entry = timers.emplace(call->deadline, call);
+      earliest = entry == timers.begin();  // after the emplace (operands are unsequenced)
     }
-    timer_wakeup.notify_one();
+    // The timer thread sleeps until the earliest deadline: only a new earliest
+    // one needs to wake it (issue #18: a wake-up per query was a thread switch each).
+    if (earliest) timer_wakeup.notify_one();
   }
 
   void Send(const std::shared_ptr<Call>& call,
             const std::shared_ptr<http_client::http_client>& client) {
     ++call->attempts;
-    http::http_request request(http::methods::GET);
+    http::http_request request(call->post ? http::methods::POST : http::methods::GET);
     request.set_request_uri(web::uri(call->path_and_query));
     request.headers().add("Accept", "application/fhir+json");
+    if (call->post) request.set_body(call->body, call->content_type);
     if (!call->bearer_token.empty()) {
       request.headers().add("Authorization", "Bearer " + call->bearer_token);
     }
@@ -345,6 +355,8 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
       FhirResponse answer;
       answer.status = response.status_code();
       const std::vector<std::uint8_t>& bytes = buffer->collection();
+      // Room for the padding an in-place parse appends (no second copy).
+      answer.body.reserve(std::min(read, bytes.size()) + JsonDocument::kInsituPadding);
       answer.body.assign(bytes.begin(),
                          bytes.begin() + static_cast<std::ptrdiff_t>(std::min(read, bytes.size())));
       const auto type = response.headers().find("Content-Type");
@@ -353,6 +365,46 @@ struct RestFhirClient::State : std::enable_shared_from_this<RestFhirClient::Stat
       return;
     }
     self->ReadBody(call, response, buffer, read, chunk);
+  }
+
+  // Checks the call's URL, token and deadline, then sends it (Get and Post).
+  void Start(const std::shared_ptr<Call>& call, const std::string& target) {
+    if (shutting.load()) {
+      Complete(call, Failure("FHIR client shut down"));
+      return;
+    }
+    const std::optional<HttpUrl> url = ParseHttpUrl(target);
+    if (!url || !options.policy.AllowsUrl(target)) {
+      // No connection is ever made to a URL the policy does not allow.
+      Complete(call, Failure("URL not allowed by the FHIR server policy"));
+      return;
+    }
+    call->origin = url->Origin();
+    call->path_and_query = (url->path.empty() ? "/" : url->path) +
+                           (url->query.empty() ? std::string() : "?" + url->query);
+    // Issue #12: a value that would change the meaning of the request line or
+    // the Authorization header is never sent (request splitting).
+    if (!IsSafeRequestTarget(call->path_and_query)) {
+      Complete(call, Failure("URL holds characters that may not be sent"));
+      return;
+    }
+    if (!call->bearer_token.empty() && !IsB64Token(call->bearer_token)) {
+      Complete(call, Failure("access token is not an RFC 6750 b64token; not sent"));
+      return;
+    }
+    if (SteadyClock::now() >= call->deadline) {
+      Complete(call, Failure("deadline reached before the request was sent", true));
+      return;
+    }
+    try {
+      std::shared_ptr<http_client::http_client> client = ClientFor(*url);
+      Arm(call);
+      Send(call, client);
+    } catch (...) {
+      // Not e.what(): cpprestsdk's uri errors quote the URL, query values included.
+      call->cancel.cancel();
+      Complete(call, Failure("request not sent (invalid URL or client error)"));
+    }
   }
 
   // Answers every call still in flight with an error, then drops all later
@@ -411,43 +463,20 @@ void RestFhirClient::Get(FhirGet request, Done done) {
   call->done = std::move(done);
   call->deadline = request.deadline;
   call->log_path = std::move(request.log_path);
-  if (state_->shutting.load()) {
-    state_->Complete(call, State::Failure("FHIR client shut down"));
-    return;
-  }
-  const std::optional<HttpUrl> url = ParseHttpUrl(request.url);
-  if (!url || !state_->options.policy.AllowsUrl(request.url)) {
-    // No connection is ever made to a URL the policy does not allow.
-    state_->Complete(call, State::Failure("URL not allowed by the FHIR server policy"));
-    return;
-  }
-  call->origin = url->Origin();
-  call->path_and_query = (url->path.empty() ? "/" : url->path) +
-                         (url->query.empty() ? std::string() : "?" + url->query);
   call->bearer_token = std::move(request.bearer_token);
-  // Issue #12: a value that would change the meaning of the request line or
-  // the Authorization header is never sent (request splitting).
-  if (!IsSafeRequestTarget(call->path_and_query)) {
-    state_->Complete(call, State::Failure("URL holds characters that may not be sent"));
-    return;
-  }
-  if (!call->bearer_token.empty() && !IsB64Token(call->bearer_token)) {
-    state_->Complete(call, State::Failure("access token is not an RFC 6750 b64token; not sent"));
-    return;
-  }
-  if (SteadyClock::now() >= call->deadline) {
-    state_->Complete(call, State::Failure("deadline reached before the request was sent", true));
-    return;
-  }
-  try {
-    std::shared_ptr<http_client::http_client> client = state_->ClientFor(*url);
-    state_->Arm(call);
-    state_->Send(call, client);
-  } catch (...) {
-    // Not e.what(): cpprestsdk's uri errors quote the URL, query values included.
-    call->cancel.cancel();
-    state_->Complete(call, State::Failure("request not sent (invalid URL or client error)"));
-  }
+  state_->Start(call, request.url);
+}
+
+void RestFhirClient::Post(FhirPost request, Done done) {
+  auto call = std::make_shared<Call>();
+  call->done = std::move(done);
+  call->deadline = request.deadline;
+  call->log_path = std::move(request.log_path);
+  call->bearer_token = std::move(request.bearer_token);
+  call->post = true;
+  call->body = std::move(request.body);
+  call->content_type = std::move(request.content_type);
+  state_->Start(call, request.url);
 }
 
 }  // namespace cds::fhir

@@ -22,7 +22,7 @@
 // - `log` is called once per Get with the log path (never the URL's query
 //   values nor the token), status, time taken and error.
 //
-// Thread-safety: Get may be called from any thread. Shutdown (and the
+// Thread-safety: Get and Post may be called from any thread. Shutdown (and the
 // destructor) answers requests still in flight with an error ("client shut
 // down"), stops the timer thread and waits for callbacks that are running;
 // from then on no callback runs at all (late cpprestsdk continuations and
@@ -71,6 +71,8 @@ class RestFhirClient : public FhirClient {
   RestFhirClient& operator=(const RestFhirClient&) = delete;
 
   void Get(FhirGet request, Done done) override;
+  // Same rules as Get (allowlist, deadline, size cap, one stale-connection retry).
+  void Post(FhirPost request, Done done) override;
 
   // See above. Idempotent; call from a thread that is not a callback.
   void Shutdown();

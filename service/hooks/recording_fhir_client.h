@@ -23,6 +23,7 @@ class RecordingFhirClient : public fhir::FhirClient {
   RecordingFhirClient(fhir::FhirClient* inner, std::shared_ptr<RequestTrace> trace)
       : inner_(inner), trace_(std::move(trace)) {}
   void Get(fhir::FhirGet request, Done done) override;
+  void Post(fhir::FhirPost request, Done done) override;
 
  private:
   fhir::FhirClient* inner_;
