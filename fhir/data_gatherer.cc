@@ -5,6 +5,8 @@
 #include <mutex>
 #include <utility>
 
+#include "fhir/batch_bundle.h"
+#include "fhir/batch_capability.h"
 #include "fhir/demo_fhir_client.h"
 #include "fhir/fetched_page.h"
 #include "fhir/fhir_client.h"
@@ -81,9 +83,10 @@ std::string TrimTrailingSlashes(std::string url) {
 class Run : public std::enable_shared_from_this<Run> {
  public:
   Run(GatherInput input, FhirClient* client, GatherOptions options, bool can_fetch,
-      std::string no_fetch_reason, DataGatherer::Done done)
+      std::string no_fetch_reason, bool may_batch, DataGatherer::Done done)
       : input_(std::move(input)),
         client_(client),
+        batch_(may_batch ? options.batch.get() : nullptr),
         options_(std::move(options)),
         can_fetch_(can_fetch),
         no_fetch_reason_(std::move(no_fetch_reason)),
@@ -151,7 +154,9 @@ class Run : public std::enable_shared_from_this<Run> {
         }
       }
     }
-    pending_ = 1 + queries.size();
+    std::vector<std::pair<std::size_t, FhirGet>> batched = TakeBatch(queries);
+    pending_ = 1 + queries.size() + (batched.empty() ? 0 : 1);
+    if (!batched.empty()) IssueBatch(std::move(batched));
     for (auto& [k, query] : queries) Issue(k, std::move(query));
     Release();
   }
@@ -213,55 +218,198 @@ class Run : public std::enable_shared_from_this<Run> {
   }
 
   void OnPage(std::size_t k, const FhirResponse& response) {
-    const PrefetchSpec& spec = input_.specs[k];
-    FetchedPage page = ReadFetchedPage(spec, response);
-    if (response.status == 0 && response.timed_out) {
-      page.reason = "timeout after " + std::to_string(options_.deadline.count()) + " ms";
-    }
-    std::optional<FhirGet> next;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      Key& key = keys_[k];
-      if (page.use == PrefetchUse::kNotGiven) {
-        Fail(key, page.reason);
-      } else {
-        ++key.pages;
-        key.entries += page.entries;
-        key.inputs.push_back(page.document->root());
-        documents_.push_back(page.document);
-        if (page.use == PrefetchUse::kPaged) {
-          if (std::string why = NextLinkProblem(key, page.next_url); !why.empty()) {
-            Fail(key, why);
-          } else {
-            next = Query(page.next_url, spec.resource_type + " next page");
-            ++pending_;
-          }
-        } else if (key.entries > options_.max_entries) {
-          Fail(key, "entry cap (" + std::to_string(options_.max_entries) + ") reached");
-        }
-      }
-    }
-    if (next) Issue(k, std::move(*next));
+    FetchedPage page = ReadFetchedPage(input_.specs[k], response);
+    if (response.status == 0 && response.timed_out) page.reason = TimeoutReason();
+    if (std::optional<FhirGet> next = Accept(k, page)) Issue(k, std::move(*next));
     Release();
   }
 
-  void OnMedication(const FhirResponse& response) {
-    PrefetchSpec spec;
-    spec.query = "Medication/{id}";
-    spec.resource_type = "Medication";
-    spec.category = FactCategory::kMedications;
-    FetchedPage page = ReadFetchedPage(spec, response);
+  std::string TimeoutReason() const {
+    return "timeout after " + std::to_string(options_.deadline.count()) + " ms";
+  }
+
+  // Takes one page of key k; returns the query for its next page, if any
+  // (counted in pending_ already).
+  std::optional<FhirGet> Accept(std::size_t k, const FetchedPage& page) {
+    const PrefetchSpec& spec = input_.specs[k];
+    std::optional<FhirGet> next;
+    std::lock_guard<std::mutex> lock(mutex_);
+    Key& key = keys_[k];
+    if (page.use == PrefetchUse::kNotGiven) {
+      Fail(key, page.reason);
+      return next;
+    }
+    ++key.pages;
+    key.entries += page.entries;
+    key.inputs.push_back(page.resource);
+    documents_.push_back(page.document);
+    if (page.use == PrefetchUse::kPaged) {
+      if (std::string why = NextLinkProblem(key, page.next_url); !why.empty()) {
+        Fail(key, why);
+      } else {
+        next = Query(page.next_url, spec.resource_type + " next page");
+        ++pending_;
+      }
+    } else if (key.entries > options_.max_entries) {
+      Fail(key, "entry cap (" + std::to_string(options_.max_entries) + ") reached");
+    }
+    return next;
+  }
+
+  // Issue #18: the queries that go to the server as one batch (moved out of
+  // `queries`), or none: at least two queries under the base, and a server
+  // known to take batches (BatchCapability: the first call to a server
+  // starts the read of its CapabilityStatement and uses GETs).
+  template <class Item>
+  std::vector<Item> TakeBatch(std::vector<Item>& queries) {
+    std::vector<Item> batched;
+    if (batch_ == nullptr) return batched;
+    const std::string prefix = base_ + "/";
+    auto under_base = [&](const Item& item) { return QueryOf(item).url.rfind(prefix, 0) == 0; };
+    if (std::count_if(queries.begin(), queries.end(), under_base) < 2) return batched;
+    if (!batch_->Use(base_)) return batched;
+    std::vector<Item> rest;
+    for (Item& item : queries) (under_base(item) ? batched : rest).push_back(std::move(item));
+    queries = std::move(rest);
+    return batched;
+  }
+
+  static const FhirGet& QueryOf(const std::pair<std::size_t, FhirGet>& item) { return item.second; }
+  static const FhirGet& QueryOf(const FhirGet& item) { return item; }
+
+  FhirPost BatchPost(const std::vector<const FhirGet*>& queries) const {
+    std::vector<std::string> urls;
+    urls.reserve(queries.size());
+    for (const FhirGet* query : queries) urls.push_back(query->url.substr(base_.size() + 1));
+    FhirPost post;
+    post.url = base_;
+    post.body = BatchRequestBody(urls);
+    post.bearer_token = input_.access_token;
+    post.deadline = deadline_;
+    post.log_path = "batch (" + std::to_string(queries.size()) + " queries)";
+    return post;
+  }
+
+  // The batched keys' queries in one POST (counted once in pending_).
+  void IssueBatch(std::vector<std::pair<std::size_t, FhirGet>> items) {
+    std::vector<const FhirGet*> queries;
+    queries.reserve(items.size());
+    for (const auto& item : items) queries.push_back(&item.second);
+    FhirPost post = BatchPost(queries);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (page.use == PrefetchUse::kUsable) {
-        medication_inputs_.push_back(page.document->root());
-        documents_.push_back(page.document);
+      ++queries_;
+    }
+    auto self = shared_from_this();
+    client_->Post(std::move(post), [self, items = std::move(items)](FhirResponse response) {
+      self->OnBatch(items, std::move(response));
+    });
+  }
+
+  void OnBatch(const std::vector<std::pair<std::size_t, FhirGet>>& items, FhirResponse response) {
+    const bool timed_out = response.timed_out;
+    Result<BatchAnswer> answer = ReadBatchResponse(std::move(response), items.size());
+    if (!answer) {
+      if (FallBack(timed_out, items.size())) {
+        for (const auto& [k, query] : items) Issue(k, query);
       } else {
-        medication_problems_.push_back("a Medication read failed: " +
-                                       (page.reason.empty() ? "no resource" : page.reason));
+        const std::string why =
+            timed_out ? TimeoutReason() : "batch failed: " + answer.error().message;
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& item : items) Fail(keys_[item.first], why);
+      }
+      Release();
+      return;
+    }
+    std::vector<std::pair<std::size_t, FhirGet>> next;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::size_t k = items[i].first;
+      if (std::optional<FhirGet> query = Accept(k, ReadBatchEntry(input_.specs[k], *answer, i))) {
+        next.emplace_back(k, std::move(*query));
       }
     }
+    for (auto& [k, query] : next) Issue(k, std::move(query));
     Release();
+  }
+
+  // A batch failed as a whole. Unless it ran out of time, the server is not
+  // sent batches for a while, and this call's queries go again as GETs when
+  // the deadline leaves room (then counted in pending_). False: fail them.
+  bool FallBack(bool timed_out, std::size_t queries) {
+    if (timed_out) return false;
+    batch_->Learn(base_, false);
+    if (std::chrono::steady_clock::now() >= deadline_) return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending_ += queries;
+    return true;
+  }
+
+  void OnMedication(const FhirResponse& response) {
+    AcceptMedication(ReadFetchedPage(MedicationSpec(), response));
+    Release();
+  }
+
+  static const PrefetchSpec& MedicationSpec() {
+    static const PrefetchSpec kSpec = [] {
+      PrefetchSpec s;
+      s.query = "Medication/{id}";
+      s.resource_type = "Medication";
+      s.category = FactCategory::kMedications;
+      return s;
+    }();
+    return kSpec;
+  }
+
+  void AcceptMedication(const FetchedPage& page) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (page.use == PrefetchUse::kUsable) {
+      medication_inputs_.push_back(page.resource);
+      documents_.push_back(page.document);
+    } else {
+      medication_problems_.push_back("a Medication read failed: " +
+                                     (page.reason.empty() ? "no resource" : page.reason));
+    }
+  }
+
+  void IssueMedicationBatch(std::vector<FhirGet> reads) {
+    std::vector<const FhirGet*> queries;
+    queries.reserve(reads.size());
+    for (const FhirGet& read : reads) queries.push_back(&read);
+    FhirPost post = BatchPost(queries);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++queries_;
+    }
+    auto self = shared_from_this();
+    client_->Post(std::move(post), [self, reads = std::move(reads)](FhirResponse response) {
+      const bool timed_out = response.timed_out;
+      Result<BatchAnswer> answer = ReadBatchResponse(std::move(response), reads.size());
+      if (!answer) {
+        if (self->FallBack(timed_out, reads.size())) {
+          for (const FhirGet& read : reads) self->IssueMedicationRead(read);
+        } else {
+          const std::string why = timed_out ? self->TimeoutReason() : answer.error().message;
+          FetchedPage failed;
+          failed.reason = "batch failed: " + why;
+          for (std::size_t i = 0; i < reads.size(); ++i) self->AcceptMedication(failed);
+        }
+      } else {
+        for (std::size_t i = 0; i < reads.size(); ++i) {
+          self->AcceptMedication(ReadBatchEntry(MedicationSpec(), *answer, i));
+        }
+      }
+      self->Release();
+    });
+  }
+
+  void IssueMedicationRead(FhirGet read) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++queries_;
+    }
+    auto self = shared_from_this();
+    client_->Get(std::move(read),
+                 [self](const FhirResponse& response) { self->OnMedication(response); });
   }
 
   void Release() {
@@ -309,19 +457,13 @@ class Run : public std::enable_shared_from_this<Run> {
         }
       }
     }
+    std::vector<FhirGet> batched = TakeBatch(reads);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      pending_ = 1 + reads.size();
+      pending_ = 1 + reads.size() + (batched.empty() ? 0 : 1);
     }
-    for (FhirGet& read : reads) {
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        ++queries_;
-      }
-      auto self = shared_from_this();
-      client_->Get(std::move(read),
-                   [self](const FhirResponse& response) { self->OnMedication(response); });
-    }
+    if (!batched.empty()) IssueMedicationBatch(std::move(batched));
+    for (FhirGet& read : reads) IssueMedicationRead(std::move(read));
     Release();
   }
 
@@ -372,6 +514,7 @@ class Run : public std::enable_shared_from_this<Run> {
 
   const GatherInput input_;
   FhirClient* const client_;
+  BatchCapability* const batch_;  // null: never batch (demo client, not configured)
   const GatherOptions options_;
   const bool can_fetch_;
   const std::string no_fetch_reason_;
@@ -474,8 +617,10 @@ void DataGatherer::Gather(GatherInput input, Done done) const {
     reason = "this service is not configured to fetch from FHIR servers";
   }
   const bool can_fetch = reason.empty();
+  // Demo data is read in-process: nothing to batch.
+  const bool may_batch = can_fetch && client == client_;
   auto run = std::make_shared<Run>(std::move(input), client, options_, can_fetch, std::move(reason),
-                                   std::move(done));
+                                   may_batch, std::move(done));
   run->Start();
 }
 

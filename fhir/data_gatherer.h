@@ -54,8 +54,9 @@
 
 namespace cds::fhir {
 
-class FhirClient;      // fhir/fhir_client.h (FHIR fetching; may be null: prefetch only)
-class DemoFhirClient;  // fhir/demo_fhir_client.h (embedded-defaults demo)
+class FhirClient;       // fhir/fhir_client.h (FHIR fetching; may be null: prefetch only)
+class DemoFhirClient;   // fhir/demo_fhir_client.h (embedded-defaults demo)
+class BatchCapability;  // fhir/batch_capability.h (which servers take batches)
 
 struct PrefetchValue {
   bool is_null = false;  // the key was present with JSON null
@@ -78,6 +79,13 @@ struct GatherOptions {
   std::size_t max_pages = 10;               // per key, the first page included
   std::size_t max_entries = 5000;           // per key, all pages together
   std::size_t max_medication_reads = 50;    // Medication/<id> reads per request
+  // Issue #18: when set, two or more queries of one request under fhirServer
+  // go as one FHIR batch (fhir/batch_bundle.h) to a server whose
+  // CapabilityStatement declares batch; a batch that fails as a whole is
+  // retried as GETs (deadline permitting) and the server gets GETs for a
+  // while. Entry by entry, a batch answer is judged exactly as the GET's
+  // answer would be. Null: GETs only. Shared by all requests.
+  std::shared_ptr<BatchCapability> batch;
   // Embedded-defaults demo only (fhir/demo_fhir_client.h): when a request names
   // no fhirServer, its missing keys are read from this client instead, for
   // its demo patients only (any other patient's keys are not obtained, so a
@@ -120,7 +128,7 @@ struct GatherResult {
   std::vector<std::string> unavailable_required;    // required keys that could not be had
   std::vector<UnavailableKey> unavailable_details;  // the same keys, with why
   std::vector<std::string> notes;                   // per key: why not used (no PHI)
-  std::size_t queries = 0;                          // FHIR GETs issued
+  std::size_t queries = 0;                          // FHIR requests issued (a batch counts once)
   std::vector<KeyReport> keys;                      // one per spec, in spec order
 
   const CategoryState& state(FactCategory c) const { return states[c]; }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/json_document.h"
+#include "fhir/batch_bundle.h"
 #include "fhir/fhir_client.h"
 #include "fhir/normalize.h"
 #include "fhir/prefetch_spec.h"
@@ -25,6 +26,9 @@ struct FetchedPage {
   std::string next_url;  // for kPaged
   std::size_t entries = 0;
   std::shared_ptr<const JsonDocument> document;  // for every use but kNotGiven
+  // The resource answered, inside `document`: its root for a GET's answer, an
+  // entry's resource for a batch answer.
+  JsonRef resource;
 };
 
 // Judges one answer to `spec`'s query (or to a page of it): no answer,
@@ -32,6 +36,11 @@ struct FetchedPage {
 // not an object, an OperationOutcome, a Bundle holding one, or a resource of
 // the wrong type all fail the query (checklist P-13, P-18; issue #4).
 FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& response);
+
+// Judges entry `i` of a batch answer as ReadFetchedPage judges a GET's
+// answer: a status other than 200, no resource, an OperationOutcome or a
+// resource of the wrong type fail it. The page shares the batch's document.
+FetchedPage ReadBatchEntry(const PrefetchSpec& spec, const BatchAnswer& answer, std::size_t i);
 
 // Entries in a Bundle value (0 for anything else).
 std::size_t CountBundleEntries(JsonRef value);

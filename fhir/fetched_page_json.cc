@@ -45,6 +45,34 @@ void CollectResources(const rapidjson::Value& value, const std::string& full_url
   }
 }
 
+// Judges a resource read from an answer (whole body or batch entry).
+FetchedPage JudgeResource(const PrefetchSpec& spec, std::shared_ptr<const JsonDocument> document,
+                          JsonRef root) {
+  FetchedPage page;
+  if (!internal::AsValue(root).IsObject() ||
+      StringOrEmpty(Find(internal::AsValue(root), "resourceType")).empty()) {
+    page.reason = "not a FHIR resource";
+    return page;
+  }
+  PrefetchVerdict verdict = ClassifyPrefetch(spec, root);
+  page.use = verdict.use;
+  if (verdict.use == PrefetchUse::kNotGiven) {
+    // "the client could not prefetch it" is about prefetch, not this answer.
+    constexpr std::string_view kPrefetchNote = " (the client could not prefetch it)";
+    std::string what = verdict.reason;
+    if (const std::size_t at = what.find(kPrefetchNote); at != std::string::npos) {
+      what.erase(at, kPrefetchNote.size());
+    }
+    page.reason = "the answer is " + what;
+    return page;
+  }
+  page.next_url = std::move(verdict.next_url);
+  page.entries = CountBundleEntries(root);
+  page.document = std::move(document);
+  page.resource = root;
+  return page;
+}
+
 }  // namespace
 
 std::size_t CountBundleEntries(JsonRef ref) {
@@ -74,27 +102,25 @@ FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& respon
     return page;
   }
   const JsonRef root = (*parsed)->root();
-  if (!internal::AsValue(root).IsObject() ||
-      StringOrEmpty(Find(internal::AsValue(root), "resourceType")).empty()) {
-    page.reason = "not a FHIR resource";
+  return JudgeResource(spec, std::move(parsed).value(), root);
+}
+
+FetchedPage ReadBatchEntry(const PrefetchSpec& spec, const BatchAnswer& answer, std::size_t i) {
+  FetchedPage page;
+  const BatchEntryAnswer& entry = answer.entries.at(i);
+  if (entry.status == 0) {
+    page.reason = "batch entry without a status";
     return page;
   }
-  PrefetchVerdict verdict = ClassifyPrefetch(spec, root);
-  page.use = verdict.use;
-  if (verdict.use == PrefetchUse::kNotGiven) {
-    // "the client could not prefetch it" is about prefetch, not this answer.
-    constexpr std::string_view kPrefetchNote = " (the client could not prefetch it)";
-    std::string what = verdict.reason;
-    if (const std::size_t at = what.find(kPrefetchNote); at != std::string::npos) {
-      what.erase(at, kPrefetchNote.size());
-    }
-    page.reason = "the answer is " + what;
+  if (entry.status != 200) {
+    page.reason = "HTTP " + std::to_string(entry.status);
     return page;
   }
-  page.next_url = std::move(verdict.next_url);
-  page.entries = CountBundleEntries(root);
-  page.document = std::move(parsed).value();
-  return page;
+  if (!entry.has_resource) {
+    page.reason = "batch entry without a resource";
+    return page;
+  }
+  return JudgeResource(spec, answer.document, entry.resource);
 }
 
 std::vector<std::string> UnresolvedMedicationReferences(const std::vector<FhirInput>& inputs) {

@@ -1,5 +1,9 @@
 #include "tests/support/fake_fhir_client.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <utility>
 
 namespace cds::testing {
@@ -60,6 +64,88 @@ void FakeFhirClient::Get(fhir::FhirGet request, Done done) {
     response = AnswerFor(request.url);
   }
   done(std::move(response));
+}
+
+void FakeFhirClient::ServeBatches(const std::string& base) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  batch_base_ = base;
+}
+
+void FakeFhirClient::AnswerPosts(fhir::FhirResponse response) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  post_answer_ = std::move(response);
+}
+
+fhir::FhirResponse FakeFhirClient::BatchAnswerFor(const std::string& body) const {
+  fhir::FhirResponse response;
+  response.content_type = kFhirJson;
+  rapidjson::Document request;
+  request.Parse(body.c_str(), body.size());
+  if (request.HasParseError() || !request.IsObject() || !request.HasMember("entry") ||
+      !request["entry"].IsArray()) {
+    response.status = 400;
+    return response;
+  }
+  rapidjson::Document answer(rapidjson::kObjectType);
+  auto& allocator = answer.GetAllocator();
+  answer.AddMember("resourceType", "Bundle", allocator);
+  answer.AddMember("type", "batch-response", allocator);
+  rapidjson::Value entries(rapidjson::kArrayType);
+  for (const auto& entry : request["entry"].GetArray()) {
+    // What a server checks: each entry a GET with a relative url.
+    if (!entry.IsObject() || !entry.HasMember("request") || !entry["request"].IsObject() ||
+        !entry["request"].HasMember("url") || !entry["request"]["url"].IsString() ||
+        !entry["request"].HasMember("method") || entry["request"]["method"] != "GET") {
+      response.status = 400;
+      return response;
+    }
+    const std::string url = entry["request"]["url"].GetString();
+    const fhir::FhirResponse one = AnswerFor(batch_base_ + "/" + url);
+    // An entry the server could not answer in time is a server error in a batch.
+    const int status = one.status == 0 ? 500 : one.status;
+    rapidjson::Value item(rapidjson::kObjectType);
+    rapidjson::Document resource(&allocator);
+    resource.Parse(one.body.c_str(), one.body.size());
+    if (status == 200 && !resource.HasParseError()) {
+      item.AddMember("resource", rapidjson::Value(resource, allocator), allocator);
+    }
+    rapidjson::Value outcome(rapidjson::kObjectType);
+    const std::string line = std::to_string(status) + (status == 200 ? " OK" : "");
+    outcome.AddMember("status", rapidjson::Value(line.c_str(), allocator), allocator);
+    item.AddMember("response", outcome, allocator);
+    entries.PushBack(item, allocator);
+  }
+  answer.AddMember("entry", entries, allocator);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  answer.Accept(writer);
+  response.status = 200;
+  response.body.assign(buffer.GetString(), buffer.GetSize());
+  return response;
+}
+
+void FakeFhirClient::Post(fhir::FhirPost request, Done done) {
+  fhir::FhirResponse response;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    posts_.push_back(request);
+    if (post_answer_) {
+      response = *post_answer_;
+    } else if (!batch_base_.empty() && request.url == batch_base_) {
+      response = BatchAnswerFor(request.body);
+    } else {
+      response.status = 405;
+      response.content_type = kFhirJson;
+      response.body =
+          R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported"}]})";
+    }
+  }
+  done(std::move(response));
+}
+
+std::vector<fhir::FhirPost> FakeFhirClient::posts() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return posts_;
 }
 
 std::size_t FakeFhirClient::Release(const std::string& url) {

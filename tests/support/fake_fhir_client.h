@@ -18,6 +18,12 @@
 //   use that only to show that nothing completes while a query is in flight.
 // - Otherwise Get answers synchronously, before it returns (the contract
 //   allows it).
+// - Post (issue #18, FHIR batch): with ServeBatches(base), a batch Bundle
+//   POSTed to `base` is answered as a FHIR server would, with a
+//   batch-response whose entries are the answers registered for
+//   base + "/" + each entry's url (the status, and the resource when 200);
+//   AnswerPosts makes every POST get one fixed answer instead (a batch
+//   failing as a whole). Otherwise a POST gets 405. posts() shows them.
 //
 // Thread-safety: Get may be called from any thread; answers run outside the
 // fake's lock.
@@ -25,6 +31,7 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,7 +62,14 @@ class FakeFhirClient : public fhir::FhirClient {
   // Answers every held request, in arrival order.
   std::size_t ReleaseAll();
 
+  void ServeBatches(const std::string& base);
+  void AnswerPosts(fhir::FhirResponse response);
+
   void Get(fhir::FhirGet request, Done done) override;
+  void Post(fhir::FhirPost request, Done done) override;
+
+  // Every POST received so far, in arrival order.
+  std::vector<fhir::FhirPost> posts() const;
 
   // Every request received so far, in arrival order.
   std::vector<fhir::FhirGet> requests() const;
@@ -69,13 +83,17 @@ class FakeFhirClient : public fhir::FhirClient {
     std::string url;
     Done done;
   };
-  fhir::FhirResponse AnswerFor(const std::string& url) const;  // mutex_ held
+  fhir::FhirResponse AnswerFor(const std::string& url) const;        // mutex_ held
+  fhir::FhirResponse BatchAnswerFor(const std::string& body) const;  // mutex_ held
 
   mutable std::mutex mutex_;
   std::map<std::string, fhir::FhirResponse> answers_;
   std::map<std::string, bool> holding_;
   std::vector<Held> held_;
   std::vector<fhir::FhirGet> requests_;
+  std::string batch_base_;
+  std::optional<fhir::FhirResponse> post_answer_;
+  std::vector<fhir::FhirPost> posts_;
 };
 
 }  // namespace cds::testing
