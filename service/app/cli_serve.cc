@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "fhir/batch_capability.h"
 #include "fhir/rest_fhir_client.h"
 #include "service/app/allocator_tuning.h"
 #include "service/app/cli.h"
@@ -152,6 +153,9 @@ int RunServe(const CliArgs& args) {
       return 2;
     }
     fhir_client = std::move(created).value();
+    // Issue #18: one batch per call to servers that declare batch.
+    if (config.fhir.batch)
+      gather.batch = std::make_shared<fhir::BatchCapability>(fhir_client.get());
   }
 
   Metrics metrics;

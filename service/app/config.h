@@ -8,7 +8,8 @@
 //                             "idleTimeoutMs": 60000},
 //    "fhir": {"allowedServers": ["https://ehr.example/fhir"], "allowHttpLoopback": false,
 //             "deadlineMs": 300, "maxPages": 10, "maxEntries": 5000,
-//             "maxResponseBytes": 16777216, "caFile": "/etc/magcds/fhir-ca.pem"}}
+//             "maxResponseBytes": 16777216, "caFile": "/etc/magcds/fhir-ca.pem",
+//             "batch": true}}
 // Every member is optional; command-line flags override the file. Unknown
 // members and bad values are errors (a typo must not silently weaken a limit).
 // The security members (publicBaseUrl, tls, auth, cors) are described in
@@ -40,6 +41,9 @@ struct FhirConfig {
   std::size_t max_entries = 5000;  // per prefetch key
   std::size_t max_response_bytes = 16 * 1024 * 1024;
   std::string ca_file;  // extra CA (PEM) for the FHIR servers' TLS; "" = system roots
+  // Issue #18: one FHIR batch per request to servers that declare batch
+  // (fhir::GatherOptions::batch); false: one GET per query, always.
+  bool batch = true;
 };
 
 struct ServiceConfig {

@@ -38,6 +38,9 @@ Status ParseFhirConfig(const rapidjson::Value& value, FhirConfig& fhir) {
     } else if (name == "allowHttpLoopback") {
       if (!v.IsBool()) return Bad("'" + path + "' must be true or false");
       fhir.allow_http_loopback = v.GetBool();
+    } else if (name == "batch") {
+      if (!v.IsBool()) return Bad("'" + path + "' must be true or false");
+      fhir.batch = v.GetBool();
     } else if (name == "caFile") {
       if (!v.IsString() || v.GetStringLength() == 0) {
         return Bad("'" + path + "' must be a non-empty string");

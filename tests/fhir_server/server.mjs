@@ -5,13 +5,14 @@
 //
 // Answers search with FHIR search semantics (medplum's implementation, incl.
 // _include, _sort, token and reference parameters), read by id, PUT (create or
-// update with a given id), POST transaction/batch Bundles for seeding, and
-// GET /metadata (a CapabilityStatement; the router has no route for it).
+// update with a given id), POST transaction/batch Bundles for seeding, a
+// batch of GETs (each entry answered as its GET, faults included: issue #18),
+// and GET /metadata (a CapabilityStatement; the router has no route for it).
 // The memory repository emits no `next` links: paging is tested with
 // paging_server.mjs.
 //
-// With --token T, every FHIR request must carry "Authorization: Bearer T"
-// (else 401 OperationOutcome). Test-only endpoints, never FHIR:
+// With --token T, every FHIR request but GET /metadata must carry
+// "Authorization: Bearer T" (else 401 OperationOutcome). Test-only endpoints, never FHIR:
 //   GET  /_test/requests   the requests seen so far: [{method, url, authorization, accept}]
 //   POST /_test/reset      forget the request log
 //   POST /_test/clear      forget the request log, all data and all faults
@@ -87,10 +88,11 @@ async function handle(req, res) {
     authorization: req.headers.authorization ?? '',
     accept: req.headers.accept ?? '',
   });
+  // The CapabilityStatement is public, as on SMART servers (FHIR R4 http.html#capabilities).
+  if (url.pathname === '/metadata') return sendJson(res, 200, capabilityStatement);
   if (args.token !== undefined && req.headers.authorization !== `Bearer ${args.token}`) {
     return sendJson(res, 401, operationOutcome('login', 'missing or wrong bearer token'));
   }
-  if (url.pathname === '/metadata') return sendJson(res, 200, capabilityStatement);
   const fault = faults.get(url.pathname.split('/').filter((p) => p.length > 0)[0]);
   if (fault?.mode === 'never') return undefined;  // closed when the client gives up
   if (fault?.mode === 'garbage') return sendJson(res, 200, '<<< not JSON');
@@ -111,19 +113,71 @@ async function handle(req, res) {
     }
   }
   const pathname = url.pathname.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (req.method === 'GET' && !pathname.includes('/')) qualifyBareReferences(pathname, url.searchParams);
+  if (req.method === 'POST' && pathname === '' && isReadBatch(body)) {
+    return answerBatch(req, res, body);
+  }
+  const [status, resource] = await route(req.method, pathname, url, body, req.headers);
+  sendJson(res, status, resource);
+}
+
+// A batch Bundle of GETs only (what magcds sends, issue #18); a transaction
+// or a batch that writes goes to the router as before (seeding).
+function isReadBatch(body) {
+  return body?.resourceType === 'Bundle' && body.type === 'batch' && Array.isArray(body.entry) &&
+    body.entry.every((entry) => entry?.request?.method === 'GET' && typeof entry.request.url === 'string');
+}
+
+// FHIR R4 batch: each entry answered as its GET would be, faults included,
+// in a batch-response (http.html#transaction). Each entry is logged as a GET
+// with batch: true. A "never" fault on any entry's type holds the whole batch;
+// "garbage" makes the whole answer non-JSON.
+async function answerBatch(req, res, bundle) {
+  const entries = [];
+  for (const entry of bundle.entry) {
+    const url = new URL(entry.request.url, 'http://127.0.0.1/');
+    requests.push({
+      method: 'GET',
+      url: url.pathname + url.search,
+      authorization: req.headers.authorization ?? '',
+      accept: req.headers.accept ?? '',
+      batch: true,
+    });
+    const fault = faults.get(url.pathname.split('/').filter((p) => p.length > 0)[0]);
+    if (fault?.mode === 'never') return undefined;
+    if (fault?.mode === 'garbage') return sendJson(res, 200, '<<< not JSON');
+    if (fault?.mode === 'oo') {
+      entries.push({ resource: operationOutcome('processing', 'injected failure'),
+        response: { status: '200 OK' } });
+      continue;
+    }
+    if (fault !== undefined) {
+      entries.push({ response: { status: String(fault.status),
+        outcome: operationOutcome('exception', 'injected failure') } });
+      continue;
+    }
+    const pathname = url.pathname.replace(/^\/+/, '').replace(/\/+$/, '');
+    const [status, resource] = await route('GET', pathname, url, undefined, req.headers);
+    entries.push(status === 200
+      ? { resource, response: { status: '200 OK' } }
+      : { response: { status: String(status), outcome: resource } });
+  }
+  return sendJson(res, 200, { resourceType: 'Bundle', type: 'batch-response', entry: entries });
+}
+
+// One FHIR interaction through medplum's router: [status, resource or outcome].
+async function route(method, pathname, url, body, headers) {
+  if (method === 'GET' && !pathname.includes('/')) qualifyBareReferences(pathname, url.searchParams);
   // The router parses the query itself from `url` (and insists on no pathname).
   const fhirRequest = {
-    method: req.method,
+    method,
     url: pathname + url.search,
     body,
     params: {},
     query: {},
-    headers: req.headers,
+    headers,
   };
   const [outcome, resource] = await router.handleRequest(fhirRequest, repo);
-  const status = statusOf(outcome);
-  sendJson(res, status, resource ?? outcome);
+  return [statusOf(outcome), resource ?? outcome];
 }
 
 // FHIR R4 §search reference parameters: a bare id ("patient=123") matches a

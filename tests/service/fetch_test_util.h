@@ -12,10 +12,12 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
 
+#include "fhir/batch_capability.h"
 #include "fhir/rest_fhir_client.h"
 #include "rules/loader.h"
 #include "tests/service/handler_test_util.h"
@@ -47,6 +49,7 @@ class FetchingService {
     std::size_t max_pages = 10;
     std::size_t max_entries = 5000;
     std::shared_ptr<const rules::RuleSet> rules = nullptr;  // null: the shipped rule set
+    bool batch = false;  // issue #18: one FHIR batch per call to servers that declare it
   };
 
   explicit FetchingService(Options options)
@@ -74,7 +77,21 @@ class FetchingService {
     handler_options.gather.deadline = options.deadline;
     handler_options.gather.max_pages = options.max_pages;
     handler_options.gather.max_entries = options.max_entries;
+    if (options.batch) {
+      batch_ = std::make_shared<fhir::BatchCapability>(client_.get());
+      handler_options.gather.batch = batch_;
+    }
     handler_ = std::make_unique<HookHandler>(holder_, std::move(handler_options));
+  }
+
+  // With Options::batch: starts the read of `base`'s CapabilityStatement if
+  // it has not been, and waits (bounded) until it says batch. False if not.
+  bool WaitForBatch(const std::string& base) const {
+    for (int i = 0; i < 200 && batch_; ++i) {
+      if (batch_->Use(base)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
 
   void SetNow(fhir::EpochSeconds now) { now_->store(now); }
@@ -98,6 +115,7 @@ class FetchingService {
   std::shared_ptr<std::atomic<fhir::EpochSeconds>> now_;
   std::shared_ptr<Log> log_;
   std::unique_ptr<fhir::RestFhirClient> client_;  // outlives handler_ (declared first)
+  std::shared_ptr<fhir::BatchCapability> batch_;
   std::unique_ptr<HookHandler> handler_;
 };
 

@@ -278,6 +278,19 @@ BOOST_AUTO_TEST_CASE(operational_members_parse_and_typos_fail) {
   BOOST_TEST(!ParseServiceConfig(R"({"audit": {"path": ""}})").has_value());
 }
 
+// Issue #18: FHIR batch is on unless the file turns it off; only a boolean.
+BOOST_AUTO_TEST_CASE(fhir_batch_defaults_on_and_takes_a_boolean) {
+  auto defaults = ParseServiceConfig("{}");
+  BOOST_TEST_REQUIRE(defaults.has_value());
+  BOOST_TEST(defaults->fhir.batch);
+  auto off = ParseServiceConfig(R"({"fhir": {"batch": false}})");
+  BOOST_TEST_REQUIRE(off.has_value());
+  BOOST_TEST(!off->fhir.batch);
+  const auto bad = ParseServiceConfig(R"({"fhir": {"batch": "no"}})");
+  BOOST_TEST_REQUIRE(!bad.has_value());
+  BOOST_TEST(bad.error().message.find("fhir.batch") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
