@@ -16,7 +16,9 @@
 #   1. HTTP throughput/latency, alternating rounds of (a) nginx answering a fixed
 #      copy of magcds's response, (b) bare_listener (cpprestsdk + RapidJSON parse,
 #      fixed response), (c) magcds, same body (patient-30.json) and connections;
-#   2. fetch mode: magcds with no prefetch against fhir_delay.mjs (fixed delay);
+#   2. fetch mode: magcds with no prefetch against fhir_delay.mjs (fixed delay),
+#      one FHIR batch per call (the default) and one GET per query (fhir.batch
+#      false), each against the FHIR server alone at the same load;
 #   3. engine microbenchmarks (engine_bench, Google Benchmark);
 #   4. memory: peak RSS of (c) over the throughput run, RSS over a soak;
 #   5. big patients (issue #18): the 60 Synthea patients as full prefetch, 5
@@ -342,6 +344,11 @@ fi
 stop_pid "$pid_a"; stop_pid "$pid_b"; stop_pid "$pid_c"
 
 # ---------------------------------------------------------------- 5. fetch mode
+# Issue #18: two magcds, one sending each call's queries as one FHIR batch
+# (fhir.batch, the default, to a server that declares batch) and one sending
+# a GET per query (fhir.batch false: servers without batch). Each against the
+# FHIR server alone at the same load: the same batch POSTed by wrk, c in
+# flight; for GETs, 5 GETs per call in flight.
 log "fetch mode: magcds without prefetch against a FHIR server answering after ${delay_ms} ms"
 : >"$work/raw/fetch.tsv"
 exec {fhir_in}< <(sleep $(( 5 * 60 + soak )))  # the FHIR server exits when this closes
@@ -352,73 +359,118 @@ for _ in $(seq 1 100); do grep -q '^LISTENING' "$work/raw/fhir.log" && break; sl
 port_f=$(sed -n 's/^LISTENING //p' "$work/raw/fhir.log")
 fhir_base="http://127.0.0.1:$port_f/fhir"
 python3 "$bench_dir/gen_data.py" no-prefetch --fhir-server "$fhir_base" "$body" "$work/fetch-body.json"
-cat >"$work/fetch-config.json" <<EOF
-{
- "fhir": {"allowedServers": ["$fhir_base"], "allowHttpLoopback": true, "deadlineMs": 5000}}
-EOF
+for mode in batch gets; do
+  batch_flag=false
+  [ "$mode" = batch ] && batch_flag=true
+  printf '{"fhir": {"allowedServers": ["%s"], "allowHttpLoopback": true, "deadlineMs": 5000, "batch": %s}}\n' \
+    "$fhir_base" "$batch_flag" >"$work/fetch-config-$mode.json"
+done
 port_cf=$(free_port)
-"$magcds" serve --listen "127.0.0.1:$port_cf" --config "$work/fetch-config.json" >"$work/raw/magcds-fetch.log" 2>&1 &
+"$magcds" serve --listen "127.0.0.1:$port_cf" --config "$work/fetch-config-batch.json" >"$work/raw/magcds-fetch.log" 2>&1 &
 pid_cf=$!; pids+=("$pid_cf")
+port_cg=$(free_port)
+"$magcds" serve --listen "127.0.0.1:$port_cg" --config "$work/fetch-config-gets.json" >"$work/raw/magcds-fetch-gets.log" 2>&1 &
+pid_cg=$!; pids+=("$pid_cg")
 fetch_status="ok"
-if ! wait_http "http://127.0.0.1:$port_cf/healthz" 2>/dev/null; then
-  fetch_status="magcds did not start with the fetch config: $(tr '\n' ' ' <"$work/raw/magcds-fetch.log" | cut -c1-300)"
-else
-  code=$(curl -s -o "$work/fetch-response.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-    --data-binary @"$work/fetch-body.json" "http://127.0.0.1:$port_cf$service_path")
-  same=$(python3 -c "
+fetch_call() {  # fetch_call PORT OUT -> HTTP status
+  curl -s -o "$2" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data-binary @"$work/fetch-body.json" "http://127.0.0.1:$1$service_path"
+}
+same_cards() {  # same_cards RESPONSE -> "same" when its cards are the prefetch response's
+  python3 -c "
 import json,sys
 try:
   a=[c['source']['topic']['code'] for c in json.load(open(sys.argv[1]))['cards']]
   b=[c['source']['topic']['code'] for c in json.load(open(sys.argv[2]))['cards']]
   print('same' if a==b else 'different: %s vs %s' % (a,b))
 except Exception as e: print('unreadable: %s' % e)
-" "$work/fetch-response.json" "$work/response.json")
-  stats=$(curl -s "http://127.0.0.1:$port_f/_bench/stats")
+" "$1" "$work/response.json"
+}
+if ! wait_http "http://127.0.0.1:$port_cf/healthz" 2>/dev/null ||
+   ! wait_http "http://127.0.0.1:$port_cg/healthz" 2>/dev/null; then
+  fetch_status="magcds did not start with the fetch config: $(cat "$work/raw/magcds-fetch.log" "$work/raw/magcds-fetch-gets.log" | tr '\n' ' ' | cut -c1-300)"
+else
+  # The first call to a FHIR server reads its CapabilityStatement in the
+  # background and uses GETs; the next ones batch.
+  for _ in $(seq 1 50); do
+    curl -s "http://127.0.0.1:$port_f/_bench/stats" >/dev/null
+    code=$(fetch_call "$port_cf" "$work/fetch-response.json")
+    stats=$(curl -s "http://127.0.0.1:$port_f/_bench/stats")
+    case "$stats" in *'"batches":1,'*) break ;; esac
+    sleep 0.1
+  done
+  same=$(same_cards "$work/fetch-response.json")
+  curl -s "http://127.0.0.1:$port_f/_bench/last-batch" >"$work/fetch-batch.json"
+  entries=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["entry"]))' \
+    "$work/fetch-batch.json" 2>/dev/null || echo 0)
   if [ "$code" != 200 ] || [ "$same" != same ]; then
     fetch_status="fetch-mode request answered $code ($same): $(head -c 300 "$work/fetch-response.json")"
+  elif [ "$entries" != 5 ]; then
+    fetch_status="magcds did not send one batch of the 5 queries (FHIR server per call: $stats)"
   fi
-  log "fetch-mode check: HTTP $code, cards $same as prefetch, FHIR requests per call: $stats"
+  log "fetch-mode check (batch): HTTP $code, cards $same as prefetch, FHIR server per call: $stats"
+  code=$(fetch_call "$port_cg" "$work/fetch-response-gets.json")
+  same=$(same_cards "$work/fetch-response-gets.json")
+  stats=$(curl -s "http://127.0.0.1:$port_f/_bench/stats")
+  if [ "$code" != 200 ] || [ "$same" != same ]; then
+    fetch_status="fetch-mode request (GETs) answered $code ($same): $(head -c 300 "$work/fetch-response-gets.json")"
+  fi
+  log "fetch-mode check (GETs): HTTP $code, cards $same as prefetch, FHIR server per call: $stats"
 fi
 echo "$fetch_status" >"$work/raw/fetch-status.txt"
 if [ "$fetch_status" = ok ]; then
+  fetch_line() {  # fetch_line MAGCDS_WRK DIRECT_WRK C MODE -> one printed line
+    python3 -c "
+import json,sys; d=json.loads(sys.argv[1]); r=json.loads(sys.argv[2]); D=float(sys.argv[4])
+print(f'  {sys.argv[5]:>5} c={sys.argv[3]:>2}: {d[\"rps\"]:7.0f} req/s  p50 {d[\"p50_us\"]/1000:6.2f} ms (FHIR alone {r[\"p50_us\"]/1000:6.2f})  p99 {d[\"p99_us\"]/1000:6.2f} ms (FHIR alone {r[\"p99_us\"]/1000:6.2f})  delay {D:.0f} ms  non-2xx {d[\"status_err\"]}')
+" "$(sed -n 's/^WRK_RESULT //p' "$1")" "$(sed -n 's/^WRK_RESULT //p' "$2")" "$3" "$delay_ms" "$4"
+  }
   for c in 1 16 64; do
     t=$(( c < wrk_threads ? c : wrk_threads ))
     curl -s "http://127.0.0.1:$port_f/_bench/stats" >/dev/null
     run_wrk "$work/raw/fetch-c$c.txt" "$c" "$t" "$seconds" "http://127.0.0.1:$port_cf$service_path" "$work/fetch-body.json"
     stats=$(curl -s "http://127.0.0.1:$port_f/_bench/stats")
-    # The FHIR server alone at the same number of requests in flight (5 per call).
+    # The FHIR server alone with the same batches in flight (one per call).
+    run_wrk "$work/raw/fetch-direct-c$c.txt" "$c" "$t" 5 "$fhir_base" "$work/fetch-batch.json"
+    curl -s "http://127.0.0.1:$port_f/_bench/stats" >/dev/null
+    run_wrk "$work/raw/fetch-gets-c$c.txt" "$c" "$t" "$seconds" "http://127.0.0.1:$port_cg$service_path" "$work/fetch-body.json"
+    stats_gets=$(curl -s "http://127.0.0.1:$port_f/_bench/stats")
+    # The FHIR server alone at the same number of GETs in flight (5 per call).
     fc=$(( c * 5 ))
-    run_wrk "$work/raw/fetch-direct-c$c.txt" "$fc" "$(( fc < wrk_threads ? fc : wrk_threads ))" 5 \
+    run_wrk "$work/raw/fetch-gets-direct-c$c.txt" "$fc" "$(( fc < wrk_threads ? fc : wrk_threads ))" 5 \
       "$fhir_base/Condition?patient=pt-4711"
-    printf '%s\t%s\t%s\t%s\n' "$c" "$stats" "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-c$c.txt")" \
-      "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-direct-c$c.txt")" >>"$work/raw/fetch.tsv"
-    python3 -c "
-import json,sys; d=json.loads(sys.argv[1]); D=float(sys.argv[3])
-print(f'  c={sys.argv[2]:>2}: {d[\"rps\"]:7.0f} req/s  p50 {d[\"p50_us\"]/1000:6.2f} ms (+{d[\"p50_us\"]/1000-D:5.2f})  p99 {d[\"p99_us\"]/1000:6.2f} ms (+{d[\"p99_us\"]/1000-D:5.2f})  non-2xx {d[\"status_err\"]}')
-" "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-c$c.txt")" "$c" "$delay_ms"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$stats" "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-c$c.txt")" \
+      "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-direct-c$c.txt")" "$stats_gets" \
+      "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-gets-c$c.txt")" \
+      "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-gets-direct-c$c.txt")" >>"$work/raw/fetch.tsv"
+    fetch_line "$work/raw/fetch-c$c.txt" "$work/raw/fetch-direct-c$c.txt" "$c" batch
+    fetch_line "$work/raw/fetch-gets-c$c.txt" "$work/raw/fetch-gets-direct-c$c.txt" "$c" GETs
   done
   echo "cf_hwm_kb=$(status_kb "$pid_cf" VmHWM)" >>"$work/raw/memory.txt"
-  # magcds CPU per fetch-mode request at 16 concurrent (separate run, not timed above).
-  before=$(cpu_ticks "$pid_cf"); fhir_before=$(cpu_ticks "$pid_f")
-  if [ "$profile" = 1 ]; then
-    perf record -q -e cpu-clock -F 300 --call-graph dwarf,8192 -p "$pid_cf" -o "$work/perf-fetch.data" \
-      -- sleep "$seconds" >/dev/null 2>&1 &
-    perf_pid=$!
-  fi
-  run_wrk "$work/raw/fetch-cpu.txt" 16 "$wrk_threads" "$seconds" "http://127.0.0.1:$port_cf$service_path" "$work/fetch-body.json"
-  printf 'magcds_ticks=%s\nfhir_ticks=%s\nwrk=%s\n' "$(( $(cpu_ticks "$pid_cf") - before ))" \
-    "$(( $(cpu_ticks "$pid_f") - fhir_before ))" "$(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-cpu.txt")" \
-    >"$work/raw/fetch-cpu.txt.kv"
-  if [ "$profile" = 1 ]; then
-    wait "$perf_pid" || true
-    perf_summary "$work/perf-fetch.data" \
-      "perf, magcds in fetch mode (FHIR delay ${delay_ms} ms) under wrk -c16 ($(sed -n 's/^wrk=//p' "$work/raw/fetch-cpu.txt.kv"))" \
-      >"$results/profile-magcds-fetch.txt"
-  fi
+  # magcds CPU per fetch-mode request at 16 concurrent (separate runs, not timed above).
+  for mode in batch gets; do
+    if [ "$mode" = batch ]; then pid_m=$pid_cf; port_m=$port_cf; kv=fetch-cpu; else pid_m=$pid_cg; port_m=$port_cg; kv=fetch-gets-cpu; fi
+    before=$(cpu_ticks "$pid_m"); fhir_before=$(cpu_ticks "$pid_f")
+    if [ "$profile" = 1 ] && [ "$mode" = batch ]; then
+      perf record -q -e cpu-clock -F 300 --call-graph dwarf,8192 -p "$pid_m" -o "$work/perf-fetch.data" \
+        -- sleep "$seconds" >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
+    run_wrk "$work/raw/$kv.txt" 16 "$wrk_threads" "$seconds" "http://127.0.0.1:$port_m$service_path" "$work/fetch-body.json"
+    printf 'magcds_ticks=%s\nfhir_ticks=%s\nwrk=%s\n' "$(( $(cpu_ticks "$pid_m") - before ))" \
+      "$(( $(cpu_ticks "$pid_f") - fhir_before ))" "$(sed -n 's/^WRK_RESULT //p' "$work/raw/$kv.txt")" \
+      >"$work/raw/$kv.txt.kv"
+    if [ "$profile" = 1 ] && [ "$mode" = batch ]; then
+      wait "$perf_pid" || true
+      perf_summary "$work/perf-fetch.data" \
+        "perf, magcds in fetch mode, one FHIR batch per call (FHIR delay ${delay_ms} ms) under wrk -c16 ($(sed -n 's/^wrk=//p' "$work/raw/$kv.txt.kv"))" \
+        >"$results/profile-magcds-fetch.txt"
+    fi
+  done
 else
   log "fetch mode NOT measured: $fetch_status"
 fi
-stop_pid "$pid_cf"; stop_pid "$pid_f"
+stop_pid "$pid_cf"; stop_pid "$pid_cg"; stop_pid "$pid_f"
 
 # ---------------------------------------------------------------- 6. engine
 engine_reps=5
@@ -542,7 +594,7 @@ sed 's/^/  backtest: /' "$work/raw/backtest-run.txt"
 log "writing results"
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/raw/machine.txt"
 echo "total_seconds=$(( $(date +%s) - started_at ))" >>"$work/raw/machine.txt"
-for f in machine.txt throughput.tsv fetch.tsv fetch-status.txt fetch-cpu.txt.kv memory.txt soak.txt soak-series.tsv engine.json \
+for f in machine.txt throughput.tsv fetch.tsv fetch-status.txt fetch-cpu.txt.kv fetch-gets-cpu.txt.kv memory.txt soak.txt soak-series.tsv engine.json \
   big-patients.json big-parse-ref.txt sizes.tsv backtest-ref.txt backtest-run.txt; do
   if [ -f "$work/raw/$f" ]; then cp "$work/raw/$f" "$results/raw/$f"; else rm -f "$results/raw/$f"; fi
 done

@@ -75,9 +75,12 @@ set xlabel 'concurrent requests'
 set ylabel 'ms over the delay'
 set logscale x 2
 set key top left
-plot f('fetch.dat') using 1:2 with linespoints lw 2 pt 7 title 'magcds p50', \
-     f('fetch.dat') using 1:3 with linespoints lw 2 pt 5 title 'magcds p99', \
-     f('fetch.dat') using 1:4 with linespoints dt 2 pt 6 lc rgb 'gray50' title 'FHIR server alone p50', \
+plot f('fetch.dat') using 1:2 with linespoints lw 2 pt 7 title 'magcds, batch, p50', \
+     f('fetch.dat') using 1:3 with linespoints lw 2 pt 5 title 'magcds, batch, p99', \
+     f('fetch.dat') using 1:4 with linespoints dt 2 pt 6 lc rgb 'gray50' title 'FHIR alone (batches) p50', \
+     f('fetch.dat') using 1:5 with linespoints lw 1 pt 7 title 'magcds, GETs, p50', \
+     f('fetch.dat') using 1:6 with linespoints lw 1 pt 5 title 'magcds, GETs, p99', \
+     f('fetch.dat') using 1:7 with linespoints dt 3 pt 6 lc rgb 'gray70' title 'FHIR alone (GETs) p50', \
      1 with lines dt 3 lc rgb 'red' title 'target p50 1 ms', \
      5 with lines dt 3 lc rgb 'dark-red' title 'target p99 5 ms'
 unset logscale x
