@@ -447,26 +447,26 @@ print(f'  {sys.argv[5]:>5} c={sys.argv[3]:>2}: {d[\"rps\"]:7.0f} req/s  p50 {d[\
     fetch_line "$work/raw/fetch-gets-c$c.txt" "$work/raw/fetch-gets-direct-c$c.txt" "$c" GETs
   done
   echo "cf_hwm_kb=$(status_kb "$pid_cf" VmHWM)" >>"$work/raw/memory.txt"
-  # magcds CPU per fetch-mode request at 16 concurrent (separate runs, not timed above).
+  # magcds CPU per fetch-mode request at 16 concurrent (separate runs, not
+  # timed above; never under perf, which costs the profiled process CPU).
   for mode in batch gets; do
     if [ "$mode" = batch ]; then pid_m=$pid_cf; port_m=$port_cf; kv=fetch-cpu; else pid_m=$pid_cg; port_m=$port_cg; kv=fetch-gets-cpu; fi
     before=$(cpu_ticks "$pid_m"); fhir_before=$(cpu_ticks "$pid_f")
-    if [ "$profile" = 1 ] && [ "$mode" = batch ]; then
-      perf record -q -e cpu-clock -F 300 --call-graph dwarf,8192 -p "$pid_m" -o "$work/perf-fetch.data" \
-        -- sleep "$seconds" >/dev/null 2>&1 &
-      perf_pid=$!
-    fi
     run_wrk "$work/raw/$kv.txt" 16 "$wrk_threads" "$seconds" "http://127.0.0.1:$port_m$service_path" "$work/fetch-body.json"
     printf 'magcds_ticks=%s\nfhir_ticks=%s\nwrk=%s\n' "$(( $(cpu_ticks "$pid_m") - before ))" \
       "$(( $(cpu_ticks "$pid_f") - fhir_before ))" "$(sed -n 's/^WRK_RESULT //p' "$work/raw/$kv.txt")" \
       >"$work/raw/$kv.txt.kv"
-    if [ "$profile" = 1 ] && [ "$mode" = batch ]; then
-      wait "$perf_pid" || true
-      perf_summary "$work/perf-fetch.data" \
-        "perf, magcds in fetch mode, one FHIR batch per call (FHIR delay ${delay_ms} ms) under wrk -c16 ($(sed -n 's/^wrk=//p' "$work/raw/$kv.txt.kv"))" \
-        >"$results/profile-magcds-fetch.txt"
-    fi
   done
+  if [ "$profile" = 1 ]; then
+    perf record -q -e cpu-clock -F 300 --call-graph dwarf,8192 -p "$pid_cf" -o "$work/perf-fetch.data" \
+      -- sleep "$seconds" >/dev/null 2>&1 &
+    perf_pid=$!
+    run_wrk "$work/raw/fetch-perf.txt" 16 "$wrk_threads" "$seconds" "http://127.0.0.1:$port_cf$service_path" "$work/fetch-body.json"
+    wait "$perf_pid" || true
+    perf_summary "$work/perf-fetch.data" \
+      "perf, magcds in fetch mode, one FHIR batch per call (FHIR delay ${delay_ms} ms) under wrk -c16 ($(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-perf.txt"))" \
+      >"$results/profile-magcds-fetch.txt"
+  fi
 else
   log "fetch mode NOT measured: $fetch_status"
 fi
