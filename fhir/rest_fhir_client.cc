@@ -458,21 +458,29 @@ RestFhirClient::~RestFhirClient() { state_->Shutdown(); }
 
 void RestFhirClient::Shutdown() { state_->Shutdown(); }
 
-void RestFhirClient::Get(FhirGet request, Done done) {
+namespace {
+
+std::shared_ptr<Call> NewCall(FhirClient::Done done, SteadyClock::time_point deadline,
+                              std::string log_path, std::string bearer_token) {
   auto call = std::make_shared<Call>();
   call->done = std::move(done);
-  call->deadline = request.deadline;
-  call->log_path = std::move(request.log_path);
-  call->bearer_token = std::move(request.bearer_token);
-  state_->Start(call, request.url);
+  call->deadline = deadline;
+  call->log_path = std::move(log_path);
+  call->bearer_token = std::move(bearer_token);
+  return call;
+}
+
+}  // namespace
+
+void RestFhirClient::Get(FhirGet request, Done done) {
+  state_->Start(NewCall(std::move(done), request.deadline, std::move(request.log_path),
+                        std::move(request.bearer_token)),
+                request.url);
 }
 
 void RestFhirClient::Post(FhirPost request, Done done) {
-  auto call = std::make_shared<Call>();
-  call->done = std::move(done);
-  call->deadline = request.deadline;
-  call->log_path = std::move(request.log_path);
-  call->bearer_token = std::move(request.bearer_token);
+  auto call = NewCall(std::move(done), request.deadline, std::move(request.log_path),
+                      std::move(request.bearer_token));
   call->post = true;
   call->body = std::move(request.body);
   call->content_type = std::move(request.content_type);
