@@ -12,9 +12,10 @@
 //   in. No hook call waits for it, and it is not part of any call's record.
 // - A probe that got no answer (network error, timeout) is retried after
 //   `retry_after`, not after `ttl`.
-// - A batch that fails as a whole (HTTP error, not a batch-response) makes the
-//   base kDontUse for `ttl` (Learn(base, false)): a server may declare batch
-//   and still refuse it, e.g. behind a gateway.
+// - A batch that fails as a whole (HTTP error, not a batch-response, or no
+//   answer by the deadline) makes the base kDontUse for `ttl` (Learn(base,
+//   false)): a server may declare batch and still refuse it, e.g. behind a
+//   gateway, or hang on it.
 //
 // Thread-safety: all members may be called concurrently.
 

@@ -332,12 +332,13 @@ class Run : public std::enable_shared_from_this<Run> {
     Release();
   }
 
-  // A batch failed as a whole. Unless it ran out of time, the server is not
-  // sent batches for a while, and this call's queries go again as GETs when
-  // the deadline leaves room (then counted in pending_). False: fail them.
+  // A batch failed as a whole: the server is not sent batches for a while
+  // (one that hangs on a batch, say for one resource type, then loses only
+  // that query's key per call, as with GETs). Unless it ran out of time, this
+  // call's queries go again as GETs (then counted in pending_). False: fail them.
   bool FallBack(bool timed_out, std::size_t queries) {
-    if (timed_out) return false;
     batch_->Learn(base_, false);
+    if (timed_out) return false;
     if (std::chrono::steady_clock::now() >= deadline_) return false;
     std::lock_guard<std::mutex> lock(mutex_);
     pending_ += queries;

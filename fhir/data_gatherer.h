@@ -82,8 +82,8 @@ struct GatherOptions {
   // Issue #18: when set, two or more queries of one request under fhirServer
   // go as one FHIR batch (fhir/batch_bundle.h) to a server whose
   // CapabilityStatement declares batch; a batch that fails as a whole is
-  // retried as GETs (deadline permitting) and the server gets GETs for a
-  // while. Entry by entry, a batch answer is judged exactly as the GET's
+  // retried as GETs (deadline permitting; a timed-out one fails its keys) and
+  // the server gets GETs for a while. Entry by entry, a batch answer is judged exactly as the GET's
   // answer would be. Null: GETs only. Shared by all requests.
   std::shared_ptr<BatchCapability> batch;
   // Embedded-defaults demo only (fhir/demo_fhir_client.h): when a request names

@@ -185,8 +185,9 @@ BOOST_AUTO_TEST_CASE(an_answer_that_is_not_a_batch_response_is_retried_as_gets) 
   BOOST_TEST(g.Facts().conditions.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_batch_that_times_out_fails_its_keys_without_a_retry) {
-  BatchGathering g(KnownBatchServer());
+BOOST_AUTO_TEST_CASE(a_batch_that_times_out_fails_its_keys_and_the_next_calls_use_gets) {
+  auto capability = KnownBatchServer();
+  BatchGathering g(capability);
   FhirResponse late;
   late.error = "timed out";
   late.timed_out = true;
@@ -197,6 +198,14 @@ BOOST_AUTO_TEST_CASE(a_batch_that_times_out_fails_its_keys_without_a_retry) {
   BOOST_TEST(result.unavailable_required == failed, boost::test_tools::per_element());
   BOOST_TEST(Contains(g.Key("medications").reason, "timeout after"));
   BOOST_TEST(g.State(FactCategory::kObservations) == Availability::kNotObtained);
+  // A server that hangs on batches then loses only a hung query's key per call.
+  BatchGathering next(capability);
+  next.server().TimeOut(kObservationsUrl);
+  const GatherResult& later = next.Run();
+  BOOST_TEST(next.server().posts().empty());
+  BOOST_TEST(later.unavailable_required.empty());
+  BOOST_TEST(next.State(FactCategory::kObservations) == Availability::kNotObtained);
+  BOOST_TEST(next.State(FactCategory::kMedications) == Availability::kComplete);
 }
 
 BOOST_AUTO_TEST_CASE(the_first_call_reads_the_capability_statement_and_uses_gets) {
