@@ -96,7 +96,7 @@ class Run : public std::enable_shared_from_this<Run> {
 
   void Start() {
     keys_.resize(input_.specs.size());
-    std::vector<std::pair<std::size_t, FhirGet>> queries;
+    std::vector<KeyedGet> queries;
     for (std::size_t k = 0; k < input_.specs.size(); ++k) {
       const PrefetchSpec& spec = input_.specs[k];
       Key& key = keys_[k];
@@ -154,14 +154,14 @@ class Run : public std::enable_shared_from_this<Run> {
         }
       }
     }
-    std::vector<std::pair<std::size_t, FhirGet>> batched = TakeBatch(queries);
-    pending_ = 1 + queries.size() + (batched.empty() ? 0 : 1);
-    if (!batched.empty()) IssueBatch(std::move(batched));
-    for (auto& [k, query] : queries) Issue(k, std::move(query));
-    Release();
+    IssueAll(std::move(queries));
   }
 
  private:
+  // A query and what it is for: the index of its key, or kMedicationRead.
+  using KeyedGet = std::pair<std::size_t, FhirGet>;
+  static constexpr std::size_t kMedicationRead = static_cast<std::size_t>(-1);
+
   struct Key {
     KeyOutcome outcome = KeyOutcome::kComplete;
     std::string note;
@@ -207,14 +207,34 @@ class Run : public std::enable_shared_from_this<Run> {
     key.inputs.clear();
   }
 
+  // Sends `queries` (one phase's: the keys', or the Medication reads'), as
+  // one batch where TakeBatch says so and the rest as GETs; the phase ends in
+  // Release once every answer is in.
+  void IssueAll(std::vector<KeyedGet> queries) {
+    std::vector<KeyedGet> batched = TakeBatch(queries);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_ = 1 + queries.size() + (batched.empty() ? 0 : 1);
+    }
+    if (!batched.empty()) IssueBatch(std::move(batched));
+    for (auto& [k, query] : queries) Issue(k, std::move(query));
+    Release();
+  }
+
   void Issue(std::size_t k, FhirGet query) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++queries_;
     }
     auto self = shared_from_this();
-    client_->Get(std::move(query),
-                 [self, k](const FhirResponse& response) { self->OnPage(k, response); });
+    client_->Get(std::move(query), [self, k](const FhirResponse& response) {
+      if (k == kMedicationRead) {
+        self->AcceptMedication(ReadFetchedPage(MedicationSpec(), response));
+        self->Release();
+      } else {
+        self->OnPage(k, response);
+      }
+    });
   }
 
   void OnPage(std::size_t k, const FhirResponse& response) {
@@ -260,42 +280,32 @@ class Run : public std::enable_shared_from_this<Run> {
   // `queries`), or none: at least two queries under the base, and a server
   // known to take batches (BatchCapability: the first call to a server
   // starts the read of its CapabilityStatement and uses GETs).
-  template <class Item>
-  std::vector<Item> TakeBatch(std::vector<Item>& queries) {
-    std::vector<Item> batched;
+  std::vector<KeyedGet> TakeBatch(std::vector<KeyedGet>& queries) {
+    std::vector<KeyedGet> batched;
     if (batch_ == nullptr) return batched;
     const std::string prefix = base_ + "/";
-    auto under_base = [&](const Item& item) { return QueryOf(item).url.rfind(prefix, 0) == 0; };
+    auto under_base = [&](const KeyedGet& item) { return item.second.url.rfind(prefix, 0) == 0; };
     if (std::count_if(queries.begin(), queries.end(), under_base) < 2) return batched;
     if (!batch_->Use(base_)) return batched;
-    std::vector<Item> rest;
-    for (Item& item : queries) (under_base(item) ? batched : rest).push_back(std::move(item));
+    std::vector<KeyedGet> rest;
+    for (KeyedGet& item : queries) (under_base(item) ? batched : rest).push_back(std::move(item));
     queries = std::move(rest);
     return batched;
   }
 
-  static const FhirGet& QueryOf(const std::pair<std::size_t, FhirGet>& item) { return item.second; }
-  static const FhirGet& QueryOf(const FhirGet& item) { return item; }
-
-  FhirPost BatchPost(const std::vector<const FhirGet*>& queries) const {
+  // The batched queries in one POST (counted once in pending_). Each entry
+  // of the answer is judged as its GET's answer would be; a batch that
+  // failed as a whole goes again as GETs (FallBack) or fails every query.
+  void IssueBatch(std::vector<KeyedGet> items) {
     std::vector<std::string> urls;
-    urls.reserve(queries.size());
-    for (const FhirGet* query : queries) urls.push_back(query->url.substr(base_.size() + 1));
+    urls.reserve(items.size());
+    for (const auto& item : items) urls.push_back(item.second.url.substr(base_.size() + 1));
     FhirPost post;
     post.url = base_;
     post.body = BatchRequestBody(urls);
     post.bearer_token = input_.access_token;
     post.deadline = deadline_;
-    post.log_path = "batch (" + std::to_string(queries.size()) + " queries)";
-    return post;
-  }
-
-  // The batched keys' queries in one POST (counted once in pending_).
-  void IssueBatch(std::vector<std::pair<std::size_t, FhirGet>> items) {
-    std::vector<const FhirGet*> queries;
-    queries.reserve(items.size());
-    for (const auto& item : items) queries.push_back(&item.second);
-    FhirPost post = BatchPost(queries);
+    post.log_path = "batch (" + std::to_string(items.size()) + " queries)";
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++queries_;
@@ -306,25 +316,27 @@ class Run : public std::enable_shared_from_this<Run> {
     });
   }
 
-  void OnBatch(const std::vector<std::pair<std::size_t, FhirGet>>& items, FhirResponse response) {
+  void OnBatch(const std::vector<KeyedGet>& items, FhirResponse response) {
     const bool timed_out = response.timed_out;
     Result<BatchAnswer> answer = ReadBatchResponse(std::move(response), items.size());
-    if (!answer) {
-      if (FallBack(timed_out, items.size())) {
-        for (const auto& [k, query] : items) Issue(k, query);
-      } else {
-        const std::string why =
-            timed_out ? TimeoutReason() : "batch failed: " + answer.error().message;
-        std::lock_guard<std::mutex> lock(mutex_);
-        for (const auto& item : items) Fail(keys_[item.first], why);
-      }
+    if (!answer && FallBack(timed_out, items.size())) {
+      for (const auto& [k, query] : items) Issue(k, query);
       Release();
       return;
     }
-    std::vector<std::pair<std::size_t, FhirGet>> next;
+    std::vector<KeyedGet> next;
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::size_t k = items[i].first;
-      if (std::optional<FhirGet> query = Accept(k, ReadBatchEntry(input_.specs[k], *answer, i))) {
+      const PrefetchSpec& spec = k == kMedicationRead ? MedicationSpec() : input_.specs[k];
+      FetchedPage page;
+      if (answer) {
+        page = ReadBatchEntry(spec, *answer, i);
+      } else {
+        page.reason = timed_out ? TimeoutReason() : "batch failed: " + answer.error().message;
+      }
+      if (k == kMedicationRead) {
+        AcceptMedication(page);
+      } else if (std::optional<FhirGet> query = Accept(k, page)) {
         next.emplace_back(k, std::move(*query));
       }
     }
@@ -343,11 +355,6 @@ class Run : public std::enable_shared_from_this<Run> {
     std::lock_guard<std::mutex> lock(mutex_);
     pending_ += queries;
     return true;
-  }
-
-  void OnMedication(const FhirResponse& response) {
-    AcceptMedication(ReadFetchedPage(MedicationSpec(), response));
-    Release();
   }
 
   static const PrefetchSpec& MedicationSpec() {
@@ -372,47 +379,6 @@ class Run : public std::enable_shared_from_this<Run> {
     }
   }
 
-  void IssueMedicationBatch(std::vector<FhirGet> reads) {
-    std::vector<const FhirGet*> queries;
-    queries.reserve(reads.size());
-    for (const FhirGet& read : reads) queries.push_back(&read);
-    FhirPost post = BatchPost(queries);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++queries_;
-    }
-    auto self = shared_from_this();
-    client_->Post(std::move(post), [self, reads = std::move(reads)](FhirResponse response) {
-      const bool timed_out = response.timed_out;
-      Result<BatchAnswer> answer = ReadBatchResponse(std::move(response), reads.size());
-      if (!answer) {
-        if (self->FallBack(timed_out, reads.size())) {
-          for (const FhirGet& read : reads) self->IssueMedicationRead(read);
-        } else {
-          const std::string why = timed_out ? self->TimeoutReason() : answer.error().message;
-          FetchedPage failed;
-          failed.reason = "batch failed: " + why;
-          for (std::size_t i = 0; i < reads.size(); ++i) self->AcceptMedication(failed);
-        }
-      } else {
-        for (std::size_t i = 0; i < reads.size(); ++i) {
-          self->AcceptMedication(ReadBatchEntry(MedicationSpec(), *answer, i));
-        }
-      }
-      self->Release();
-    });
-  }
-
-  void IssueMedicationRead(FhirGet read) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++queries_;
-    }
-    auto self = shared_from_this();
-    client_->Get(std::move(read),
-                 [self](const FhirResponse& response) { self->OnMedication(response); });
-  }
-
   void Release() {
     enum { kNothing, kMedications, kFinish } next = kNothing;
     {
@@ -432,7 +398,7 @@ class Run : public std::enable_shared_from_this<Run> {
 
   // All keys are settled (no callback can touch keys_ any more).
   void StartMedications() {
-    std::vector<FhirGet> reads;
+    std::vector<KeyedGet> reads;
     if (can_fetch_) {
       std::vector<FhirInput> inputs = Inputs();
       for (const std::string& reference : UnresolvedMedicationReferences(inputs)) {
@@ -453,19 +419,13 @@ class Run : public std::enable_shared_from_this<Run> {
                                          std::to_string(options_.max_medication_reads) +
                                          ") reached");
         } else {
-          reads.push_back(Query(base_ + "/" + std::string(kMedicationPrefix) + PercentEncode(id),
-                                "Medication/{id}"));
+          reads.emplace_back(kMedicationRead,
+                             Query(base_ + "/" + std::string(kMedicationPrefix) + PercentEncode(id),
+                                   "Medication/{id}"));
         }
       }
     }
-    std::vector<FhirGet> batched = TakeBatch(reads);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      pending_ = 1 + reads.size() + (batched.empty() ? 0 : 1);
-    }
-    if (!batched.empty()) IssueMedicationBatch(std::move(batched));
-    for (FhirGet& read : reads) IssueMedicationRead(std::move(read));
-    Release();
+    IssueAll(std::move(reads));
   }
 
   std::vector<FhirInput> Inputs() const {

@@ -298,6 +298,26 @@ BOOST_AUTO_TEST_CASE(medication_reads_go_as_one_batch) {
   BOOST_TEST(resolved);
 }
 
+BOOST_AUTO_TEST_CASE(a_failed_medication_batch_is_retried_as_gets) {
+  BatchGathering g(KnownBatchServer());
+  g.PrefetchAllBut({"medications"})
+      .Prefetch("medications", Bundle({ReferencedMedicationRequest("r1", "Medication/m1"),
+                                       ReferencedMedicationRequest("r2", "Medication/m2")}));
+  const std::string m1 = std::string(kBase) + "/Medication/m1";
+  const std::string m2 = std::string(kBase) + "/Medication/m2";
+  g.server().ServeJson(m1, Medication("m1"));
+  g.server().ServeJson(m2, Medication("m2"));
+  FhirResponse refused;
+  refused.status = 503;
+  g.server().AnswerPosts(refused);
+  const GatherResult& result = g.Run();
+  BOOST_TEST(g.server().posts().size() == 1u);
+  BOOST_TEST(g.server().CountRequests(m1) == 1u);
+  BOOST_TEST(g.server().CountRequests(m2) == 1u);
+  BOOST_TEST(result.queries == 3u);
+  BOOST_TEST(g.State(FactCategory::kMedications) == Availability::kComplete);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(BatchCapabilityVerdicts)
