@@ -47,7 +47,7 @@ class JsonDocument {
   // ParseOwned appends this many NUL bytes to the text (see json_document.cc).
   // A caller that builds the text can reserve size() + kInsituPadding so the
   // append does not reallocate and copy the whole body once more.
-  static constexpr std::size_t kInsituPadding = 4;
+  static constexpr std::size_t kInsituPadding = 16;
   // A copy of `text` with that room reserved, for ParseOwned.
   static std::string OwnedCopy(std::string_view text);
 

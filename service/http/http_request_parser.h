@@ -48,7 +48,7 @@ class HttpRequestParser {
   // Spare capacity reserved after a Content-Length body: room for an
   // in-place JSON parse's padding (JsonDocument::kInsituPadding), so the hook
   // handler parses the body where it was read instead of in a copy.
-  static constexpr std::size_t kBodySlack = 8;
+  static constexpr std::size_t kBodySlack = 16;
 
   // Consumes bytes of `data` (all of it, or up to the end of one request once
   // it completes, or up to the error); returns how many. Bytes after a
