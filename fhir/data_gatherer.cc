@@ -227,19 +227,20 @@ class Run : public std::enable_shared_from_this<Run> {
       ++queries_;
     }
     auto self = shared_from_this();
-    client_->Get(std::move(query), [self, k](const FhirResponse& response) {
+    client_->Get(std::move(query), [self, k](FhirResponse response) {
       if (k == kMedicationRead) {
-        self->AcceptMedication(ReadFetchedPage(MedicationSpec(), response));
+        self->AcceptMedication(ReadFetchedPage(MedicationSpec(), std::move(response)));
         self->Release();
       } else {
-        self->OnPage(k, response);
+        self->OnPage(k, std::move(response));
       }
     });
   }
 
-  void OnPage(std::size_t k, const FhirResponse& response) {
-    FetchedPage page = ReadFetchedPage(input_.specs[k], response);
-    if (response.status == 0 && response.timed_out) page.reason = TimeoutReason();
+  void OnPage(std::size_t k, FhirResponse response) {
+    const bool timed_out = response.status == 0 && response.timed_out;
+    FetchedPage page = ReadFetchedPage(input_.specs[k], std::move(response));
+    if (timed_out) page.reason = TimeoutReason();
     if (std::optional<FhirGet> next = Accept(k, page)) Issue(k, std::move(*next));
     Release();
   }

@@ -34,8 +34,9 @@ struct FetchedPage {
 // Judges one answer to `spec`'s query (or to a page of it): no answer,
 // a status other than 200, a non-JSON content type, a body that is not JSON,
 // not an object, an OperationOutcome, a Bundle holding one, or a resource of
-// the wrong type all fail the query (checklist P-13, P-18; issue #4).
-FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& response);
+// the wrong type all fail the query (checklist P-13, P-18; issue #4). The
+// body is parsed in place: the page's document keeps it.
+FetchedPage ReadFetchedPage(const PrefetchSpec& spec, FhirResponse response);
 
 // Judges entry `i` of a batch answer as ReadFetchedPage judges a GET's
 // answer: a status other than 200, no resource, an OperationOutcome or a

@@ -82,7 +82,7 @@ std::size_t CountBundleEntries(JsonRef ref) {
   return entries != nullptr && entries->IsArray() ? entries->Size() : 0;
 }
 
-FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& response) {
+FetchedPage ReadFetchedPage(const PrefetchSpec& spec, FhirResponse response) {
   FetchedPage page;
   if (response.status == 0) {
     page.reason = response.timed_out ? "timed out" : "no answer (" + response.error + ")";
@@ -96,7 +96,7 @@ FetchedPage ReadFetchedPage(const PrefetchSpec& spec, const FhirResponse& respon
     page.reason = "not FHIR JSON (Content-Type is not JSON)";
     return page;
   }
-  auto parsed = JsonDocument::Parse(response.body);
+  auto parsed = JsonDocument::ParseOwned(std::move(response.body));
   if (!parsed) {
     page.reason = "unreadable body (" + parsed.error().message + ")";
     return page;
