@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,7 +57,7 @@ class MemberNameCheck {
 
   void Open() { open_.push_back({names_.size(), text_.size()}); }
   void Name(const char* str, std::size_t length) {
-    names_.push_back({text_.size(), length});
+    names_.push_back({text_.size(), length, Tag(str, length)});
     text_.append(str, length);
   }
   void Close() {
@@ -71,11 +72,21 @@ class MemberNameCheck {
   struct Span {
     std::size_t offset;
     std::size_t length;
+    std::uint64_t tag;  // equal names have equal tags
   };
   struct Frame {
     std::size_t first_name;
     std::size_t text_size;
   };
+
+  // The first eight bytes and the length: most pairs of different names
+  // differ here, so the pairwise check below compares two integers instead of
+  // calling memcmp (issue #18: this check was 8 % of a hook request's parse).
+  static std::uint64_t Tag(const char* str, std::size_t length) {
+    std::uint64_t prefix = 0;
+    std::memcpy(&prefix, str, std::min<std::size_t>(length, sizeof prefix));
+    return prefix ^ (static_cast<std::uint64_t>(length) * 0x9E3779B97F4A7C15ULL);
+  }
 
   std::string_view View(const Span& span) const {
     return std::string_view(text_).substr(span.offset, span.length);
@@ -86,7 +97,7 @@ class MemberNameCheck {
     if (count <= 16) {  // FHIR objects are small: pairwise is cheapest
       for (std::size_t i = first; i < names_.size(); ++i) {
         for (std::size_t j = i + 1; j < names_.size(); ++j) {
-          if (View(names_[i]) == View(names_[j])) return true;
+          if (names_[i].tag == names_[j].tag && View(names_[i]) == View(names_[j])) return true;
         }
       }
       return false;
@@ -256,10 +267,16 @@ const rapidjson::Value& NullValue() {
   return kNull;
 }
 
-const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name) {
+const rapidjson::Value* Find(const rapidjson::Value& obj, std::string_view name) {
   if (!obj.IsObject()) return nullptr;
-  const auto it = obj.FindMember(name);
-  return it == obj.MemberEnd() ? nullptr : &it->value;
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+    const rapidjson::Value& key = it->name;
+    if (key.GetStringLength() == name.size() &&
+        std::memcmp(key.GetString(), name.data(), name.size()) == 0) {
+      return &it->value;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace json_internal

@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 
 #include <string>
+#include <string_view>
 
 #include "common/json_document.h"
 
@@ -30,7 +31,9 @@ inline const rapidjson::Value& AsValue(JsonRef ref) {
 inline JsonRef MakeRef(const rapidjson::Value& value) { return JsonRef(&value); }
 
 // Member lookup; nullptr when `obj` is not an object or has no such member.
-const rapidjson::Value* Find(const rapidjson::Value& obj, const char* name);
+// The name's length is known at the call (a literal, mostly): RapidJSON's
+// FindMember(const char*) measures it again on every lookup.
+const rapidjson::Value* Find(const rapidjson::Value& obj, std::string_view name);
 
 }  // namespace json_internal
 }  // namespace cds

@@ -13,7 +13,7 @@ namespace cds {
 std::size_t Utf8SequenceLength(std::string_view text, std::size_t i);
 
 // True when the whole text is well-formed UTF-8. Runs of ASCII are checked
-// eight bytes at a time (FHIR JSON is mostly ASCII).
+// sixteen (SSE2) or eight bytes at a time (FHIR JSON is mostly ASCII).
 bool IsValidUtf8(std::string_view text);
 
 }  // namespace cds
