@@ -60,6 +60,15 @@ void BatchCapability::Learn(const std::string& base, bool supported, Clock::time
   entry.until = now + ttl_;
 }
 
+void BatchCapability::Pause(const std::string& base, Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Entry& entry = bases_[base];
+  entry.known = true;
+  entry.supported = false;
+  entry.probing = false;
+  entry.until = now + retry_after_;
+}
+
 void BatchCapability::ProbeFailed(const std::string& base, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mutex_);
   Entry& entry = bases_[base];

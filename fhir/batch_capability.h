@@ -16,6 +16,11 @@
 //   answer by the deadline) makes the base kDontUse for `ttl` (Learn(base,
 //   false)): a server may declare batch and still refuse it, e.g. behind a
 //   gateway, or hang on it.
+// - A batch that fails for a reason that says nothing about batch support
+//   (HTTP 429, 502, 503, 504, or the connection failed) makes the base
+//   kDontUse for `retry_after` only (Pause), after which the
+//   CapabilityStatement is read again: a server that was briefly overloaded
+//   or restarting gets batches again within minutes, not after an hour.
 //
 // Thread-safety: all members may be called concurrently.
 
@@ -49,6 +54,8 @@ class BatchCapability : public std::enable_shared_from_this<BatchCapability> {
   void Learn(const std::string& base, bool supported, Clock::time_point now = Clock::now());
   // The probe got no answer: ask again after retry_after.
   void ProbeFailed(const std::string& base, Clock::time_point now = Clock::now());
+  // A batch failed transiently: no batches for retry_after, then probe again.
+  void Pause(const std::string& base, Clock::time_point now = Clock::now());
 
  private:
   struct Entry {

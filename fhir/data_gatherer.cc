@@ -319,8 +319,9 @@ class Run : public std::enable_shared_from_this<Run> {
 
   void OnBatch(const std::vector<KeyedGet>& items, FhirResponse response) {
     const bool timed_out = response.timed_out;
+    const int status = response.status;
     Result<BatchAnswer> answer = ReadBatchResponse(std::move(response), items.size());
-    if (!answer && FallBack(timed_out, items.size())) {
+    if (!answer && FallBack(timed_out, status, items.size())) {
       for (const auto& [k, query] : items) Issue(k, query);
       Release();
       return;
@@ -347,10 +348,18 @@ class Run : public std::enable_shared_from_this<Run> {
 
   // A batch failed as a whole: the server is not sent batches for a while
   // (one that hangs on a batch, say for one resource type, then loses only
-  // that query's key per call, as with GETs). Unless it ran out of time, this
-  // call's queries go again as GETs (then counted in pending_). False: fail them.
-  bool FallBack(bool timed_out, std::size_t queries) {
-    batch_->Learn(base_, false);
+  // that query's key per call, as with GETs) — for an hour, or for a minute
+  // when the failure was an overload or outage answer or a dropped connection
+  // (BatchCapability::Pause). Unless it ran out of time, this call's queries
+  // go again as GETs (then counted in pending_). False: fail them.
+  bool FallBack(bool timed_out, int status, std::size_t queries) {
+    const bool transient = !timed_out && (status == 0 || status == 429 || status == 502 ||
+                                          status == 503 || status == 504);
+    if (transient) {
+      batch_->Pause(base_);
+    } else {
+      batch_->Learn(base_, false);
+    }
     if (timed_out) return false;
     if (std::chrono::steady_clock::now() >= deadline_) return false;
     std::lock_guard<std::mutex> lock(mutex_);

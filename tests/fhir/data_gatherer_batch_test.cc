@@ -172,6 +172,37 @@ BOOST_AUTO_TEST_CASE(a_batch_that_fails_as_a_whole_is_retried_as_gets_and_not_se
   BOOST_TEST(next.server().requests().size() == 4u);
 }
 
+// An overload or outage answer says nothing about batch support: GETs for
+// this call and the next minute, then the CapabilityStatement is read again.
+// Any other whole-batch failure keeps batches off for the hour.
+BOOST_AUTO_TEST_CASE(a_transient_batch_failure_pauses_batching_for_minutes_not_the_hour) {
+  using std::chrono::minutes;
+  struct Case {
+    int status;
+    bool transient;
+  };
+  for (const Case c : {Case{503, true}, Case{502, true}, Case{504, true}, Case{429, true},
+                       Case{0, true}, Case{500, false}, Case{400, false}, Case{405, false}}) {
+    auto capability = KnownBatchServer();
+    BatchGathering g(capability);
+    FhirResponse failed;
+    failed.status = c.status;
+    if (c.status == 0) failed.error = "connection reset";
+    failed.content_type = "application/fhir+json";
+    failed.body = kOperationOutcome;
+    g.server().AnswerPosts(failed);
+    const auto before = BatchCapability::Clock::now();
+    const GatherResult& result = g.Run();
+    BOOST_TEST(result.unavailable_required.empty(), "status " << c.status);
+    BOOST_TEST(g.server().requests().size() == 4u, "status " << c.status);
+    BOOST_TEST((capability->Check(kBase, before + std::chrono::seconds(30)) ==
+                BatchCapability::Verdict::kDontUse),
+               "status " << c.status);
+    const auto later = capability->Check(kBase, before + minutes(2));
+    BOOST_TEST(((later == BatchCapability::Verdict::kProbe) == c.transient), "status " << c.status);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_answer_that_is_not_a_batch_response_is_retried_as_gets) {
   BatchGathering g(KnownBatchServer());
   FhirResponse odd;
@@ -338,6 +369,18 @@ BOOST_AUTO_TEST_CASE(one_caller_probes_the_others_wait_for_its_verdict) {
   BOOST_TEST((capability.Check("b", t0 + seconds(3601)) == Verdict::kDontUse));
   capability.Learn("b", false, t0 + seconds(3601));
   BOOST_TEST((capability.Check("b", t0 + seconds(7000)) == Verdict::kDontUse));
+}
+
+BOOST_AUTO_TEST_CASE(a_pause_holds_for_the_short_wait_then_the_server_is_probed_again) {
+  BatchCapability capability(nullptr, seconds(3600), seconds(60));
+  const auto t0 = BatchCapability::Clock::now();
+  BOOST_TEST((capability.Check("b", t0) == Verdict::kProbe));
+  capability.Learn("b", true, t0);
+  capability.Pause("b", t0 + seconds(10));
+  BOOST_TEST((capability.Check("b", t0 + seconds(69)) == Verdict::kDontUse));
+  BOOST_TEST((capability.Check("b", t0 + seconds(71)) == Verdict::kProbe));
+  capability.Learn("b", true, t0 + seconds(72));
+  BOOST_TEST((capability.Check("b", t0 + seconds(73)) == Verdict::kUse));
 }
 
 BOOST_AUTO_TEST_CASE(a_probe_without_an_answer_is_retried_after_the_short_wait) {
