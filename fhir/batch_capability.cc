@@ -52,21 +52,20 @@ BatchCapability::Verdict BatchCapability::Check(const std::string& base, Clock::
 }
 
 void BatchCapability::Learn(const std::string& base, bool supported, Clock::time_point now) {
+  Settle(base, supported, now + ttl_);
+}
+
+void BatchCapability::Pause(const std::string& base, Clock::time_point now) {
+  Settle(base, false, now + retry_after_);
+}
+
+void BatchCapability::Settle(const std::string& base, bool supported, Clock::time_point until) {
   std::lock_guard<std::mutex> lock(mutex_);
   Entry& entry = bases_[base];
   entry.known = true;
   entry.supported = supported;
   entry.probing = false;
-  entry.until = now + ttl_;
-}
-
-void BatchCapability::Pause(const std::string& base, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Entry& entry = bases_[base];
-  entry.known = true;
-  entry.supported = false;
-  entry.probing = false;
-  entry.until = now + retry_after_;
+  entry.until = until;
 }
 
 void BatchCapability::ProbeFailed(const std::string& base, Clock::time_point now) {

@@ -66,6 +66,8 @@ class BatchCapability : public std::enable_shared_from_this<BatchCapability> {
   };
 
   void Probe(const std::string& base);
+  // A verdict on `base` that holds until `until`.
+  void Settle(const std::string& base, bool supported, Clock::time_point until);
 
   FhirClient* const client_;
   const std::chrono::seconds ttl_;

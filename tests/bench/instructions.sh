@@ -87,6 +87,18 @@ if calls == 0:
 print(f"{total / calls:12,.0f} instructions per call ({calls} calls)")
 if not split:
     sys.exit(0)
+# First match wins: the parse before our code (its handler is ours), our code
+# after the libraries it calls.
+PARTS = [
+    (r"rapidjson::GenericReader|DepthLimitedHandler|MemberNameCheck|IsValidUtf8|SkipWhitespace",
+     "JSON parse (RapidJSON reader, our depth/duplicate/UTF-8 checks)"),
+    (r"boost::asio|pplx|Concurrency::|web::|libcpprest", "cpprestsdk, asio, pplx"),
+    (r"sqlite", "SQLite"),
+    (r"malloc|free|operator new|operator delete|arena\.c|unlink_chunk", "malloc/free"),
+    (r"mem(cpy|move|set|cmp|chr)|strlen", "libc mem*/str*"),
+    (r"cds::", "our code after the parse (normalise, evaluate, cards, audit, HTTP)"),
+    (r"libcrypto|libssl", "OpenSSL"),
+]
 report = subprocess.run(["callgrind_annotate", "--threshold=100", path],
                         capture_output=True, text=True).stdout
 parts = collections.Counter()
@@ -95,22 +107,8 @@ for line in report.split("\n"):
     if not m or "PROGRAM TOTALS" in line or not m.group(2):
         continue
     cost, name = int(m.group(1).replace(",", "")), m.group(2)
-    if re.search(r"rapidjson::GenericReader|DepthLimitedHandler|MemberNameCheck|IsValidUtf8|SkipWhitespace", name):
-        part = "JSON parse (RapidJSON reader, our depth/duplicate/UTF-8 checks)"
-    elif re.search(r"boost::asio|pplx|Concurrency::|web::|libcpprest", name):
-        part = "cpprestsdk, asio, pplx"
-    elif "sqlite" in name:
-        part = "SQLite"
-    elif re.search(r"malloc|free|operator new|operator delete|arena\.c|unlink_chunk", name):
-        part = "malloc/free"
-    elif re.search(r"mem(cpy|move|set|cmp|chr)|strlen", name):
-        part = "libc mem*/str*"
-    elif "cds::" in name:
-        part = "our code after the parse (normalise, evaluate, cards, audit, HTTP)"
-    elif re.search(r"libcrypto|libssl", name):
-        part = "OpenSSL"
-    else:
-        part = "other (libc locks, libstdc++, loader)"
+    part = next((label for pattern, label in PARTS if re.search(pattern, name)),
+                "other (libc locks, libstdc++, loader)")
     parts[part] += cost
 whole = sum(parts.values()) or 1
 for part, cost in parts.most_common():
