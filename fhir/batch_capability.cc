@@ -55,6 +55,19 @@ void BatchCapability::Learn(const std::string& base, bool supported, Clock::time
   Settle(base, supported, now + ttl_);
 }
 
+void BatchCapability::BatchFailed(const std::string& base, int status, bool timed_out,
+                                  Clock::time_point now) {
+  // An overload or outage answer, or a dropped connection, says nothing about
+  // batch support; a refusal, a wrong answer or a hang does.
+  const bool transient = !timed_out && (status == 0 || status == 429 || status == 502 ||
+                                        status == 503 || status == 504);
+  if (transient) {
+    Pause(base, now);
+  } else {
+    Learn(base, false, now);
+  }
+}
+
 void BatchCapability::Pause(const std::string& base, Clock::time_point now) {
   Settle(base, false, now + retry_after_);
 }

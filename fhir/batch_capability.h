@@ -13,12 +13,12 @@
 // - A probe that got no answer (network error, timeout) is retried after
 //   `retry_after`, not after `ttl`.
 // - A batch that fails as a whole (HTTP error, not a batch-response, or no
-//   answer by the deadline) makes the base kDontUse for `ttl` (Learn(base,
-//   false)): a server may declare batch and still refuse it, e.g. behind a
+//   answer by the deadline) makes the base kDontUse for `ttl` (BatchFailed):
+//   a server may declare batch and still refuse it, e.g. behind a
 //   gateway, or hang on it.
 // - A batch that fails for a reason that says nothing about batch support
 //   (HTTP 429, 502, 503, 504, or the connection failed) makes the base
-//   kDontUse for `retry_after` only (Pause), after which the
+//   kDontUse for `retry_after` only, after which the
 //   CapabilityStatement is read again: a server that was briefly overloaded
 //   or restarting gets batches again within minutes, not after an hour.
 //
@@ -54,8 +54,10 @@ class BatchCapability : public std::enable_shared_from_this<BatchCapability> {
   void Learn(const std::string& base, bool supported, Clock::time_point now = Clock::now());
   // The probe got no answer: ask again after retry_after.
   void ProbeFailed(const std::string& base, Clock::time_point now = Clock::now());
-  // A batch failed transiently: no batches for retry_after, then probe again.
-  void Pause(const std::string& base, Clock::time_point now = Clock::now());
+  // A batch to `base` failed as a whole (its HTTP status, 0 if none; whether
+  // the deadline passed): Pause for a transient failure, else Learn(false).
+  void BatchFailed(const std::string& base, int status, bool timed_out,
+                   Clock::time_point now = Clock::now());
 
  private:
   struct Entry {
@@ -66,6 +68,8 @@ class BatchCapability : public std::enable_shared_from_this<BatchCapability> {
   };
 
   void Probe(const std::string& base);
+  // No batches for retry_after, then probe again.
+  void Pause(const std::string& base, Clock::time_point now);
   // A verdict on `base` that holds until `until`.
   void Settle(const std::string& base, bool supported, Clock::time_point until);
 

@@ -350,16 +350,10 @@ class Run : public std::enable_shared_from_this<Run> {
   // (one that hangs on a batch, say for one resource type, then loses only
   // that query's key per call, as with GETs) — for an hour, or for a minute
   // when the failure was an overload or outage answer or a dropped connection
-  // (BatchCapability::Pause). Unless it ran out of time, this call's queries
-  // go again as GETs (then counted in pending_). False: fail them.
+  // (BatchCapability::BatchFailed). Unless it ran out of time, this call's
+  // queries go again as GETs (then counted in pending_). False: fail them.
   bool FallBack(bool timed_out, int status, std::size_t queries) {
-    const bool transient = !timed_out && (status == 0 || status == 429 || status == 502 ||
-                                          status == 503 || status == 504);
-    if (transient) {
-      batch_->Pause(base_);
-    } else {
-      batch_->Learn(base_, false);
-    }
+    batch_->BatchFailed(base_, status, timed_out);
     if (timed_out) return false;
     if (std::chrono::steady_clock::now() >= deadline_) return false;
     std::lock_guard<std::mutex> lock(mutex_);

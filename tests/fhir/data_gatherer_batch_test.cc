@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
@@ -371,16 +372,24 @@ BOOST_AUTO_TEST_CASE(one_caller_probes_the_others_wait_for_its_verdict) {
   BOOST_TEST((capability.Check("b", t0 + seconds(7000)) == Verdict::kDontUse));
 }
 
-BOOST_AUTO_TEST_CASE(a_pause_holds_for_the_short_wait_then_the_server_is_probed_again) {
+BOOST_AUTO_TEST_CASE(a_transient_failure_holds_for_the_short_wait_then_probes_again) {
   BatchCapability capability(nullptr, seconds(3600), seconds(60));
   const auto t0 = BatchCapability::Clock::now();
   BOOST_TEST((capability.Check("b", t0) == Verdict::kProbe));
   capability.Learn("b", true, t0);
-  capability.Pause("b", t0 + seconds(10));
+  capability.BatchFailed("b", 503, false, t0 + seconds(10));
   BOOST_TEST((capability.Check("b", t0 + seconds(69)) == Verdict::kDontUse));
   BOOST_TEST((capability.Check("b", t0 + seconds(71)) == Verdict::kProbe));
   capability.Learn("b", true, t0 + seconds(72));
   BOOST_TEST((capability.Check("b", t0 + seconds(73)) == Verdict::kUse));
+  // A timeout (even with a transient-looking status) or a refusal: the hour.
+  for (const auto& [status, timed_out] : {std::pair{503, true}, std::pair{500, false}}) {
+    const auto t = t0 + seconds(100);
+    capability.Learn("b", true, t);
+    capability.BatchFailed("b", status, timed_out, t);
+    BOOST_TEST((capability.Check("b", t + seconds(120)) == Verdict::kDontUse), status);
+    BOOST_TEST((capability.Check("b", t + seconds(3601)) == Verdict::kProbe), status);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_probe_without_an_answer_is_retried_after_the_short_wait) {
