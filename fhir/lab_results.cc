@@ -79,8 +79,15 @@ std::size_t CensoredBand(const GradingScale& scale, double v, const std::string&
   return band;
 }
 
-// Grades `out` on the scale of the reported unit (R1, R3); "" on success.
-std::string Grade(const Grading& grading, const ObservationFact& obs, LabValue& out) {
+// Where a result falls on the scale of its reported unit (R1, R3).
+struct GradePlace {
+  const GradingScale* scale = nullptr;
+  std::size_t band = 0;
+  double factor = 1.0;  // reported unit -> the scale's unit
+};
+
+// Grades `obs` on the scale of the reported unit (R1, R3); "" on success.
+std::string Grade(const Grading& grading, const ObservationFact& obs, GradePlace& place) {
   const GradingScale* scale = nullptr;
   double factor = 1.0;
   for (const GradingScale& s : grading.scales) {
@@ -114,28 +121,39 @@ std::string Grade(const Grading& grading, const ObservationFact& obs, LabValue& 
   } else {
     return "comparator '" + cmp + "'";
   }
-  out.band = scale->bands[band].name;
-  out.grade_unit = scale->unit;
-  out.grade_value = v;
-  std::size_t reference = scale->bands.size();
-  for (std::size_t i = 0; i < scale->bands.size(); ++i) {
-    if (scale->bands[i].name == grading.reference_band) reference = i;
-  }
-  // The limit crossed, in the reported unit (a "mg/L" result shows mg/L limits).
-  if (reference < scale->bands.size() && band != reference) {
-    const GradeBand& limit = band < reference ? scale->bands[band] : scale->bands[band - 1];
-    if (limit.upper) {
-      const char* word = band < reference ? (limit.upper_inclusive ? "at or below " : "below ")
-                                          : (limit.upper_inclusive ? "above " : "at or above ");
-      out.crossed = word + FormatLimit(*limit.upper / factor) + " " + obs.unit;
-    }
-  }
+  place = {scale, band, factor};
   return {};
 }
 
-// Why an observation of the analyte cannot be graded; "" if it can, in which
-// case `out` holds its value.
-std::string Check(const AnalyteSpec& spec, const ObservationFact& obs, LabValue& out) {
+// The band's name and, outside the reference band, the limit crossed in the
+// reported unit (a "mg/L" result shows mg/L limits).
+void DescribeGrade(const Grading& grading, const ObservationFact& obs, const GradePlace& place,
+                   LabValue& out) {
+  const GradingScale& scale = *place.scale;
+  const std::size_t band = place.band;
+  out.band = scale.bands[band].name;
+  out.grade_unit = scale.unit;
+  out.grade_value = *obs.value * place.factor;
+  std::size_t reference = scale.bands.size();
+  for (std::size_t i = 0; i < scale.bands.size(); ++i) {
+    if (scale.bands[i].name == grading.reference_band) reference = i;
+  }
+  if (reference < scale.bands.size() && band != reference) {
+    const GradeBand& limit = band < reference ? scale.bands[band] : scale.bands[band - 1];
+    if (limit.upper) {
+      const char* word = band < reference ? (limit.upper_inclusive ? "at or below " : "below ")
+                                          : (limit.upper_inclusive ? "above " : "at or above ");
+      out.crossed = word + FormatLimit(*limit.upper / place.factor) + " " + obs.unit;
+    }
+  }
+}
+
+// Why an observation of the analyte cannot be graded, or "" if it can: then
+// `canonical` holds its value in the analyte's unit and `place` its grade.
+// Nothing is formatted for a usable result (issue #18: the text of every
+// result was most of the engine's time; only the ones shown need it).
+std::string Check(const AnalyteSpec& spec, const ObservationFact& obs, double& canonical,
+                  GradePlace& place) {
   if (!obs.excluded_reason.empty()) return obs.excluded_reason;
   if (!Contains(spec.usable_statuses, obs.status)) {
     return "status " + (obs.status.empty() ? std::string("missing") : obs.status);
@@ -151,31 +169,18 @@ std::string Check(const AnalyteSpec& spec, const ObservationFact& obs, LabValue&
   const UnitConversion* unit = FindUnit(spec, obs.unit);
   if (unit == nullptr) return "unknown unit '" + obs.unit + "'";
   if (!obs.effective) return "no date";
-  const double canonical = *obs.value * unit->factor;
+  canonical = *obs.value * unit->factor;
   if ((spec.plausible_low && canonical < *spec.plausible_low) ||
       (spec.plausible_high && canonical > *spec.plausible_high) || !std::isfinite(canonical)) {
     return "implausible " + internal::FormatSignificant(canonical, 4) + " " + spec.canonical_unit;
   }
-  if (spec.grading) {
-    if (std::string why = Grade(*spec.grading, obs, out); !why.empty()) return why;
-  }
-  const std::string text =
-      obs.value_text.empty() ? internal::FormatShortest(*obs.value) : obs.value_text;
-  out.ref = obs.ref;
-  out.value = canonical;
-  out.comparator = obs.comparator;
-  out.reported = obs.comparator + text + " " + obs.unit;
-  out.status = obs.status;
-  out.effective = *obs.effective;
-  out.component_of = obs.component_of;
+  if (spec.grading) return Grade(*spec.grading, obs, place);
   return {};
 }
 
 struct Candidate {
-  LabValue value;
+  LabPick pick;
   std::size_t code_index = 0;
-  EpochSeconds issued = 0;
-  bool has_issued = false;
 };
 
 bool IsCorrection(const std::string& status) {
@@ -184,26 +189,23 @@ bool IsCorrection(const std::string& status) {
 
 // True if a should be kept over b when both report the same code and time
 // (§5.1: corrected/amended over final, otherwise the later issued).
-bool Preferred(const Candidate& a, const Candidate& b) {
-  if (IsCorrection(a.value.status) != IsCorrection(b.value.status)) {
-    return IsCorrection(a.value.status);
-  }
-  if (a.has_issued != b.has_issued) return a.has_issued;
-  return a.has_issued && a.issued > b.issued;
+bool Preferred(const ObservationFact& a, const ObservationFact& b) {
+  if (IsCorrection(a.status) != IsCorrection(b.status)) return IsCorrection(a.status);
+  if (a.issued.has_value() != b.issued.has_value()) return a.issued.has_value();
+  return a.issued && a.issued->seconds > b.issued->seconds;
 }
 
-bool SameValue(const LabValue& a, const LabValue& b) {
+bool SameValue(const LabPick& a, const LabPick& b) {
   const double scale = std::max({1.0, std::fabs(a.value), std::fabs(b.value)});
-  return a.comparator == b.comparator && std::fabs(a.value - b.value) <= 1e-9 * scale;
+  return a.observation->comparator == b.observation->comparator &&
+         std::fabs(a.value - b.value) <= 1e-9 * scale;
 }
 
 }  // namespace
 
-LabSeries SelectLabResults(const AnalyteSpec& spec,
-                           const std::vector<ObservationFact>& observations) {
-  LabSeries series;
+LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations) {
+  LabSelection selection;
   std::vector<Candidate> candidates;
-  // Reserved: moving LabValues on growth was a tenth of the engine's time (issue #18).
   candidates.reserve(observations.size());
   for (const ObservationFact& obs : observations) {
     const auto code_index = MatchingCode(spec, obs);
@@ -214,7 +216,7 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
             std::any_of(spec.not_graded_codes.begin(), spec.not_graded_codes.end(),
                         [&](const Coding& n) { return n.code == c.code && n.system == c.system; });
         if (listed) {
-          series.excluded.push_back(
+          selection.excluded.push_back(
               {obs.ref,
                spec.not_graded_reason + " (" + spec.not_graded_system_name + " " + c.code + ")"});
           break;
@@ -222,57 +224,78 @@ LabSeries SelectLabResults(const AnalyteSpec& spec,
       }
       continue;
     }
-    Candidate& c = candidates.emplace_back();  // built in place: no LabValue move
-    c.code_index = *code_index;
-    if (std::string reason = Check(spec, obs, c.value); !reason.empty()) {
-      candidates.pop_back();
-      series.excluded.push_back({obs.ref, std::move(reason)});
+    double canonical = 0;
+    GradePlace place;
+    if (std::string reason = Check(spec, obs, canonical, place); !reason.empty()) {
+      selection.excluded.push_back({obs.ref, std::move(reason)});
       continue;
     }
-    c.has_issued = obs.issued.has_value();
-    c.issued = obs.issued ? obs.issued->seconds : 0;
+    candidates.push_back({{&obs, canonical, obs.effective->seconds}, *code_index});
   }
 
   // Results of the same code at the same time: keep one, say why for the rest.
   // Sorting by (code, time) makes each such group adjacent: O(n log n).
-  std::vector<std::size_t> order(candidates.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const Candidate& x = candidates[a];
-    const Candidate& y = candidates[b];
-    if (x.code_index != y.code_index) return x.code_index < y.code_index;
-    return x.value.effective.seconds < y.value.effective.seconds;
-  });
-  std::vector<std::size_t> winners;  // the one kept per group, in (code, time) order
-  winners.reserve(candidates.size());
-  for (std::size_t start = 0; start < order.size();) {
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& x, const Candidate& y) {
+                     if (x.code_index != y.code_index) return x.code_index < y.code_index;
+                     return x.pick.effective < y.pick.effective;
+                   });
+  std::vector<LabPick>& kept = selection.usable;  // one per group, in (code, time) order
+  kept.reserve(candidates.size());
+  for (std::size_t start = 0; start < candidates.size();) {
     std::size_t end = start + 1;
-    const Candidate& first = candidates[order[start]];
-    while (end < order.size() && candidates[order[end]].code_index == first.code_index &&
-           candidates[order[end]].value.effective.seconds == first.value.effective.seconds) {
+    const Candidate& first = candidates[start];
+    while (end < candidates.size() && candidates[end].code_index == first.code_index &&
+           candidates[end].pick.effective == first.pick.effective) {
       ++end;
     }
-    std::size_t best = order[start];
+    std::size_t best = start;
     for (std::size_t k = start; k < end; ++k) {
-      if (Preferred(candidates[order[k]], candidates[best])) best = order[k];
+      if (Preferred(*candidates[k].pick.observation, *candidates[best].pick.observation)) best = k;
     }
     for (std::size_t k = start; k < end; ++k) {
-      if (order[k] == best) continue;
-      const LabValue& kept = candidates[best].value;
-      const LabValue& lost = candidates[order[k]].value;
-      series.excluded.push_back(
-          {lost.ref, (SameValue(kept, lost) ? "duplicate of " : "superseded by ") + kept.ref});
+      if (k == best) continue;
+      const LabPick& winner = candidates[best].pick;
+      const LabPick& lost = candidates[k].pick;
+      selection.excluded.push_back(
+          {lost.observation->ref, (SameValue(winner, lost) ? "duplicate of " : "superseded by ") +
+                                      winner.observation->ref});
     }
-    winners.push_back(best);
+    kept.push_back(candidates[best].pick);
     start = end;
   }
-  // Latest first (ties keep the (code, time) order); sort positions and move
-  // each value once.
-  std::stable_sort(winners.begin(), winners.end(), [&](std::size_t a, std::size_t b) {
-    return candidates[a].value.effective.seconds > candidates[b].value.effective.seconds;
-  });
-  series.values.reserve(winners.size());
-  for (std::size_t i : winners) series.values.push_back(std::move(candidates[i].value));
+  // Latest first (ties keep the (code, time) order).
+  std::stable_sort(kept.begin(), kept.end(),
+                   [](const LabPick& a, const LabPick& b) { return a.effective > b.effective; });
+  return selection;
+}
+
+LabValue DescribeLab(const AnalyteSpec& spec, const LabPick& pick) {
+  const ObservationFact& obs = *pick.observation;
+  LabValue out;
+  double canonical = 0;
+  GradePlace place;
+  if (!Check(spec, obs, canonical, place).empty()) return out;  // not a pick of this spec
+  if (place.scale != nullptr) DescribeGrade(*spec.grading, obs, place, out);
+  const std::string text =
+      obs.value_text.empty() ? internal::FormatShortest(*obs.value) : obs.value_text;
+  out.ref = obs.ref;
+  out.value = canonical;
+  out.comparator = obs.comparator;
+  out.reported = obs.comparator + text + " " + obs.unit;
+  out.status = obs.status;
+  out.effective = *obs.effective;
+  out.component_of = obs.component_of;
+  return out;
+}
+
+LabSeries SelectLabResults(const AnalyteSpec& spec,
+                           const std::vector<ObservationFact>& observations) {
+  LabSelection selection = SelectLabs(spec, observations);
+  LabSeries series;
+  series.values.reserve(selection.usable.size());
+  for (const LabPick& pick : selection.usable) series.values.push_back(DescribeLab(spec, pick));
+  series.excluded = std::move(selection.excluded);
   return series;
 }
 

@@ -90,7 +90,30 @@ struct LabSeries {
   std::vector<LabExclusion> excluded;  // observations of this analyte that were not usable
 };
 
-// Observations whose code is not one of spec.codes are ignored silently.
+// A usable result as the selection keeps it, before any of its text is made:
+// enough to order, window and compare results. Points into the observations
+// it was selected from, which must outlive it.
+struct LabPick {
+  const ObservationFact* observation = nullptr;
+  double value = 0;            // in canonical units
+  EpochSeconds effective = 0;  // observation->effective
+};
+
+struct LabSelection {
+  std::vector<LabPick> usable;         // de-duplicated, latest effective first
+  std::vector<LabExclusion> excluded;  // observations of this analyte that were not usable
+};
+
+// The selection of §5.1 without formatting a value: the engine describes only
+// the results it shows (issue #18). Observations whose code is not one of
+// spec.codes are ignored silently.
+LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations);
+
+// The whole value of a result SelectLabs(spec, ...) picked: its text, grade
+// and the limit it crossed.
+LabValue DescribeLab(const AnalyteSpec& spec, const LabPick& pick);
+
+// SelectLabs with every usable result described.
 LabSeries SelectLabResults(const AnalyteSpec& spec,
                            const std::vector<ObservationFact>& observations);
 

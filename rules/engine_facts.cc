@@ -137,10 +137,9 @@ Truth Evaluator::EvalMedication(const Predicate& p, Bound& bound, std::vector<st
     return Truth::kUnknown;
   }
   std::vector<std::size_t> matches;
-  for (std::size_t i = 0; i < facts_.medications.size(); ++i) {
+  for (std::size_t i : MedsIn(p.value_set)) {
     const fhir::MedicationFact& m = facts_.medications[i];
     if (m.proposed != proposed) continue;  // R29: never mixed
-    if (!MedInSet(p.value_set, i)) continue;
     const bool recent = !m.current && p.recent_days && m.start &&
                         std::find(p.recent_statuses.begin(), p.recent_statuses.end(), m.status) !=
                             p.recent_statuses.end() &&
@@ -245,13 +244,13 @@ void Evaluator::ExtendExposure(const Predicate& p, fhir::FhirInstant& start,
   bool extended = true;
   while (extended) {
     extended = false;
-    for (std::size_t i = 0; i < facts_.medications.size(); ++i) {
+    for (std::size_t i : MedsIn(p.value_set)) {
       const fhir::MedicationFact& m = facts_.medications[i];
       if (m.current || !m.start || !m.end || m.start->seconds >= start.seconds) continue;
       if (std::find(p.chain_statuses.begin(), p.chain_statuses.end(), m.status) ==
           p.chain_statuses.end())
         continue;
-      if (*m.end + gap < start.seconds || !MedInSet(p.value_set, i)) continue;
+      if (*m.end + gap < start.seconds) continue;
       if (notes != nullptr)
         notes->push_back("exposure continues " + m.ref + " '" + m.name + "' (" + m.status +
                          ", from " + m.start->date_text + ")");
@@ -269,9 +268,8 @@ Truth Evaluator::EvalCondition(const Predicate& p, Bound& bound, std::vector<std
     return Truth::kUnknown;
   }
   bool any = false;
-  for (std::size_t i = 0; i < facts_.conditions.size(); ++i) {
+  for (std::size_t i : CondsIn(p.value_set)) {
     const fhir::ConditionFact& c = facts_.conditions[i];
-    if (!CondInSet(p.value_set, i)) continue;
     std::string why;
     if (!c.current)
       why = c.excluded_reason;
@@ -300,9 +298,9 @@ Truth Evaluator::EvalCondition(const Predicate& p, Bound& bound, std::vector<std
   return any ? Truth::kTrue : Absent(state);
 }
 
-void Evaluator::NoteExclusions(const fhir::LabSeries& series, std::vector<std::string>* notes) {
+void Evaluator::NoteExclusions(const fhir::LabSelection& labs, std::vector<std::string>* notes) {
   if (notes == nullptr) return;
-  for (const auto& e : series.excluded) notes->push_back(e.ref + " excluded: " + e.reason);
+  for (const auto& e : labs.excluded) notes->push_back(e.ref + " excluded: " + e.reason);
 }
 
 Truth Evaluator::EvalLab(const Predicate& p, Bound& bound, std::vector<std::string>* notes) {
@@ -312,13 +310,13 @@ Truth Evaluator::EvalLab(const Predicate& p, Bound& bound, std::vector<std::stri
       notes->push_back("observations not obtained" + (state.note.empty() ? "" : ": " + state.note));
     return Truth::kUnknown;
   }
-  const fhir::LabSeries& series = Labs(p.analyte);
-  NoteExclusions(series, notes);
-  if (series.values.empty()) {
+  const fhir::LabSelection& labs = LabsOf(p.analyte);
+  NoteExclusions(labs, notes);
+  if (labs.usable.empty()) {
     if (notes != nullptr) notes->push_back("no usable result");
     return Absent(state);
   }
-  const fhir::LabValue& latest = series.values.front();
+  const fhir::LabValue& latest = LatestLab(p.analyte);
   if (notes != nullptr) {
     notes->push_back("latest usable: " + latest.ref + " " + latest.reported + " = " +
                      Number(latest.value) + " on " + latest.effective.date_text);
@@ -363,12 +361,13 @@ Truth Evaluator::EvalNoLab(const Predicate& p, std::vector<std::string>* notes) 
                        ": absence cannot be assumed");
     return Truth::kUnknown;
   }
-  const fhir::LabSeries& series = Labs(p.analyte);
-  NoteExclusions(series, notes);
-  for (const fhir::LabValue& v : series.values) {
-    if (InWindow(v.effective.seconds, p.within_days)) {
+  const fhir::LabSelection& labs = LabsOf(p.analyte);
+  NoteExclusions(labs, notes);
+  for (const fhir::LabPick& v : labs.usable) {
+    if (InWindow(v.effective, p.within_days)) {
       if (notes != nullptr)
-        notes->push_back("recent usable result: " + v.ref + " on " + v.effective.date_text);
+        notes->push_back("recent usable result: " + v.observation->ref + " on " +
+                         v.observation->effective->date_text);
       return Truth::kFalse;
     }
   }

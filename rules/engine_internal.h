@@ -77,9 +77,13 @@ class Evaluator {
     bool built = false;
     std::vector<std::size_t> row;       // record -> row of its distinct concept
     std::vector<std::uint8_t> members;  // rows of ValueSetIndex::Members, back to back
+    // Per set, its records in ascending order, listed on first use: a
+    // predicate visits the records of its set, not every record (issue #18).
+    std::vector<std::optional<std::vector<std::size_t>>> in_set;
     bool Has(std::size_t record, int set, std::size_t width) const {
       return members[row[record] * width + static_cast<std::size_t>(set)] != 0;
     }
+    const std::vector<std::size_t>& RecordsIn(int set, std::size_t width);
   };
   // The loader's index of the rule set, or (for a rule set made otherwise)
   // one built into `own` for this call.
@@ -87,9 +91,14 @@ class Evaluator {
   static std::size_t HashConcepts(const Concepts& concepts);
   static bool SameConcepts(const Concepts& a, const Concepts& b);
   void BuildMembership(const std::vector<Concepts>& concepts, Membership& into) const;
+  void BuildMedMembership();
+  void BuildCondMembership();
   bool MedInSet(int vs, std::size_t med);
-  bool CondInSet(int vs, std::size_t cond);
-  const fhir::LabSeries& Labs(int analyte);
+  // The medications / conditions in set `vs`, ascending.
+  const std::vector<std::size_t>& MedsIn(int vs);
+  const std::vector<std::size_t>& CondsIn(int vs);
+  const fhir::LabSelection& LabsOf(int analyte);
+  const fhir::LabValue& LatestLab(int analyte);  // LabsOf(analyte).usable must not be empty
   static void AddName(Bound& bound, const std::string& name);
   std::string Describe(const Predicate& p) const;
   Truth Eval(const Predicate& p, std::map<std::string, Bound>* binds,
@@ -106,7 +115,7 @@ class Evaluator {
   void ExtendExposure(const Predicate& p, fhir::FhirInstant& start,
                       std::vector<std::string>* notes);
   Truth EvalCondition(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
-  void NoteExclusions(const fhir::LabSeries& series, std::vector<std::string>* notes);
+  static void NoteExclusions(const fhir::LabSelection& labs, std::vector<std::string>* notes);
   Truth EvalLab(const Predicate& p, Bound& bound, std::vector<std::string>* notes);
   Truth EvalNoLab(const Predicate& p, std::vector<std::string>* notes);
   Truth EvalPatient(const Predicate& p, std::vector<std::string>* notes);
@@ -120,7 +129,13 @@ class Evaluator {
   const ValueSetIndex& index_;
   Membership meds_;
   Membership conds_;
-  std::vector<std::optional<fhir::LabSeries>> labs_;
+  // Per analyte: the usable results, and the latest one described (the only
+  // one a rule compares or shows).
+  struct AnalyteLabs {
+    fhir::LabSelection selection;
+    std::optional<fhir::LabValue> latest;
+  };
+  std::vector<std::optional<AnalyteLabs>> labs_;
   std::vector<Truth> raw_;
   std::vector<std::optional<std::pair<Truth, Bound>>> leaves_;
   const Rule* current_rule_ = nullptr;

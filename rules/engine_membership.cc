@@ -92,47 +92,80 @@ void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membershi
   into.built = true;
 }
 
-bool Evaluator::MedInSet(int vs, std::size_t med) {
-  if (!meds_.built) {
-    // Each record's code and ingredients, back to back in one vector.
-    std::vector<const fhir::CodeableConcept*> all;
-    std::vector<std::size_t> starts;
-    starts.reserve(facts_.medications.size() + 1);
-    for (const fhir::MedicationFact& m : facts_.medications) {
-      starts.push_back(all.size());
-      all.push_back(&m.code);
-      for (const auto& ing : m.ingredients) all.push_back(&ing);
+const std::vector<std::size_t>& Evaluator::Membership::RecordsIn(int set, std::size_t width) {
+  if (in_set.empty()) in_set.resize(width);
+  auto& records = in_set[static_cast<std::size_t>(set)];
+  if (!records) {
+    records.emplace();
+    for (std::size_t r = 0; r < row.size(); ++r) {
+      if (Has(r, set, width)) records->push_back(r);
     }
-    starts.push_back(all.size());
-    std::vector<Concepts> concepts;
-    concepts.reserve(facts_.medications.size());
-    for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
-      concepts.emplace_back(all.data() + starts[i], starts[i + 1] - starts[i]);
-    }
-    BuildMembership(concepts, meds_);
   }
+  return *records;
+}
+
+void Evaluator::BuildMedMembership() {
+  // Each record's code and ingredients, back to back in one vector.
+  std::vector<const fhir::CodeableConcept*> all;
+  std::vector<std::size_t> starts;
+  starts.reserve(facts_.medications.size() + 1);
+  for (const fhir::MedicationFact& m : facts_.medications) {
+    starts.push_back(all.size());
+    all.push_back(&m.code);
+    for (const auto& ing : m.ingredients) all.push_back(&ing);
+  }
+  starts.push_back(all.size());
+  std::vector<Concepts> concepts;
+  concepts.reserve(facts_.medications.size());
+  for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
+    concepts.emplace_back(all.data() + starts[i], starts[i + 1] - starts[i]);
+  }
+  BuildMembership(concepts, meds_);
+}
+
+bool Evaluator::MedInSet(int vs, std::size_t med) {
+  if (!meds_.built) BuildMedMembership();
   return meds_.Has(med, vs, index_.set_count());
 }
 
-bool Evaluator::CondInSet(int vs, std::size_t cond) {
-  if (!conds_.built) {
-    std::vector<const fhir::CodeableConcept*> all;
-    all.reserve(facts_.conditions.size());
-    for (const fhir::ConditionFact& c : facts_.conditions) all.push_back(&c.code);
-    std::vector<Concepts> concepts;
-    concepts.reserve(all.size());
-    for (std::size_t i = 0; i < all.size(); ++i) concepts.emplace_back(all.data() + i, 1);
-    BuildMembership(concepts, conds_);
-  }
-  return conds_.Has(cond, vs, index_.set_count());
+const std::vector<std::size_t>& Evaluator::MedsIn(int vs) {
+  if (!meds_.built) BuildMedMembership();
+  return meds_.RecordsIn(vs, index_.set_count());
 }
 
-const fhir::LabSeries& Evaluator::Labs(int analyte) {
+void Evaluator::BuildCondMembership() {
+  std::vector<const fhir::CodeableConcept*> all;
+  all.reserve(facts_.conditions.size());
+  for (const fhir::ConditionFact& c : facts_.conditions) all.push_back(&c.code);
+  std::vector<Concepts> concepts;
+  concepts.reserve(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) concepts.emplace_back(all.data() + i, 1);
+  BuildMembership(concepts, conds_);
+}
+
+const std::vector<std::size_t>& Evaluator::CondsIn(int vs) {
+  if (!conds_.built) BuildCondMembership();
+  return conds_.RecordsIn(vs, index_.set_count());
+}
+
+const fhir::LabSelection& Evaluator::LabsOf(int analyte) {
   auto& slot = labs_[static_cast<std::size_t>(analyte)];
-  if (!slot)
-    slot = fhir::SelectLabResults(rs_.analytes[static_cast<std::size_t>(analyte)].spec,
-                                  facts_.observations);
-  return *slot;
+  if (!slot) {
+    slot.emplace();
+    slot->selection =
+        fhir::SelectLabs(rs_.analytes[static_cast<std::size_t>(analyte)].spec, facts_.observations);
+  }
+  return slot->selection;
+}
+
+const fhir::LabValue& Evaluator::LatestLab(int analyte) {
+  const fhir::LabSelection& selection = LabsOf(analyte);
+  auto& latest = labs_[static_cast<std::size_t>(analyte)]->latest;
+  if (!latest) {
+    latest = fhir::DescribeLab(rs_.analytes[static_cast<std::size_t>(analyte)].spec,
+                               selection.usable.front());
+  }
+  return *latest;
 }
 
 void Evaluator::AddName(Bound& bound, const std::string& name) {

@@ -242,6 +242,36 @@ BOOST_AUTO_TEST_CASE(normalized_bundle_feeds_selection) {
   BOOST_TEST(ExclusionOf(s, "Observation/o2") == "valueString not graded: \"hemolysed\"");
 }
 
+// Issue #18: the engine selects without formatting, then describes only the
+// results it shows. The picks point into the caller's observations.
+BOOST_AUTO_TEST_CASE(selection_without_text_points_into_the_observations_latest_first) {
+  const std::vector<ObservationFact> observations = {
+      Obs("old", 1.1, "mg/dL", "2026-10-01T08:00:00Z"),
+      Obs("bad", 0.7, "mmol/L", "2026-10-15T08:00:00Z", "preliminary"),
+      Obs("new", 0.62, "mmol/L", "2026-11-01T08:00:00Z"),
+      Obs("dup", 0.62, "mmol/L", "2026-11-01T08:00:00Z"),
+      Obs("mid", 2.0, "meq/L", "2026-10-20T08:00:00Z")};
+  const LabSelection selection = SelectLabs(SerumMagnesium(), observations);
+  BOOST_TEST_REQUIRE(selection.usable.size() == 3u);
+  BOOST_TEST(selection.usable[0].observation == &observations[2]);  // not a copy
+  BOOST_TEST(selection.usable[1].observation == &observations[4]);
+  BOOST_TEST(selection.usable[2].observation == &observations[0]);
+  BOOST_TEST(selection.usable[1].value == 1.0, tt::tolerance(1e-12));  // 2 meq/L x 0.5
+  BOOST_TEST(selection.usable[2].value == 0.45254, tt::tolerance(1e-9));
+  BOOST_TEST(selection.usable[0].effective == observations[2].effective->seconds);
+  BOOST_REQUIRE_EQUAL(selection.excluded.size(), 2u);
+  BOOST_TEST(selection.excluded[0].ref == "Observation/bad");
+  BOOST_TEST(selection.excluded[0].reason == "status preliminary");
+  BOOST_TEST(selection.excluded[1].reason == "duplicate of Observation/new");
+
+  const LabValue oldest = DescribeLab(SerumMagnesium(), selection.usable[2]);
+  BOOST_TEST(oldest.ref == "Observation/old");
+  BOOST_TEST(oldest.reported == "1.1 mg/dL");
+  BOOST_TEST(oldest.value == 0.45254, tt::tolerance(1e-9));
+  BOOST_TEST(oldest.status == "final");
+  BOOST_TEST(oldest.effective.seconds == observations[0].effective->seconds);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
