@@ -1,7 +1,6 @@
 #include "fhir/lab_results.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -14,9 +13,13 @@ namespace {
 
 using internal::FormatShortest;
 
+// The C locale's spaces, without a library call per byte (hot: every unit of
+// every observation).
+bool IsSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -29,11 +32,18 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+// a == b, looking at the first byte before calling memcmp: codes of one
+// system mostly have the same length ("19123-9", "33914-3"), and every
+// observation is compared with every code of every analyte.
+bool SameCode(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && (a.empty() || a.front() == b.front()) && a == b;
+}
+
 // Index into spec.codes of the first accepted code the observation carries.
 std::optional<std::size_t> MatchingCode(const AnalyteSpec& spec, const ObservationFact& obs) {
   for (std::size_t i = 0; i < spec.codes.size(); ++i) {
     for (const Coding& c : obs.code.codings) {
-      if (c.code == spec.codes[i].code && c.system == spec.codes[i].system) return i;
+      if (SameCode(c.code, spec.codes[i].code) && c.system == spec.codes[i].system) return i;
     }
   }
   return std::nullopt;

@@ -88,21 +88,28 @@ std::string CodeKey(std::string_view system, std::string_view code) {
 std::vector<std::string> Tokenize(std::string_view text) {
   // ASCII letters and digits are folded without the locale (hot path); bytes
   // of UTF-8 sequences (ä, ö, ü) stay inside tokens unchanged.
-  std::vector<std::string> tokens;
-  std::string current;
-  for (char c : text) {
+  // Each token is found first and copied once (not grown a byte at a time).
+  auto in_token = [](char c) {
     auto u = static_cast<unsigned char>(c);
-    bool alnum = (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u >= 0x80;
-    if (u >= 'A' && u <= 'Z') {
-      current.push_back(static_cast<char>(u + ('a' - 'A')));
-    } else if (alnum) {
-      current.push_back(c);
-    } else if (!current.empty()) {
-      tokens.push_back(std::move(current));
-      current.clear();
+    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u >= 0x80;
+  };
+  std::size_t count = 0;
+  for (std::size_t k = 0; k < text.size(); ++k) {
+    if (in_token(text[k]) && (k == 0 || !in_token(text[k - 1]))) ++count;
+  }
+  std::vector<std::string> tokens;
+  tokens.reserve(count);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !in_token(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && in_token(text[i])) ++i;
+    if (i == start) break;
+    std::string& token = tokens.emplace_back(text.substr(start, i - start));
+    for (char& c : token) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
     }
   }
-  if (!current.empty()) tokens.push_back(std::move(current));
   return tokens;
 }
 

@@ -74,6 +74,17 @@ BOOST_AUTO_TEST_CASE(tokenize_lowercases_and_splits_on_punctuation) {
   BOOST_TEST(rules::Tokenize("Mag-Ox 400") == want);
 }
 
+BOOST_AUTO_TEST_CASE(tokenize_edges_and_utf8_bytes) {
+  using Tokens = std::vector<std::string>;
+  BOOST_TEST(rules::Tokenize("") == Tokens{});
+  BOOST_TEST(rules::Tokenize(" -/ ") == Tokens{});
+  BOOST_TEST(rules::Tokenize("X") == Tokens{"x"});
+  BOOST_TEST(rules::Tokenize("  (ZZ9)top,") == (Tokens{"zz9", "top"}));
+  // UTF-8 bytes stay inside a token unchanged; only ASCII letters are folded.
+  BOOST_TEST(rules::Tokenize("Magnesium-Präparat \xC3\x84RZTE") ==
+             (Tokens{"magnesium", "pr\xC3\xA4parat", "\xC3\x84rzte"}));
+}
+
 BOOST_AUTO_TEST_CASE(rxnorm_ingredient_and_scd_codes_match_exactly) {
   BOOST_TEST(In("ppi", Code(rules::kRxNormSystem, "7646")));
   BOOST_TEST(In("ppi", Code(rules::kRxNormSystem, "198051")));
