@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -71,11 +72,16 @@ class ValueSet {
   std::vector<std::string> unverified_codes;
 };
 
-// Something a concept can be matched on, tokenised once per evaluation.
+// Something a concept can be matched on, tokenised once per evaluation. The
+// keys and tokens are views into one buffer the view owns (one allocation per
+// view, not one per string: issue #18); moving a view keeps them valid, and a
+// view cannot be copied.
 struct ConceptView {
-  std::vector<std::string> code_keys;                 // CodeKey of each coding
-  std::vector<std::size_t> code_system_lengths;       // for prefix probes; 0 = not hierarchical
-  std::vector<std::vector<std::string>> token_lists;  // one per text/display
+  std::vector<std::string_view> code_keys;       // CodeKey of each coding
+  std::vector<std::size_t> code_system_lengths;  // for prefix probes; 0 = not hierarchical
+  std::vector<std::span<const std::string_view>> token_lists;  // one per text/display
+  std::vector<std::string_view> tokens;                        // every list's tokens, back to back
+  std::unique_ptr<char[]> chars;                               // the bytes of every key and token
 };
 ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts);
 bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& concept_view);

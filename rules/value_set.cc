@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rules/ruleset.h"
@@ -16,15 +19,14 @@ namespace {
 bool TextMatches(const ValueSet::Matcher& matcher, const ConceptView& view) {
   for (const auto& tokens : view.token_lists) {
     for (std::size_t start = 0; start < tokens.size(); ++start) {
-      const std::string& token = tokens[start];
+      const std::string_view token = tokens[start];
       if (auto it = matcher.by_first_token.find(token); it != matcher.by_first_token.end()) {
         for (std::uint32_t p : it->second) {
           if (PatternMatchesAt(matcher.text[p], tokens, start)) return true;
         }
       }
       if (token.size() >= 3) {
-        if (auto it = matcher.by_prefix3.find(std::string_view(token).substr(0, 3));
-            it != matcher.by_prefix3.end()) {
+        if (auto it = matcher.by_prefix3.find(token.substr(0, 3)); it != matcher.by_prefix3.end()) {
           for (std::uint32_t p : it->second) {
             if (PatternMatchesAt(matcher.text[p], tokens, start)) return true;
           }
@@ -64,17 +66,33 @@ bool IsHierarchicalSystem(std::string_view system) {
   return system == kAtcSystem || system == kIcd10CmSystem;
 }
 
-std::string NormaliseCode(std::string_view system, std::string_view code) {
-  std::string out;
-  out.reserve(code.size());
-  bool icd = system == kIcd10CmSystem;
+namespace {
+
+// NormaliseCode into `out` (room for code.size() bytes); returns the length.
+std::size_t NormaliseCodeInto(std::string_view system, std::string_view code, char* out) {
+  const bool icd = system == kIcd10CmSystem;
+  const bool upper = icd || system == kAtcSystem;
+  std::size_t n = 0;
   for (char c : code) {
     if (std::isspace(static_cast<unsigned char>(c)) != 0) continue;
     if (icd && c == '.') continue;
-    out.push_back(icd || system == kAtcSystem
-                      ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
-                      : c);
+    out[n++] = upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
   }
+  return n;
+}
+
+bool InToken(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u >= 0x80;
+}
+
+char FoldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+}  // namespace
+
+std::string NormaliseCode(std::string_view system, std::string_view code) {
+  std::string out(code.size(), '\0');
+  out.resize(NormaliseCodeInto(system, code, out.data()));
   return out;
 }
 
@@ -89,10 +107,7 @@ std::vector<std::string> Tokenize(std::string_view text) {
   // ASCII letters and digits are folded without the locale (hot path); bytes
   // of UTF-8 sequences (ä, ö, ü) stay inside tokens unchanged.
   // Each token is found first and copied once (not grown a byte at a time).
-  auto in_token = [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u >= 0x80;
-  };
+  const auto in_token = InToken;
   std::size_t count = 0;
   for (std::size_t k = 0; k < text.size(); ++k) {
     if (in_token(text[k]) && (k == 0 || !in_token(text[k - 1]))) ++count;
@@ -106,9 +121,7 @@ std::vector<std::string> Tokenize(std::string_view text) {
     while (i < text.size() && in_token(text[i])) ++i;
     if (i == start) break;
     std::string& token = tokens.emplace_back(text.substr(start, i - start));
-    for (char& c : token) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-    }
+    for (char& c : token) c = FoldAscii(c);
   }
   return tokens;
 }
@@ -129,15 +142,51 @@ void ValueSet::Matcher::IndexText() {
 
 ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts) {
   ConceptView view;
+  // Room for every key ("system|code", the code never longer once normalised)
+  // and every token (never longer than its text), allocated once: the views
+  // made below stay valid.
+  std::size_t room = 0;
   for (const fhir::CodeableConcept* concept_ptr : concepts) {
     if (concept_ptr == nullptr) continue;
-    if (!concept_ptr->text.empty()) view.token_lists.push_back(Tokenize(concept_ptr->text));
+    room += concept_ptr->text.size();
     for (const fhir::Coding& coding : concept_ptr->codings) {
-      view.code_keys.push_back(CodeKey(coding.system, coding.code));
+      room += coding.system.size() + 1 + coding.code.size() + coding.display.size();
+    }
+  }
+  view.chars.reset(new char[std::max<std::size_t>(room, 1)]);
+  char* end = view.chars.get();
+  std::vector<std::pair<std::size_t, std::size_t>> lists;  // [first, last) into view.tokens
+  const auto tokenize = [&](std::string_view text) {
+    const std::size_t first = view.tokens.size();
+    for (std::size_t i = 0; i < text.size();) {
+      while (i < text.size() && !InToken(text[i])) ++i;
+      const std::size_t start = i;
+      while (i < text.size() && InToken(text[i])) ++i;
+      if (i == start) break;
+      char* token = end;
+      for (std::size_t k = start; k < i; ++k) *end++ = FoldAscii(text[k]);
+      view.tokens.emplace_back(token, i - start);
+    }
+    lists.emplace_back(first, view.tokens.size());
+  };
+  for (const fhir::CodeableConcept* concept_ptr : concepts) {
+    if (concept_ptr == nullptr) continue;
+    if (!concept_ptr->text.empty()) tokenize(concept_ptr->text);
+    for (const fhir::Coding& coding : concept_ptr->codings) {
+      char* key = end;
+      end = std::copy(coding.system.begin(), coding.system.end(), end);
+      *end++ = '|';
+      end += NormaliseCodeInto(coding.system, coding.code, end);
+      view.code_keys.emplace_back(key, static_cast<std::size_t>(end - key));
       view.code_system_lengths.push_back(IsHierarchicalSystem(coding.system) ? coding.system.size()
                                                                              : 0);
-      if (!coding.display.empty()) view.token_lists.push_back(Tokenize(coding.display));
+      if (!coding.display.empty()) tokenize(coding.display);
     }
+  }
+  // The lists are spans of view.tokens, made once it has stopped growing.
+  view.token_lists.reserve(lists.size());
+  for (const auto& [first, last] : lists) {
+    view.token_lists.emplace_back(view.tokens.data() + first, last - first);
   }
   return view;
 }

@@ -14,15 +14,15 @@
 
 namespace cds::rules {
 
-bool PatternMatchesAt(const TextPattern& pattern, const std::vector<std::string>& tokens,
+bool PatternMatchesAt(const TextPattern& pattern, std::span<const std::string_view> tokens,
                       std::size_t start) {
   if (start + pattern.tokens.size() > tokens.size()) return false;
   for (std::size_t k = 0; k < pattern.tokens.size(); ++k) {
     const std::string& want = pattern.tokens[k];
-    const std::string& have = tokens[start + k];
+    const std::string_view have = tokens[start + k];
     bool last = k + 1 == pattern.tokens.size();
     if (last && pattern.last_is_prefix) {
-      if (have.compare(0, want.size(), want) != 0) return false;
+      if (have.substr(0, want.size()) != want) return false;
     } else if (have != want) {
       return false;
     }
@@ -126,7 +126,7 @@ void ValueSetIndex::Members(const ConceptView& view, std::vector<std::uint8_t>& 
     }
   }
   auto try_patterns = [&](const std::vector<PatternHit>& hits,
-                          const std::vector<std::string>& tokens, std::size_t start) {
+                          std::span<const std::string_view> tokens, std::size_t start) {
     for (const PatternHit& hit : hits) {
       if ((direct[hit.set] & hit.side) != 0) continue;  // already known
       if (PatternMatchesAt(patterns_[hit.pattern], tokens, start)) mark(hit.set, hit.side);
@@ -134,13 +134,12 @@ void ValueSetIndex::Members(const ConceptView& view, std::vector<std::uint8_t>& 
   };
   for (const auto& tokens : view.token_lists) {
     for (std::size_t start = 0; start < tokens.size(); ++start) {
-      const std::string& token = tokens[start];
+      const std::string_view token = tokens[start];
       if (auto it = by_first_token_.find(token); it != by_first_token_.end()) {
         try_patterns(it->second, tokens, start);
       }
       if (token.size() >= 3) {
-        if (auto it = by_prefix3_.find(std::string_view(token).substr(0, 3));
-            it != by_prefix3_.end()) {
+        if (auto it = by_prefix3_.find(token.substr(0, 3)); it != by_prefix3_.end()) {
           try_patterns(it->second, tokens, start);
         }
       }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,7 +29,7 @@ struct TextPattern {
 };
 
 // Whether `pattern` matches `tokens` starting at token `start`.
-bool PatternMatchesAt(const TextPattern& pattern, const std::vector<std::string>& tokens,
+bool PatternMatchesAt(const TextPattern& pattern, std::span<const std::string_view> tokens,
                       std::size_t start);
 
 // Heterogeneous lookup, so hot paths can probe with string_views. Keys are

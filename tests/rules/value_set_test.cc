@@ -1,5 +1,7 @@
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
@@ -154,6 +156,35 @@ BOOST_AUTO_TEST_CASE(index_gives_the_same_membership_as_matching_each_set) {
     }
     BOOST_TEST(members_seen > 100u);  // the probes do reach the sets
   }
+}
+
+// A view's keys and tokens live in one buffer it owns (issue #18): normalised
+// as before, in order, and still valid after the view is moved (the sanitizer
+// runs would report a dangling view).
+BOOST_AUTO_TEST_CASE(concept_view_keys_and_tokens_survive_a_move) {
+  const CodeableConcept ppi{{Coding{std::string(rules::kIcd10CmSystem), " k21.9 ", "GERD, Reflux"},
+                             Coding{std::string(rules::kAtcSystem), "a02bc01", ""}},
+                            "Omeprazole-20 MG"};
+  rules::ConceptView view = rules::MakeConceptView({&ppi, nullptr, &ppi});
+  const rules::ConceptView moved = std::move(view);
+  BOOST_TEST_REQUIRE(moved.code_keys.size() == 4u);
+  BOOST_TEST(moved.code_keys[0] == std::string(rules::kIcd10CmSystem) + "|K219");
+  BOOST_TEST(moved.code_keys[1] == std::string(rules::kAtcSystem) + "|A02BC01");
+  BOOST_TEST(moved.code_system_lengths[0] == rules::kIcd10CmSystem.size());
+  BOOST_TEST_REQUIRE(moved.token_lists.size() == 4u);  // text, display, text, display
+  const std::vector<std::string_view> text(moved.token_lists[0].begin(),
+                                           moved.token_lists[0].end());
+  const std::vector<std::string_view> display(moved.token_lists[1].begin(),
+                                              moved.token_lists[1].end());
+  BOOST_TEST(text == (std::vector<std::string_view>{"omeprazole", "20", "mg"}));
+  BOOST_TEST(display == (std::vector<std::string_view>{"gerd", "reflux"}));
+  auto rs = test::ShippedRules();
+  for (std::size_t i = 0; i < rs->value_sets.size(); ++i) {
+    const rules::ConceptView fresh = rules::MakeConceptView({&ppi});
+    BOOST_TEST(rules::Matches(rs->value_sets, static_cast<int>(i), moved) ==
+               rules::Matches(rs->value_sets, static_cast<int>(i), fresh));
+  }
+  BOOST_TEST(In("ppi", ppi));
 }
 
 BOOST_AUTO_TEST_CASE(unverified_codes_are_listed_but_not_matched) {
