@@ -88,6 +88,19 @@ bool InToken(char c) {
 
 char FoldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
+// Calls fn(token) for each run of token bytes of `text`, as written (not yet
+// folded). The one definition of a token, for Tokenize and MakeConceptView.
+template <typename Fn>
+void ForEachToken(std::string_view text, Fn&& fn) {
+  for (std::size_t i = 0; i < text.size();) {
+    while (i < text.size() && !InToken(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && InToken(text[i])) ++i;
+    if (i == start) break;
+    fn(text.substr(start, i - start));
+  }
+}
+
 }  // namespace
 
 std::string NormaliseCode(std::string_view system, std::string_view code) {
@@ -107,22 +120,11 @@ std::vector<std::string> Tokenize(std::string_view text) {
   // ASCII letters and digits are folded without the locale (hot path); bytes
   // of UTF-8 sequences (ä, ö, ü) stay inside tokens unchanged.
   // Each token is found first and copied once (not grown a byte at a time).
-  const auto in_token = InToken;
-  std::size_t count = 0;
-  for (std::size_t k = 0; k < text.size(); ++k) {
-    if (in_token(text[k]) && (k == 0 || !in_token(text[k - 1]))) ++count;
-  }
   std::vector<std::string> tokens;
-  tokens.reserve(count);
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && !in_token(text[i])) ++i;
-    const std::size_t start = i;
-    while (i < text.size() && in_token(text[i])) ++i;
-    if (i == start) break;
-    std::string& token = tokens.emplace_back(text.substr(start, i - start));
-    for (char& c : token) c = FoldAscii(c);
-  }
+  ForEachToken(text, [&](std::string_view token) {
+    std::string& copy = tokens.emplace_back(token);
+    for (char& c : copy) c = FoldAscii(c);
+  });
   return tokens;
 }
 
@@ -158,15 +160,11 @@ ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& con
   std::vector<std::pair<std::size_t, std::size_t>> lists;  // [first, last) into view.tokens
   const auto tokenize = [&](std::string_view text) {
     const std::size_t first = view.tokens.size();
-    for (std::size_t i = 0; i < text.size();) {
-      while (i < text.size() && !InToken(text[i])) ++i;
-      const std::size_t start = i;
-      while (i < text.size() && InToken(text[i])) ++i;
-      if (i == start) break;
-      char* token = end;
-      for (std::size_t k = start; k < i; ++k) *end++ = FoldAscii(text[k]);
-      view.tokens.emplace_back(token, i - start);
-    }
+    ForEachToken(text, [&](std::string_view token) {
+      char* folded = end;
+      for (char c : token) *end++ = FoldAscii(c);
+      view.tokens.emplace_back(folded, token.size());
+    });
     lists.emplace_back(first, view.tokens.size());
   };
   for (const fhir::CodeableConcept* concept_ptr : concepts) {
