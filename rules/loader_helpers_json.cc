@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 
+#include "common/json_internal.h"
 #include "rules/loader_json_internal.h"
 
 namespace cds::rules::internal {
@@ -19,10 +22,8 @@ std::string Index(const std::string& path, std::size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
-const Value* Member(const Value& object, const char* name) {
-  if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(name);
-  return it == object.MemberEnd() ? nullptr : &it->value;
+const Value* Member(const Value& object, std::string_view name) {
+  return json_internal::Find(object, name);
 }
 
 // Reads a required/optional string member.
@@ -76,6 +77,103 @@ std::string CompactJson(const Value& v) {
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   v.Accept(writer);
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+namespace {
+
+// Feeds a JSON value to two chained 64-bit mixes, word by word: a tag for
+// each value's type, then its content. Strings go in 8 bytes a step with their
+// length, so "ab","c" and "a","bc" differ; integers and doubles keep their
+// type (1 and 1.0 differ, as their compact JSON does).
+class Digester {
+ public:
+  void Add(const Value& v) {
+    switch (v.GetType()) {
+      case rapidjson::kNullType:
+        Word(1);
+        break;
+      case rapidjson::kFalseType:
+        Word(2);
+        break;
+      case rapidjson::kTrueType:
+        Word(3);
+        break;
+      case rapidjson::kStringType:
+        Word(4);
+        Text(v.GetString(), v.GetStringLength());
+        break;
+      case rapidjson::kNumberType:
+        if (v.IsDouble()) {
+          std::uint64_t bits = 0;
+          const double d = v.GetDouble();
+          std::memcpy(&bits, &d, sizeof bits);
+          Word(5);
+          Word(bits);
+        } else if (v.IsInt64()) {
+          Word(6);
+          Word(static_cast<std::uint64_t>(v.GetInt64()));
+        } else {
+          Word(7);
+          Word(v.GetUint64());
+        }
+        break;
+      case rapidjson::kArrayType:
+        Word(8);
+        Word(v.Size());
+        for (const Value& element : v.GetArray()) Add(element);
+        break;
+      case rapidjson::kObjectType:
+        Word(9);
+        Word(v.MemberCount());
+        for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+          Text(it->name.GetString(), it->name.GetStringLength());
+          Add(it->value);
+        }
+        break;
+    }
+  }
+  JsonDigest digest() const { return {Mix(first_), Mix(second_ ^ 0x9E3779B97F4A7C15ULL)}; }
+
+ private:
+  // MurmurHash3's 64-bit finaliser (public domain, Austin Appleby): a
+  // bijection, so two inputs that differ in one word never meet again.
+  static std::uint64_t Mix(std::uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return h;
+  }
+  void Word(std::uint64_t w) {
+    first_ = Mix(first_ ^ w);
+    second_ = Mix(second_ + w * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL);
+  }
+  void Text(const char* text, std::size_t length) {
+    Word(length);
+    std::size_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, text + i, 8);
+      Word(w);
+    }
+    if (i < length) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, text + i, length - i);
+      Word(w);
+    }
+  }
+
+  std::uint64_t first_ = 0x243F6A8885A308D3ULL;
+  std::uint64_t second_ = 0x13198A2E03707344ULL;
+};
+
+}  // namespace
+
+JsonDigest DigestJson(const Value& v) {
+  Digester digester;
+  digester.Add(v);
+  return digester.digest();
 }
 
 bool ParseRoute(const std::string& name, fhir::Route& out) {

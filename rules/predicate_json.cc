@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fhir/fact_category.h"
@@ -61,8 +62,10 @@ Predicate RuleSetBuilder::ParsePredicate(const Value& v, const std::string& path
     }
   }
   std::size_t kinds = 0;
-  for (const char* k : {"all", "any", "not", "ref", "medication", "condition", "lab", "noLab",
-                        "ruleFires", "patient", "draftOrder", "fact"}) {
+  static constexpr std::string_view kKinds[] = {"all",        "any",       "not",        "ref",
+                                                "medication", "condition", "lab",        "noLab",
+                                                "ruleFires",  "patient",   "draftOrder", "fact"};
+  for (std::string_view k : kKinds) {
     if (Member(v, k) != nullptr) ++kinds;
   }
   if (kinds != 1) {
@@ -73,7 +76,7 @@ Predicate RuleSetBuilder::ParsePredicate(const Value& v, const std::string& path
   }
   if (const Value* ref = Member(v, "ref")) {
     std::string name = ref->IsString() ? ref->GetString() : "";
-    const Value* def = definitions_ == nullptr ? nullptr : Member(*definitions_, name.c_str());
+    const Value* def = definitions_ == nullptr ? nullptr : Member(*definitions_, name);
     if (def == nullptr) {
       r_.Fail(Join(path, "ref"), "unknown definition '" + name + "'");
       return p;
@@ -311,16 +314,17 @@ void RuleSetBuilder::ParseLab(const Value& v, const std::string& path, Predicate
   } else if (absence) {
     r_.Fail(Join(path, "withinDays"), "missing; 'no result' needs a look-back window");
   }
-  static const std::pair<const char*, Comparison> kOps[] = {{"below", Comparison::kBelow},
-                                                            {"atOrBelow", Comparison::kAtOrBelow},
-                                                            {"above", Comparison::kAbove},
-                                                            {"atOrAbove", Comparison::kAtOrAbove}};
+  static const std::pair<std::string_view, Comparison> kOps[] = {
+      {"below", Comparison::kBelow},
+      {"atOrBelow", Comparison::kAtOrBelow},
+      {"above", Comparison::kAbove},
+      {"atOrAbove", Comparison::kAtOrAbove}};
   int ops = 0;
   for (const auto& [name, op] : kOps) {
     if (const Value* t = Member(v, name)) {
       ++ops;
       p.comparison = op;
-      Number(*t, Join(path, name), p.threshold);
+      Number(*t, Join(path, std::string(name)), p.threshold);
     }
   }
   if (const Value* between = Member(v, "between")) {

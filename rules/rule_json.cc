@@ -50,7 +50,7 @@ Rule RuleSetBuilder::ParseRule(const Value& v, const std::string& path) {
   GetString(v, "id", path, r_, rule.id);
   r_.rule_id = rule.id;
   for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-    rule.source_fields[it->name.GetString()] = CompactJson(it->value);
+    rule.source_fields[it->name.GetString()] = DigestJson(it->value);
   }
   if (GetString(v, "version", path, r_, rule.version) && !IsSemVer(rule.version)) {
     r_.Fail(Join(path, "version"), "expected a semantic version like 1.0.0");

@@ -231,6 +231,18 @@ struct IndicatorCase {
   Indicator indicator = Indicator::kInfo;
 };
 
+// A fingerprint of one JSON value as written in a rule file — its structure,
+// member order, types and text — so that `rules diff` can tell which fields of
+// a rule changed. Two values with equal text have equal digests; different
+// values differ in at least one of 128 bits except by chance (two chained
+// 64-bit mixes). Issue #18: building each field's compact JSON for this was 10 %
+// of a reload.
+struct JsonDigest {
+  std::uint64_t first = 0;
+  std::uint64_t second = 0;
+  friend bool operator==(const JsonDigest&, const JsonDigest&) = default;
+};
+
 struct Rule {
   std::string id;       // "MG-01"
   std::string version;  // "1.0.0"
@@ -266,8 +278,8 @@ struct Rule {
     bool when_unknown = false;
   };
   std::vector<Replacement> replaced_by;
-  // Each top-level field as compact JSON, for `rules diff`.
-  std::map<std::string, std::string> source_fields;
+  // A digest of each top-level field as written, for `rules diff`.
+  std::map<std::string, JsonDigest> source_fields;
 };
 
 struct ServiceDefinition {

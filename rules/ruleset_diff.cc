@@ -109,12 +109,12 @@ void DiffRules(const RuleSet& a, const RuleSet& b, RuleSetDiff& out) {
     }
     const Rule& n = *it->second;
     std::set<std::string> fields;
-    for (const auto& [field, json] : rule->source_fields) {
+    for (const auto& [field, digest] : rule->source_fields) {
       if (field == "version") continue;
       auto f = n.source_fields.find(field);
-      if (f == n.source_fields.end() || f->second != json) fields.insert(field);
+      if (f == n.source_fields.end() || f->second != digest) fields.insert(field);
     }
-    for (const auto& [field, json] : n.source_fields) {
+    for (const auto& [field, digest] : n.source_fields) {
       if (field != "version" && rule->source_fields.count(field) == 0) fields.insert(field);
     }
     if (fields.empty() && rule->version == n.version) continue;

@@ -39,6 +39,35 @@ BOOST_AUTO_TEST_CASE(identical_sets_have_no_diff) {
   BOOST_TEST(rules::DiffRuleSets(*test::ShippedRules(), *test::ShippedRules()).empty());
 }
 
+// Issue #18: a rule's fields are compared by digest, not by their compact
+// JSON. Layout is not a change; one byte deep inside a long string, a member
+// order and a space inside a string are.
+BOOST_AUTO_TEST_CASE(rule_fields_differ_by_content_not_by_layout) {
+  auto lines_after = [](const std::string& from, const std::string& to) {
+    test::TempRuleSet copy(test::kShippedRules);
+    copy.Replace("ruleset.json", from, to);
+    return rules::DiffRuleSets(*test::ShippedRules(), *Load(copy.dir())).lines;
+  };
+  using Lines = std::vector<std::string>;
+  BOOST_TEST(lines_after(R"("indicator": {"default": "critical"},
+      "card": {
+        "summary": "Digoxin with low)",
+                         R"("indicator":{  "default":"critical" } ,
+
+
+      "card":{"summary":   "Digoxin with low)")
+                 .empty());
+  BOOST_TEST(lines_after("Check potassium, a digoxin level and an ECG.",
+                         "Check potassium, a digoxin level and an ECH.") ==
+             Lines{"~ rule MG-10 1.0.0 -> 1.0.0: changed card"});
+  BOOST_TEST(lines_after(R"({"ref": "digoxin", "as": "digoxin"})",
+                         R"({"as": "digoxin", "ref": "digoxin"})") ==
+             Lines{"~ rule MG-10 1.0.0 -> 1.0.0: changed when"});
+  BOOST_TEST(lines_after(R"("label": "FDA Drug Safety Communication, 2 Mar 2011 (digoxin))",
+                         R"("label": "FDA Drug Safety Communication, 2 Mar 2011  (digoxin))") ==
+             Lines{"~ rule MG-10 1.0.0 -> 1.0.0: changed source"});
+}
+
 BOOST_AUTO_TEST_CASE(changes_without_a_version_bump_are_warned_about) {
   test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json", "Check potassium, a digoxin level and an ECG.",
