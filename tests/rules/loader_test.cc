@@ -66,6 +66,26 @@ BOOST_AUTO_TEST_CASE(file_ending_inside_a_multibyte_sequence_is_invalid_json) {
   }
 }
 
+// Issue #18: a rule file that is well-formed UTF-8 is parsed without
+// RapidJSON's per-byte check; one that is not (here a Latin-1 byte inside a
+// title) must still fail with RapidJSON's error and the line of the byte.
+BOOST_AUTO_TEST_CASE(latin1_byte_in_a_string_is_invalid_json_on_its_line) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", "\"title\": \"Digoxin + low magnesium\"",
+               "\"title\": \"Digoxin + low magn\xe9sium\"");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST_REQUIRE(report.errors.size() == 1u);
+  BOOST_TEST(report.rule_set == nullptr);
+  BOOST_TEST(report.errors[0].message == "invalid JSON: Invalid encoding in string.");
+  test::TempRuleSet fine(test::kShippedRules);
+  const std::string text = fine.Read("ruleset.json");
+  const std::size_t at = text.find("\"title\": \"Digoxin + low magnesium\"");
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  const auto newlines =
+      std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  BOOST_TEST(report.errors[0].line == 1 + newlines);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_value_set_names_rule_field_and_line) {
   test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json",
