@@ -10,10 +10,12 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/json_internal.h"
+#include "common/json_padded_stream_internal.h"
 #include "common/utf8.h"
 
 namespace cds {
@@ -48,17 +50,24 @@ Error InvalidJson(std::string what, std::size_t offset) {
 
 // Notices an object with two members of the same name while the text is
 // parsed, so that no second walk over the document is needed (issue #18).
-// Keys are copied into one buffer: in a copying parse the reader hands each
-// key over in a scratch buffer that the next string overwrites. The names of
-// the objects still open are kept; a closed object's are dropped.
+// In a copying parse the reader hands each key over in a scratch buffer that
+// the next string overwrites, so keys are copied into one buffer; in an
+// in-place parse (kKeysStay) a key stays where the reader decoded it, in the
+// document's own text, and only its address is kept. The names of the
+// objects still open are kept; a closed object's are dropped.
+template <bool kKeysStay>
 class MemberNameCheck {
  public:
   bool found() const { return found_; }
 
   void Open() { open_.push_back({names_.size(), text_.size()}); }
   void Name(const char* str, std::size_t length) {
-    names_.push_back({text_.size(), length, Tag(str, length)});
-    text_.append(str, length);
+    if constexpr (kKeysStay) {
+      names_.push_back({reinterpret_cast<std::uintptr_t>(str), length, Tag(str, length)});
+    } else {
+      names_.push_back({text_.size(), length, Tag(str, length)});
+      text_.append(str, length);
+    }
   }
   void Close() {
     const Frame frame = open_.back();
@@ -70,7 +79,7 @@ class MemberNameCheck {
 
  private:
   struct Span {
-    std::size_t offset;
+    std::uintptr_t where;  // kKeysStay: the key's address; else its offset in text_
     std::size_t length;
     std::uint64_t tag;  // equal names have equal tags
   };
@@ -89,7 +98,11 @@ class MemberNameCheck {
   }
 
   std::string_view View(const Span& span) const {
-    return std::string_view(text_).substr(span.offset, span.length);
+    if constexpr (kKeysStay) {
+      return {reinterpret_cast<const char*>(span.where), span.length};
+    } else {
+      return std::string_view(text_).substr(span.where, span.length);
+    }
   }
 
   bool HasTwice(std::size_t first) const {
@@ -121,6 +134,7 @@ class MemberNameCheck {
 // the first container that opens beyond max_depth, before it recurses into it.
 // (This used to be a separate scan of the text before parsing; on big bodies
 // that scan cost as much as the parse itself, issue #18.)
+template <bool kKeysStay>
 class DepthLimitedHandler {
  public:
   DepthLimitedHandler(rapidjson::Document& document, std::size_t max_depth)
@@ -172,7 +186,7 @@ class DepthLimitedHandler {
   const std::size_t max_depth_;
   std::size_t depth_ = 0;
   bool too_deep_ = false;
-  MemberNameCheck names_;
+  MemberNameCheck<kKeysStay> names_;
 };
 
 // Parses `stream` into `document` through the depth limit, with the reader's
@@ -180,7 +194,7 @@ class DepthLimitedHandler {
 template <unsigned Flags, typename Stream>
 std::optional<Error> ParseInto(JsonDocument::Impl& impl, Stream& stream, std::size_t max_depth) {
   rapidjson::Reader reader;
-  DepthLimitedHandler handler(impl.doc, max_depth);
+  DepthLimitedHandler<(Flags & rapidjson::kParseInsituFlag) != 0> handler(impl.doc, max_depth);
   const auto generate = [&](rapidjson::Document&) {
     return !reader.Parse<Flags>(stream, handler).IsError();
   };
@@ -234,11 +248,11 @@ Result<std::shared_ptr<const JsonDocument>> JsonDocument::ParseOwned(std::string
   // readers look past it: RapidJSON's UTF-8 check takes a multi-byte
   // sequence's continuation bytes before looking at them, so a text ending
   // inside one ('"\xE7') reads up to three bytes further (found by
-  // fuzz_hook_request under ASan); the SIMD string and whitespace scans load
-  // the aligned 16 bytes that hold the NUL, up to 15 bytes further. Padding
-  // NULs keep both inside the buffer.
+  // fuzz_hook_request under ASan); the SIMD string and whitespace scans
+  // (json_padded_stream_internal.h) load 16 bytes from any position up to the NUL, so
+  // up to 15 bytes further. Padding NULs keep both inside the buffer.
   impl.text.append(kInsituPadding, '\0');
-  rapidjson::InsituStringStream stream(impl.text.data());
+  json_padded::PaddedInsituStream stream(impl.text.data());
   constexpr unsigned kInsitu = rapidjson::kParseInsituFlag;
   std::optional<Error> error =
       valid_utf8 ? ParseInto<kValidUtf8ParseFlags | kInsitu>(impl, stream, max_depth)

@@ -184,6 +184,39 @@ BOOST_AUTO_TEST_CASE(in_place_strings_read_back_like_the_copying_parse_at_every_
   BOOST_TEST(compared > 10000);
 }
 
+// Issue #18: the in-place parse skips whitespace with its own scan (one
+// space inline, longer runs 16 bytes at a time from any position). Runs of
+// every length, of every whitespace byte, between every pair of tokens and at
+// the end, must parse as the copying parse does.
+BOOST_AUTO_TEST_CASE(in_place_whitespace_runs_of_every_length_parse_alike) {
+  int compared = 0;
+  for (std::size_t length = 0; length < 40; ++length) {
+    for (const char* unit : {" ", "\n", "\r\n", "\t "}) {
+      std::string ws;
+      while (ws.size() < length) ws += unit;
+      ws.resize(length);
+      const std::string text = ws + "{" + ws + "\"a\"" + ws + ":" + ws + "[" + ws + "1" + ws + "," +
+                               ws + "\"x y\"" + ws + "," + ws + "{" + ws + "}" + ws + "]" + ws +
+                               "," + ws + "\"b\"" + ws + ":" + ws + "true" + ws + "}" + ws;
+      auto copied = JsonDocument::Parse(text);
+      auto owned = JsonDocument::ParseOwned(text);
+      BOOST_TEST_REQUIRE(copied.has_value(), text);
+      BOOST_TEST_REQUIRE(owned.has_value(), text);
+      const rapidjson::Value& b = json_internal::AsValue((*owned)->root());
+      BOOST_TEST_REQUIRE(b.IsObject(), text);
+      BOOST_TEST(b.MemberCount() == 2u, text);
+      BOOST_TEST_REQUIRE(b["a"].IsArray(), text);
+      BOOST_TEST(b["a"].Size() == 3u, text);
+      BOOST_TEST(b["a"][0].GetInt() == 1, text);
+      BOOST_TEST(std::string(b["a"][1].GetString()) == "x y", text);
+      BOOST_TEST(b["a"][2].IsObject(), text);
+      BOOST_TEST(b["b"].GetBool(), text);
+      ++compared;
+    }
+  }
+  BOOST_TEST(compared == 160);
+}
+
 // The scans look past the terminating NUL for up to 15 bytes; ParseOwned's
 // padding keeps those reads inside the buffer (the sanitizer run of this test
 // fails without it). Texts that end inside a string or in whitespace, at
