@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rules/engine_internal.h"
+#include "rules/membership_cache.h"
 
 namespace cds::rules::internal {
 
@@ -84,9 +85,9 @@ bool Evaluator::SameConcepts(const Concepts& a, const Concepts& b) {
 }
 
 // Only the first record of each distinct concept is matched (one pass over
-// its codes and tokens gives its membership of every set); the others share
-// its row. Distinct concepts are found with an open-addressing table over the
-// records (no allocation per record).
+// its codes and tokens gives its membership of every set), or found in this
+// thread's MembershipCache; the others share its row. Distinct concepts are found with an
+// open-addressing table over the records (no allocation per record).
 void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membership& into) const {
   const std::size_t n = concepts.size();
   std::size_t capacity = 16;
@@ -98,6 +99,11 @@ void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membershi
   into.row.resize(n);
   std::vector<std::uint8_t> members;
   std::vector<const fhir::CodeableConcept*> distinct;
+  // Answers from earlier calls on this thread (membership_cache.h); not for
+  // an index built for this call only.
+  MembershipCache* cache = &index_ == &rs_.value_set_index && index_.id() != 0
+                               ? &MembershipCache::ForThisThread(index_.id())
+                               : nullptr;
   for (std::size_t i = 0; i < n; ++i) {
     hashes[i] = HashConcepts(concepts[i]);
     std::size_t pos = hashes[i] & mask;
@@ -115,9 +121,15 @@ void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membershi
     }
     table[pos] = i + 1;
     into.row[i] = into.members.size() / std::max<std::size_t>(width, 1);
-    distinct.assign(concepts[i].begin(), concepts[i].end());
-    index_.Members(MakeConceptView(distinct), members);
-    into.members.insert(into.members.end(), members.begin(), members.end());
+    const std::vector<std::uint8_t>* known =
+        cache != nullptr ? cache->Find(hashes[i], concepts[i]) : nullptr;
+    if (known == nullptr) {
+      distinct.assign(concepts[i].begin(), concepts[i].end());
+      index_.Members(MakeConceptView(distinct), members);
+      if (cache != nullptr) cache->Insert(hashes[i], concepts[i], members);
+      known = &members;
+    }
+    into.members.insert(into.members.end(), known->begin(), known->end());
   }
   into.built = true;
 }

@@ -6,6 +6,8 @@
 #include "rules/value_set_index.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +33,9 @@ bool PatternMatchesAt(const TextPattern& pattern, std::span<const std::string_vi
 }
 
 ValueSetIndex ValueSetIndex::Build(const std::vector<ValueSet>& sets) {
+  static std::atomic<std::uint64_t> next_id{1};
   ValueSetIndex index;
+  index.id_ = next_id.fetch_add(1, std::memory_order_relaxed);
   index.sets_.resize(sets.size());
   for (std::size_t s = 0; s < sets.size(); ++s) {
     const ValueSet& set = sets[s];

@@ -57,6 +57,9 @@ class ValueSetIndex {
 
   // How many sets were indexed (0 for a default-constructed index).
   std::size_t set_count() const { return sets_.size(); }
+  // Unique to each Build (copies share it; 0 for a default-constructed
+  // index): what MembershipCache keys its answers by.
+  std::uint64_t id() const { return id_; }
 
   // out[i] = 1 when the concept is a member of set i (same semantics as
   // rules::Matches for every i), else 0. `out` is resized to set_count().
@@ -87,6 +90,7 @@ class ValueSetIndex {
   std::vector<TextPattern> patterns_;
   std::vector<SetLinks> sets_;
   std::vector<std::uint32_t> order_;  // every set after the sets it refers to
+  std::uint64_t id_ = 0;
 };
 
 }  // namespace cds::rules

@@ -309,13 +309,24 @@ def main():
             pn = get(f"BM_ParseNormalize/resources:{n}")
             hd = medians.get(f"BM_Handler/resources:{n}", {}).get("us", float("nan"))
             f.write(f"{n} {m['us']:.3f} {pn:.3f} {hd:.3f}\n")
+    if "BM_EvaluateCold/resources:1000" in medians:
+        cold = medians["BM_EvaluateCold/resources:1000"]
+        say(f"| 1,000 resources, membership cache cold on every call | **{cold['us']:.1f} µs** "
+            f"({cold['wall_us']:.1f}) | {cvs.get('BM_EvaluateCold/resources:1000', float('nan')):.1%} | – | "
+            f"(the rows above repeat one patient: after the first call its concepts' value-set "
+            f"memberships come from this thread's cache, rules/membership_cache.h) | {cold.get('fired', 0):.0f} |")
     say("")
     e1000 = get("BM_Evaluate/resources:1000")
     res_slopes = [slope(resources[i], get(f"BM_Evaluate/resources:{resources[i]}"),
                         resources[i + 1], get(f"BM_Evaluate/resources:{resources[i + 1]}"))
                   for i in range(1, len(resources) - 1)]
+    # Judged on the cold membership cache (every concept matched as if this
+    # thread had never seen it); the warm figure is the same patient again.
+    e1000_cold = medians.get("BM_EvaluateCold/resources:1000", {}).get("us", e1000)
     targets18.append(("engine, 13 rules, 1,000 resources (issue #11 helper's work)", "—",
-                      f"{e1000:.1f} µs CPU", "≤ 150 µs", e1000 <= 150))
+                      f"{e1000_cold:.1f} µs CPU with a cold value-set membership cache "
+                      f"({e1000:.1f} µs warm: the same patient again)",
+                      "≤ 150 µs", e1000_cold <= 150))
     targets.append(("13 rules on 1,000 resources ≤ 200 µs", f"{e1000:.1f} µs CPU ({wall('BM_Evaluate/resources:1000'):.1f} µs wall)", e1000 <= 200))
 
     say("| rules::Evaluate, 1,000 resources | CPU (wall) | cv | log-log slope vs previous | per rule | fired |")
@@ -449,6 +460,9 @@ def main():
     print("engine:")
     for n in resources:
         print(f"  Evaluate 13 rules, {n:>6,} resources: {get(f'BM_Evaluate/resources:{n}'):10.1f} us")
+    if "BM_EvaluateCold/resources:1000" in medians:
+        print(f"  Evaluate 13 rules,  1,000 resources, membership cache cold: "
+              f"{get('BM_EvaluateCold/resources:1000'):10.1f} us")
     for r in rule_counts:
         print(f"  Evaluate {r:>5,} rules, 1,000 resources: {get(f'BM_EvaluateRules/rules:{r}'):10.1f} us   "
               f"reload {get(f'BM_Reload/rules:{r}') / 1000:8.1f} ms")
