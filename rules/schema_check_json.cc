@@ -5,14 +5,17 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "common/json_internal.h"
 #include "rules/schema_internal.h"
+#include "rules/schema_pattern.h"
 
 namespace cds::rules::internal {
 namespace {
@@ -52,17 +55,24 @@ void RemoveMemberChoices(rapidjson::Value& node) {
   }
 }
 
-const rapidjson::SchemaDocument& Schema(SchemaKind kind) {
-  auto compile = [](const char* text) {
+// The schema for RapidJSON's validator: without the member choices and, when
+// `fast`, without the string keywords the loader checks itself. A document
+// that passes the fast schema and the loader's own checks is valid; any other
+// is checked again with every keyword in place, so its first violation is the
+// one RapidJSON reports, as before (issue #18).
+const rapidjson::SchemaDocument& Schema(SchemaKind kind, bool fast) {
+  auto compile = [](const char* text, bool without_strings) {
     rapidjson::Document d;
     d.Parse(text);
     RemoveMemberChoices(d);
+    if (without_strings) RemoveLoaderCheckedStrings(d);
     return std::make_unique<rapidjson::SchemaDocument>(d);
   };
-  static const std::unique_ptr<rapidjson::SchemaDocument> kRuleSet = compile(kRuleSetSchemaText);
-  static const std::unique_ptr<rapidjson::SchemaDocument> kValueSets =
-      compile(kValueSetsSchemaText);
-  return kind == SchemaKind::kRuleSet ? *kRuleSet : *kValueSets;
+  static const std::unique_ptr<rapidjson::SchemaDocument> kRuleSet[] = {
+      compile(kRuleSetSchemaText, false), compile(kRuleSetSchemaText, true)};
+  static const std::unique_ptr<rapidjson::SchemaDocument> kValueSets[] = {
+      compile(kValueSetsSchemaText, false), compile(kValueSetsSchemaText, true)};
+  return kind == SchemaKind::kRuleSet ? *kRuleSet[fast ? 1 : 0] : *kValueSets[fast ? 1 : 0];
 }
 
 const rapidjson::Document& SchemaJson(SchemaKind kind) {
@@ -180,10 +190,14 @@ class ChoiceSchema {
     int items = -1;       // node for array items, or -1
     // Each alternative's required member names; empty: the node has no choice.
     std::vector<std::vector<std::string>> choices;
+    // The node's string keywords, when the loader checks them
+    // (LoaderCheckedStrings).
+    std::optional<StringKeywords> strings;
   };
 
   explicit ChoiceSchema(const rapidjson::Value& root)
       : definitions_(root.HasMember("definitions") ? &root["definitions"] : nullptr),
+        checked_strings_(LoaderCheckedStrings(root)),
         root_(Compile(&root)) {}
 
   int root() const { return root_; }
@@ -238,6 +252,7 @@ class ChoiceSchema {
           names.emplace_back(name.GetString(), name.GetStringLength());
       }
     }
+    if (checked_strings_.count(schema) != 0) node.strings = ReadStringKeywords(*schema);
     nodes_[static_cast<std::size_t>(index)] = std::move(node);
     return index;
   }
@@ -245,6 +260,7 @@ class ChoiceSchema {
   const rapidjson::Value* definitions_;
   std::vector<Node> nodes_;
   std::unordered_map<const rapidjson::Value*, int> compiled_;
+  std::unordered_set<const rapidjson::Value*> checked_strings_;
   int root_;  // declared last: compiled after the members above exist
 };
 
@@ -261,7 +277,9 @@ const ChoiceSchema& ChoicesOf(SchemaKind kind) {
 // as a stack of tokens and spelled out only for a violation.
 class MemberChoiceChecker {
  public:
-  explicit MemberChoiceChecker(const ChoiceSchema& schema) : schema_(schema) {}
+  // With `check_strings`, also the string keywords the fast schema leaves out.
+  MemberChoiceChecker(const ChoiceSchema& schema, bool check_strings)
+      : schema_(schema), check_strings_(check_strings) {}
 
   // The loader-style path of the first violation, or nullopt.
   std::optional<std::string> Check(const rapidjson::Value& instance) {
@@ -291,6 +309,10 @@ class MemberChoiceChecker {
     // nesting is limited by the parser.
     if (node_index < 0 || path_.size() > 512) return false;
     const ChoiceSchema::Node& node = schema_.node(node_index);
+    if (check_strings_ && node.strings && instance.IsString() &&
+        !node.strings->Accepts({instance.GetString(), instance.GetStringLength()})) {
+      return true;
+    }
     if (instance.IsObject()) {
       for (const auto& member : instance.GetObject()) {
         const std::string_view name(member.name.GetString(), member.name.GetStringLength());
@@ -329,15 +351,21 @@ class MemberChoiceChecker {
   }
 
   const ChoiceSchema& schema_;
+  const bool check_strings_;
   std::vector<Token> path_;
 };
 
 }  // namespace
 
 std::optional<SchemaViolation> CheckSchema(SchemaKind kind, const rapidjson::Value& document) {
-  rapidjson::SchemaValidator validator(Schema(kind));
+  rapidjson::SchemaValidator fast(Schema(kind, /*fast=*/true));
+  if (document.Accept(fast) &&
+      !MemberChoiceChecker(ChoicesOf(kind), /*check_strings=*/true).Check(document)) {
+    return std::nullopt;
+  }
+  rapidjson::SchemaValidator validator(Schema(kind, /*fast=*/false));
   if (document.Accept(validator)) {
-    auto path = MemberChoiceChecker(ChoicesOf(kind)).Check(document);
+    auto path = MemberChoiceChecker(ChoicesOf(kind), /*check_strings=*/false).Check(document);
     if (!path) return std::nullopt;
     return SchemaViolation{*path, "schema: " + Explain("oneOf", nullptr, nullptr, "")};
   }

@@ -8,6 +8,9 @@
 
 #include <optional>
 #include <string>
+#include <unordered_set>
+
+#include "rules/schema_pattern.h"
 
 namespace cds::rules::internal {
 
@@ -20,6 +23,20 @@ struct SchemaViolation {
 
 // The first violation (RapidJSON's validator stops at the first), or nullopt.
 std::optional<SchemaViolation> CheckSchema(SchemaKind kind, const rapidjson::Value& document);
+
+// The schema nodes whose string keywords (pattern, minLength, maxLength) the
+// loader checks itself (schema_pattern.h, issue #18): nodes that instance
+// values reach only through properties, additionalProperties and items (as
+// the loader's own walk does), whose string keywords ReadStringKeywords can
+// read, in a schema whose $refs are all "#/definitions/NAME".
+// RemoveLoaderCheckedStrings takes those keywords out of a schema document
+// meant for RapidJSON's validator.
+std::unordered_set<const rapidjson::Value*> LoaderCheckedStrings(
+    const rapidjson::Value& schema_root);
+void RemoveLoaderCheckedStrings(rapidjson::Value& schema_root);
+// A schema node's pattern (if SchemaPattern compiles it), minLength and
+// maxLength; nullopt when one of them is something else.
+std::optional<StringKeywords> ReadStringKeywords(const rapidjson::Value& schema);
 
 // The schema texts, generated from rules/schema/*.schema.json.
 extern const char* const kRuleSetSchemaText;

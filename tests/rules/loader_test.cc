@@ -86,6 +86,37 @@ BOOST_AUTO_TEST_CASE(latin1_byte_in_a_string_is_invalid_json_on_its_line) {
   BOOST_TEST(report.errors[0].line == 1 + newlines);
 }
 
+// Issue #18: the schema's patterns and lengths are checked by the loader
+// (rules/schema_pattern.h), not RapidJSON's validator; a file that breaks one
+// is checked again by the validator with them, so the error is the one it
+// has always been: the field, its line and the expected form.
+BOOST_AUTO_TEST_CASE(pattern_and_length_violations_name_the_field_and_the_form) {
+  struct Case {
+    std::string from, to, field, message;
+  };
+  const std::vector<Case> cases = {
+      {R"("id": "MG-10",)", R"("id": "MG 10",)", "rules[9].id",
+       R"(schema: does not match the expected form "^[A-Za-z0-9._-]+$")"},
+      {R"("title": "Digoxin + low magnesium",)", R"("title": "",)", "rules[9].title",
+       "schema: must be a non-empty string"},
+      {R"("url": "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-low-magnesium-levels-can-be-associated-long-term-use-proton-pump"},
+      "evidence": "Strong (labelled interaction).")",
+       R"("url": "ftp://example.org/x"},
+      "evidence": "Strong (labelled interaction).")",
+       "rules[9].source.url", R"(schema: does not match the expected form "^https?://")"},
+  };
+  for (const Case& c : cases) {
+    test::TempRuleSet copy(test::kShippedRules);
+    copy.Replace("ruleset.json", c.from, c.to);
+    rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+    BOOST_TEST_REQUIRE(report.errors.size() == 1u, c.to);
+    BOOST_TEST(report.rule_set == nullptr);
+    BOOST_TEST(report.errors[0].field == c.field, c.to);
+    BOOST_TEST(report.errors[0].message == c.message, c.to);
+    BOOST_TEST(report.errors[0].line > 1, c.to);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_value_set_names_rule_field_and_line) {
   test::TempRuleSet copy(test::kShippedRules);
   copy.Replace("ruleset.json",
