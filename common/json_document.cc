@@ -52,20 +52,20 @@ Error InvalidJson(std::string what, std::size_t offset) {
 // parsed, so that no second walk over the document is needed (issue #18).
 // In a copying parse the reader hands each key over in a scratch buffer that
 // the next string overwrites, so keys are copied into one buffer; in an
-// in-place parse (kKeysStay) a key stays where the reader decoded it, in the
+// in-place parse (KeysStay) a key stays where the reader decoded it, in the
 // document's own text, and only its address is kept. The names of the
 // objects still open are kept; a closed object's are dropped.
-template <bool kKeysStay>
+template <bool KeysStay>
 class MemberNameCheck {
  public:
   bool found() const { return found_; }
 
   void Open() { open_.push_back({names_.size(), text_.size()}); }
   void Name(const char* str, std::size_t length) {
-    if constexpr (kKeysStay) {
-      names_.push_back({reinterpret_cast<std::uintptr_t>(str), length, Tag(str, length)});
+    if constexpr (KeysStay) {
+      names_.push_back({str, 0, length, Tag(str, length)});
     } else {
-      names_.push_back({text_.size(), length, Tag(str, length)});
+      names_.push_back({nullptr, text_.size(), length, Tag(str, length)});
       text_.append(str, length);
     }
   }
@@ -79,7 +79,8 @@ class MemberNameCheck {
 
  private:
   struct Span {
-    std::uintptr_t where;  // kKeysStay: the key's address; else its offset in text_
+    const char* key;     // KeysStay: the key where the reader left it
+    std::size_t offset;  // otherwise: where its copy starts in text_
     std::size_t length;
     std::uint64_t tag;  // equal names have equal tags
   };
@@ -98,10 +99,10 @@ class MemberNameCheck {
   }
 
   std::string_view View(const Span& span) const {
-    if constexpr (kKeysStay) {
-      return {reinterpret_cast<const char*>(span.where), span.length};
+    if constexpr (KeysStay) {
+      return {span.key, span.length};
     } else {
-      return std::string_view(text_).substr(span.where, span.length);
+      return std::string_view(text_).substr(span.offset, span.length);
     }
   }
 
@@ -134,7 +135,7 @@ class MemberNameCheck {
 // the first container that opens beyond max_depth, before it recurses into it.
 // (This used to be a separate scan of the text before parsing; on big bodies
 // that scan cost as much as the parse itself, issue #18.)
-template <bool kKeysStay>
+template <bool KeysStay>
 class DepthLimitedHandler {
  public:
   DepthLimitedHandler(rapidjson::Document& document, std::size_t max_depth)
@@ -186,7 +187,7 @@ class DepthLimitedHandler {
   const std::size_t max_depth_;
   std::size_t depth_ = 0;
   bool too_deep_ = false;
-  MemberNameCheck<kKeysStay> names_;
+  MemberNameCheck<KeysStay> names_;
 };
 
 // Parses `stream` into `document` through the depth limit, with the reader's

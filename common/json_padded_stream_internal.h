@@ -112,7 +112,7 @@ namespace rapidjson {
 // it parses a string or number, as it does for InsituStringStream.
 template <>
 struct StreamTraits<cds::json_padded::PaddedInsituStream> {
-  enum { copyOptimization = 1 };
+  enum { copyOptimization = 1 };  // NOLINT(readability-identifier-naming): RapidJSON's name
 };
 
 #ifdef RAPIDJSON_SSE2

@@ -59,8 +59,12 @@ std::optional<SchemaPattern> SchemaPattern::Compile(std::string_view p) {
         if (i + 1 < body.size() && body[i] == '-' && body[i + 1] != ']') {
           ++i;
           const std::optional<char> high = ReadChar(body, i);
-          if (!high || *high < *low) return std::nullopt;
-          for (int x = *low; x <= *high; ++x) step.chars.set(static_cast<std::size_t>(x));
+          if (!high || static_cast<unsigned char>(*high) < static_cast<unsigned char>(*low)) {
+            return std::nullopt;
+          }
+          const auto first = static_cast<unsigned char>(*low);
+          const auto last = static_cast<unsigned char>(*high);
+          for (unsigned x = first; x <= last; ++x) step.chars.set(x);
         } else {
           step.chars.set(static_cast<std::size_t>(*low));
         }
