@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "common/same_bytes.h"
 #include "fhir/number_format.h"
 
 namespace cds::fhir {
@@ -35,15 +36,15 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 // a == b, looking at the first byte before calling memcmp: codes of one
 // system mostly have the same length ("19123-9", "33914-3"), and every
 // observation is compared with every code of every analyte.
-bool SameCode(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && (a.empty() || a.front() == b.front()) && a == b;
-}
+bool SameCode(const std::string& a, const std::string& b) { return SameBytes(a, b); }
 
 // Index into spec.codes of the first accepted code the observation carries.
 std::optional<std::size_t> MatchingCode(const AnalyteSpec& spec, const ObservationFact& obs) {
   for (std::size_t i = 0; i < spec.codes.size(); ++i) {
     for (const Coding& c : obs.code.codings) {
-      if (SameCode(c.code, spec.codes[i].code) && c.system == spec.codes[i].system) return i;
+      if (SameCode(c.code, spec.codes[i].code) && SameBytes(c.system, spec.codes[i].system)) {
+        return i;
+      }
     }
   }
   return std::nullopt;
@@ -213,13 +214,15 @@ bool SameValue(const LabPick& a, const LabPick& b) {
 
 }  // namespace
 
-LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations) {
+LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations,
+                        bool list_exclusions) {
   LabSelection selection;
   std::vector<Candidate> candidates;
   candidates.reserve(observations.size());
   for (const ObservationFact& obs : observations) {
     const auto code_index = MatchingCode(spec, obs);
     if (!code_index) {
+      if (!list_exclusions) continue;
       // R5: a related code that is never graded is named in explain mode.
       for (const Coding& c : obs.code.codings) {
         const bool listed =
@@ -237,7 +240,7 @@ LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFa
     double canonical = 0;
     GradePlace place;
     if (std::string reason = Check(spec, obs, canonical, place); !reason.empty()) {
-      selection.excluded.push_back({obs.ref, std::move(reason)});
+      if (list_exclusions) selection.excluded.push_back({obs.ref, std::move(reason)});
       continue;
     }
     candidates.push_back({{&obs, canonical, obs.effective->seconds}, *code_index});
@@ -263,7 +266,7 @@ LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFa
     for (std::size_t k = start; k < end; ++k) {
       if (Preferred(*candidates[k].pick.observation, *candidates[best].pick.observation)) best = k;
     }
-    for (std::size_t k = start; k < end; ++k) {
+    for (std::size_t k = start; k < end && list_exclusions; ++k) {
       if (k == best) continue;
       const LabPick& winner = candidates[best].pick;
       const LabPick& lost = candidates[k].pick;

@@ -106,8 +106,12 @@ struct LabSelection {
 
 // The selection of §5.1 without formatting a value: the engine describes only
 // the results it shows (issue #18). Observations whose code is not one of
-// spec.codes are ignored silently.
-LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations);
+// spec.codes are ignored silently. Without `list_exclusions`, `excluded` stays
+// empty: only explain mode shows why a result was not used, and naming the
+// never-graded related codes meant comparing every other observation's codes
+// with them (issue #18: a quarter of the lab selection).
+LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations,
+                        bool list_exclusions = true);
 
 // The whole value of a result SelectLabs(spec, ...) picked: its text, grade
 // and the limit it crossed.

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/same_bytes.h"
 #include "rules/engine_internal.h"
 #include "rules/membership_cache.h"
 
@@ -74,11 +75,16 @@ std::size_t Evaluator::HashConcepts(const Concepts& concepts) {
 bool Evaluator::SameConcepts(const Concepts& a, const Concepts& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i]->text != b[i]->text || a[i]->codings.size() != b[i]->codings.size()) return false;
+    if (a[i]->codings.size() != b[i]->codings.size() || !SameBytes(a[i]->text, b[i]->text)) {
+      return false;
+    }
     for (std::size_t k = 0; k < a[i]->codings.size(); ++k) {
       const fhir::Coding& x = a[i]->codings[k];
       const fhir::Coding& y = b[i]->codings[k];
-      if (x.code != y.code || x.system != y.system || x.display != y.display) return false;
+      if (!SameBytes(x.code, y.code) || !SameBytes(x.system, y.system) ||
+          !SameBytes(x.display, y.display)) {
+        return false;
+      }
     }
   }
   return true;
@@ -195,7 +201,8 @@ const fhir::LabSelection& Evaluator::LabsOf(int analyte) {
   if (!slot) {
     slot.emplace();
     slot->selection =
-        fhir::SelectLabs(rs_.analytes[static_cast<std::size_t>(analyte)].spec, facts_.observations);
+        fhir::SelectLabs(rs_.analytes[static_cast<std::size_t>(analyte)].spec, facts_.observations,
+                         /*list_exclusions=*/explain_);
   }
   return slot->selection;
 }

@@ -2,17 +2,24 @@
 
 #include <array>
 
+#include "common/same_bytes.h"
+
 namespace cds::rules {
 namespace {
 
 bool Same(MembershipCache::Concepts a, const std::vector<fhir::CodeableConcept>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i]->text != b[i].text || a[i]->codings.size() != b[i].codings.size()) return false;
+    if (a[i]->codings.size() != b[i].codings.size() || !SameBytes(a[i]->text, b[i].text)) {
+      return false;
+    }
     for (std::size_t k = 0; k < b[i].codings.size(); ++k) {
       const fhir::Coding& x = a[i]->codings[k];
       const fhir::Coding& y = b[i].codings[k];
-      if (x.code != y.code || x.system != y.system || x.display != y.display) return false;
+      if (!SameBytes(x.code, y.code) || !SameBytes(x.system, y.system) ||
+          !SameBytes(x.display, y.display)) {
+        return false;
+      }
     }
   }
   return true;

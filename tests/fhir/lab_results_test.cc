@@ -270,6 +270,16 @@ BOOST_AUTO_TEST_CASE(selection_without_text_points_into_the_observations_latest_
   BOOST_TEST(oldest.value == 0.45254, tt::tolerance(1e-9));
   BOOST_TEST(oldest.status == "final");
   BOOST_TEST(oldest.effective.seconds == observations[0].effective->seconds);
+
+  // Outside explain mode the engine asks for the picks only: the same picks,
+  // in the same order, and no reasons built.
+  const LabSelection quiet = SelectLabs(SerumMagnesium(), observations, /*list_exclusions=*/false);
+  BOOST_TEST_REQUIRE(quiet.usable.size() == selection.usable.size());
+  for (std::size_t i = 0; i < quiet.usable.size(); ++i) {
+    BOOST_TEST(quiet.usable[i].observation == selection.usable[i].observation);
+    BOOST_TEST(quiet.usable[i].value == selection.usable[i].value);
+  }
+  BOOST_TEST(quiet.excluded.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
