@@ -33,16 +33,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-// a == b, looking at the first byte before calling memcmp: codes of one
-// system mostly have the same length ("19123-9", "33914-3"), and every
-// observation is compared with every code of every analyte.
-bool SameCode(const std::string& a, const std::string& b) { return SameBytes(a, b); }
-
 // Index into spec.codes of the first accepted code the observation carries.
+// Every observation is compared with every code of every analyte, and codes
+// of one system mostly have the same length ("19123-9", "33914-3"): SameBytes.
 std::optional<std::size_t> MatchingCode(const AnalyteSpec& spec, const ObservationFact& obs) {
   for (std::size_t i = 0; i < spec.codes.size(); ++i) {
     for (const Coding& c : obs.code.codings) {
-      if (SameCode(c.code, spec.codes[i].code) && SameBytes(c.system, spec.codes[i].system)) {
+      if (SameBytes(c.code, spec.codes[i].code) && SameBytes(c.system, spec.codes[i].system)) {
         return i;
       }
     }

@@ -13,7 +13,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/same_bytes.h"
 #include "rules/engine_internal.h"
 #include "rules/membership_cache.h"
 
@@ -75,17 +74,7 @@ std::size_t Evaluator::HashConcepts(const Concepts& concepts) {
 bool Evaluator::SameConcepts(const Concepts& a, const Concepts& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i]->codings.size() != b[i]->codings.size() || !SameBytes(a[i]->text, b[i]->text)) {
-      return false;
-    }
-    for (std::size_t k = 0; k < a[i]->codings.size(); ++k) {
-      const fhir::Coding& x = a[i]->codings[k];
-      const fhir::Coding& y = b[i]->codings[k];
-      if (!SameBytes(x.code, y.code) || !SameBytes(x.system, y.system) ||
-          !SameBytes(x.display, y.display)) {
-        return false;
-      }
-    }
+    if (!SameConcept(*a[i], *b[i])) return false;
   }
   return true;
 }

@@ -5,29 +5,30 @@
 #include "common/same_bytes.h"
 
 namespace cds::rules {
-namespace {
 
-bool Same(MembershipCache::Concepts a, const std::vector<fhir::CodeableConcept>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i]->codings.size() != b[i].codings.size() || !SameBytes(a[i]->text, b[i].text)) {
+bool SameConcept(const fhir::CodeableConcept& a, const fhir::CodeableConcept& b) {
+  if (a.codings.size() != b.codings.size() || !SameBytes(a.text, b.text)) return false;
+  for (std::size_t k = 0; k < a.codings.size(); ++k) {
+    const fhir::Coding& x = a.codings[k];
+    const fhir::Coding& y = b.codings[k];
+    if (!SameBytes(x.code, y.code) || !SameBytes(x.system, y.system) ||
+        !SameBytes(x.display, y.display)) {
       return false;
-    }
-    for (std::size_t k = 0; k < b[i].codings.size(); ++k) {
-      const fhir::Coding& x = a[i]->codings[k];
-      const fhir::Coding& y = b[i].codings[k];
-      if (!SameBytes(x.code, y.code) || !SameBytes(x.system, y.system) ||
-          !SameBytes(x.display, y.display)) {
-        return false;
-      }
     }
   }
   return true;
 }
 
-}  // namespace
-
 namespace {
+
+bool Same(MembershipCache::Concepts a, const std::vector<fhir::CodeableConcept>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!SameConcept(*a[i], b[i])) return false;
+  }
+  return true;
+}
+
 // Two slots, most recently used first.
 thread_local std::array<MembershipCache, 2> t_slots;
 }  // namespace

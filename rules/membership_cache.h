@@ -21,6 +21,11 @@
 
 namespace cds::rules {
 
+// Whether two concepts have the same value-set membership for certain: the
+// same text and the same codings (system, code, display) in the same order.
+// The per-call membership table and the cache both tell concepts apart by it.
+bool SameConcept(const fhir::CodeableConcept& a, const fhir::CodeableConcept& b);
+
 class MembershipCache {
  public:
   using Concepts = std::span<const fhir::CodeableConcept* const>;
