@@ -196,34 +196,16 @@ class ChoiceSchema {
   };
 
   explicit ChoiceSchema(const rapidjson::Value& root)
-      : definitions_(root.HasMember("definitions") ? &root["definitions"] : nullptr),
-        checked_strings_(LoaderCheckedStrings(root)),
-        root_(Compile(&root)) {}
+      : schema_root_(root), checked_strings_(LoaderCheckedStrings(root)), root_(Compile(&root)) {}
 
   int root() const { return root_; }
   const Node& node(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
 
  private:
-  const rapidjson::Value* Resolve(const rapidjson::Value* schema) const {
-    constexpr std::string_view kPrefix = "#/definitions/";
-    for (int hops = 0; schema != nullptr && schema->IsObject() && hops < 16; ++hops) {
-      auto ref = schema->FindMember("$ref");
-      if (ref == schema->MemberEnd() || !ref->value.IsString()) return schema;
-      std::string_view target(ref->value.GetString(), ref->value.GetStringLength());
-      if (definitions_ == nullptr || !definitions_->IsObject() ||
-          target.substr(0, kPrefix.size()) != kPrefix) {
-        return nullptr;
-      }
-      target.remove_prefix(kPrefix.size());
-      schema = json_internal::Find(*definitions_, target);
-    }
-    return schema;
-  }
-
   // The node of `schema` (compiled once: recursive definitions refer back),
   // or -1 when it is not a schema object.
   int Compile(const rapidjson::Value* schema) {
-    schema = Resolve(schema);
+    schema = ResolveSchemaRefs(schema_root_, schema);
     if (schema == nullptr || !schema->IsObject()) return -1;
     if (auto known = compiled_.find(schema); known != compiled_.end()) return known->second;
     const int index = static_cast<int>(nodes_.size());
@@ -257,7 +239,7 @@ class ChoiceSchema {
     return index;
   }
 
-  const rapidjson::Value* definitions_;
+  const rapidjson::Value& schema_root_;
   std::vector<Node> nodes_;
   std::unordered_map<const rapidjson::Value*, int> compiled_;
   std::unordered_set<const rapidjson::Value*> checked_strings_;

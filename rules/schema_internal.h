@@ -24,6 +24,12 @@ struct SchemaViolation {
 // The first violation (RapidJSON's validator stops at the first), or nullopt.
 std::optional<SchemaViolation> CheckSchema(SchemaKind kind, const rapidjson::Value& document);
 
+// `schema` after its "$ref"s ("#/definitions/NAME" in `schema_root`, up to 16
+// hops); nullptr for any other reference or a missing definition. A "$ref"
+// that is not a string is no reference.
+const rapidjson::Value* ResolveSchemaRefs(const rapidjson::Value& schema_root,
+                                          const rapidjson::Value* schema);
+
 // The schema nodes whose string keywords (pattern, minLength, maxLength) the
 // loader checks itself (schema_pattern.h, issue #18): nodes that instance
 // values reach only through properties, additionalProperties and items (as

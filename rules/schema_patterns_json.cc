@@ -1,5 +1,6 @@
 // Which string keywords of a schema (pattern, minLength, maxLength) the loader
-// checks itself (schema_pattern.h) instead of RapidJSON's validator (#18).
+// checks itself (schema_pattern.h) instead of RapidJSON's validator (#18), and
+// how the loader's schema walks follow "$ref"s.
 
 #include <rapidjson/document.h>
 #include <rapidjson/internal/regex.h>
@@ -22,23 +23,7 @@ namespace {
 using rapidjson::Value;
 using NodeSet = std::unordered_set<const Value*>;
 
-constexpr std::string_view kDefinitionsPrefix = "#/definitions/";
 constexpr std::string_view kStringKeywords[] = {"pattern", "minLength", "maxLength"};
-
-const Value* Member(const Value& object, std::string_view name) {
-  return json_internal::Find(object, name);
-}
-
-// A "$ref"'s target, or nullptr when `ref` is not "#/definitions/NAME" or
-// names nothing.
-const Value* Target(const Value& root, const Value& ref) {
-  if (!ref.IsString()) return nullptr;
-  std::string_view target(ref.GetString(), ref.GetStringLength());
-  if (target.substr(0, kDefinitionsPrefix.size()) != kDefinitionsPrefix) return nullptr;
-  const Value* definitions = Member(root, "definitions");
-  if (definitions == nullptr || !definitions->IsObject()) return nullptr;
-  return Member(*definitions, target.substr(kDefinitionsPrefix.size()));
-}
 
 // Calls visit(subschema, walked) for each subschema of `schema`: walked is
 // true where the loader's own walk (MemberChoiceChecker) follows the same
@@ -81,8 +66,9 @@ class StringNodes {
     NodeSet out;
     for (const Value* node : walked_) {
       if (unwalked_.count(node) != 0) continue;  // also reached in a way the loader does not follow
-      const bool has_any = std::any_of(std::begin(kStringKeywords), std::end(kStringKeywords),
-                                       [&](std::string_view k) { return Member(*node, k); });
+      const bool has_any =
+          std::any_of(std::begin(kStringKeywords), std::end(kStringKeywords),
+                      [&](std::string_view k) { return json_internal::Find(*node, k); });
       if (has_any && ReadStringKeywords(*node)) out.insert(node);
     }
     return out;
@@ -92,8 +78,11 @@ class StringNodes {
   bool RefsAllLocal(const Value& v) const {
     if (v.IsObject()) {
       for (const auto& member : v.GetObject()) {
+        // A "$ref" ResolveSchemaRefs would not follow (another document,
+        // a JSON pointer, not a string): the validator may reach nodes the
+        // loader's walk does not.
         if (std::string_view(member.name.GetString(), member.name.GetStringLength()) == "$ref" &&
-            Target(root_, member.value) == nullptr) {
+            (!member.value.IsString() || ResolveSchemaRefs(root_, &v) == nullptr)) {
           return false;
         }
         if (!RefsAllLocal(member.value)) return false;
@@ -110,11 +99,7 @@ class StringNodes {
   // and goes on below it; a node once reached outside the walk passes that on
   // to everything under it.
   void Walk(const Value* schema, bool walked) {
-    for (int hops = 0; schema != nullptr && schema->IsObject() && hops < 16; ++hops) {
-      const Value* ref = Member(*schema, "$ref");
-      if (ref == nullptr) break;
-      schema = Target(root_, *ref);
-    }
+    schema = ResolveSchemaRefs(root_, schema);
     if (schema == nullptr || !schema->IsObject()) return;
     NodeSet& seen = walked ? walked_ : unwalked_;
     if (!seen.insert(schema).second) return;
@@ -129,9 +114,25 @@ class StringNodes {
 
 }  // namespace
 
+const Value* ResolveSchemaRefs(const Value& schema_root, const Value* schema) {
+  constexpr std::string_view kPrefix = "#/definitions/";
+  const Value* definitions = json_internal::Find(schema_root, "definitions");
+  for (int hops = 0; schema != nullptr && schema->IsObject() && hops < 16; ++hops) {
+    const Value* ref = json_internal::Find(*schema, "$ref");
+    if (ref == nullptr || !ref->IsString()) return schema;
+    std::string_view target(ref->GetString(), ref->GetStringLength());
+    if (definitions == nullptr || !definitions->IsObject() ||
+        target.substr(0, kPrefix.size()) != kPrefix) {
+      return nullptr;
+    }
+    schema = json_internal::Find(*definitions, target.substr(kPrefix.size()));
+  }
+  return schema;
+}
+
 std::optional<StringKeywords> ReadStringKeywords(const Value& schema) {
   StringKeywords out;
-  if (const Value* pattern = Member(schema, "pattern")) {
+  if (const Value* pattern = json_internal::Find(schema, "pattern")) {
     if (!pattern->IsString()) return std::nullopt;
     out.pattern = SchemaPattern::Compile({pattern->GetString(), pattern->GetStringLength()});
     // RapidJSON's validator ignores a pattern its regex cannot read ("^$"):
@@ -140,11 +141,11 @@ std::optional<StringKeywords> ReadStringKeywords(const Value& schema) {
       return std::nullopt;
     }
   }
-  if (const Value* min = Member(schema, "minLength")) {
+  if (const Value* min = json_internal::Find(schema, "minLength")) {
     if (!min->IsUint64()) return std::nullopt;
     out.min_length = static_cast<std::size_t>(min->GetUint64());
   }
-  if (const Value* max = Member(schema, "maxLength")) {
+  if (const Value* max = json_internal::Find(schema, "maxLength")) {
     if (!max->IsUint64()) return std::nullopt;
     out.max_length = static_cast<std::size_t>(max->GetUint64());
   }
