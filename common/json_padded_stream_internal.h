@@ -1,6 +1,7 @@
 #pragma once
 
-// Internal to common/json_document.cc: the stream of its in-place parse.
+// Internal to the in-place parses (common/json_document.cc; rule files in
+// rules/json_lines_json.cc): the stream they parse from.
 //
 // RapidJSON's SIMD scans for an in-place parse (RAPIDJSON_SSE2) load aligned
 // 16-byte blocks, so each string and each run of whitespace first goes byte by
@@ -15,7 +16,8 @@
 // reader takes the scans below (explicit specialisations and an overload
 // found by argument-dependent lookup) instead of its own.
 //
-// Only for a buffer with that padding; other parses keep RapidJSON's streams.
+// Only for a buffer with that padding and no NUL inside the text; other
+// parses keep RapidJSON's streams.
 
 #include <rapidjson/reader.h>
 #include <rapidjson/stream.h>

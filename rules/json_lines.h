@@ -11,12 +11,17 @@
 #include <rapidjson/document.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace cds::rules::internal {
 
 struct LinedDocument {
+  // When `doc` was parsed in place, the buffer its strings point into: a heap
+  // array, so moving the struct keeps them valid; declared before `doc`, so
+  // it outlives it.
+  std::unique_ptr<char[]> insitu;
   rapidjson::Document doc;
   std::string parse_error;  // empty when parsing succeeded
   int parse_error_line = 0;
@@ -24,7 +29,7 @@ struct LinedDocument {
   // The line of `path`, or of its nearest parent that has one; 0 if none.
   int LineOf(std::string path) const;
 
-  std::string text;                                         // as parsed, for the line index
+  std::string text;                                         // as read, for the line index
   mutable std::optional<std::map<std::string, int>> lines;  // path -> 1-based line, lazily
 };
 

@@ -86,6 +86,46 @@ BOOST_AUTO_TEST_CASE(latin1_byte_in_a_string_is_invalid_json_on_its_line) {
   BOOST_TEST(report.errors[0].line == 1 + newlines);
 }
 
+// Issue #18: a rule file is parsed in place (its strings unescaped inside a
+// copy of the text), so an escape that shortens one string must not move or
+// spoil the strings after it; a NUL byte, where an in-place parse would stop,
+// sends the file to the copying parse and its error.
+BOOST_AUTO_TEST_CASE(escaped_strings_load_as_written_and_a_nul_byte_is_invalid_json) {
+  test::TempRuleSet copy(test::kShippedRules);
+  copy.Replace("ruleset.json", "\"title\": \"Digoxin + low magnesium\"",
+               R"("title": "Digoxin \u002B low magn\u00e9sium \"\\x\"\t\ud83d\ude00")");
+  rules::LoadReport report = rules::LoadRuleSetReport(copy.dir());
+  BOOST_TEST_REQUIRE(report.errors.empty(),
+                     (report.errors.empty() ? "" : report.errors[0].message));
+  const rules::RuleSet& set = *report.rule_set;
+  const int at = set.FindRule("MG-10");
+  BOOST_TEST_REQUIRE(at >= 0);
+  const auto index = static_cast<std::size_t>(at);
+  BOOST_TEST(set.rules[index].title == "Digoxin + low magn\xC3\xA9sium \"\\x\"\t\xF0\x9F\x98\x80");
+  // Everything after it reads as in the shipped file.
+  const rules::LoadReport shipped = rules::LoadRuleSetReport(test::kShippedRules);
+  BOOST_TEST_REQUIRE(shipped.errors.empty());
+  BOOST_TEST_REQUIRE(shipped.rule_set->rules.size() == set.rules.size());
+  for (std::size_t i = index + 1; i < set.rules.size(); ++i) {
+    BOOST_TEST(set.rules[i].id == shipped.rule_set->rules[i].id);
+    BOOST_TEST(set.rules[i].title == shipped.rule_set->rules[i].title);
+    BOOST_TEST(set.rules[i].source_fields == shipped.rule_set->rules[i].source_fields);
+  }
+
+  test::TempRuleSet with_nul(test::kShippedRules);
+  with_nul.Replace("ruleset.json", "\"title\": \"Digoxin + low magnesium\"",
+                   std::string("\"title\": \"Digoxin ") + '\0' + " low magnesium\"");
+  report = rules::LoadRuleSetReport(with_nul.dir());
+  BOOST_TEST_REQUIRE(report.errors.size() == 1u);
+  BOOST_TEST(report.rule_set == nullptr);
+  BOOST_TEST(report.errors[0].message.find("invalid JSON") == 0u, report.errors[0].message);
+  const std::string text = with_nul.Read("ruleset.json");
+  const std::size_t nul = text.find('\0');
+  BOOST_TEST_REQUIRE(nul != std::string::npos);
+  BOOST_TEST(report.errors[0].line ==
+             1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
+}
+
 // Issue #18: the schema's patterns and lengths are checked by the loader
 // (rules/schema_pattern.h), not RapidJSON's validator; a file that breaks one
 // is checked again by the validator with them, so the error is the one it
