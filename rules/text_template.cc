@@ -1,5 +1,6 @@
 #include "rules/text_template.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace cds::rules {
@@ -9,6 +10,10 @@ bool IsNameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
 }
 
+bool AllNameChars(std::string_view part) {
+  return std::all_of(part.begin(), part.end(), IsNameChar);
+}
+
 }  // namespace
 
 Result<std::vector<TemplateSegment>> ParseTemplate(std::string_view text) {
@@ -16,37 +21,41 @@ Result<std::vector<TemplateSegment>> ParseTemplate(std::string_view text) {
   std::string literal;
   std::size_t i = 0;
   while (i < text.size()) {
-    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
-      std::size_t close = text.find('}', i + 2);
-      if (close == std::string_view::npos) {
-        return Error{ErrorCode::kRuleConfig, "unterminated '${' in template"};
-      }
-      std::string_view inner = text.substr(i + 2, close - i - 2);
-      if (inner.empty()) return Error{ErrorCode::kRuleConfig, "empty placeholder '${}'"};
-      TemplateSegment segment;
-      segment.is_placeholder = true;
-      std::size_t dot = inner.find('.');
-      segment.text = std::string(inner.substr(0, dot));
-      if (dot != std::string_view::npos) segment.field = std::string(inner.substr(dot + 1));
-      for (char c : segment.text + segment.field) {
-        if (!IsNameChar(c)) {
-          return Error{
-              ErrorCode::kRuleConfig,
-              "invalid placeholder '${" + std::string(inner) +
-                  "}': expected ${name} or ${name.field} with letters, digits, '_' or '-'"};
-        }
-      }
-      if (segment.text.empty() || (dot != std::string_view::npos && segment.field.empty())) {
-        return Error{ErrorCode::kRuleConfig, "invalid placeholder '${" + std::string(inner) + "}'"};
-      }
-      if (!literal.empty()) segments.push_back({false, std::move(literal), ""});
-      literal.clear();
-      segments.push_back(std::move(segment));
-      i = close + 1;
-    } else {
-      literal.push_back(text[i]);
-      ++i;
+    // Literal text up to the next "${" is taken whole (issue #18: byte by
+    // byte it was most of a template's compile time at reload).
+    const std::size_t open = text.find("${", i);
+    if (open == std::string_view::npos) {
+      literal.append(text.substr(i));
+      break;
     }
+    literal.append(text.substr(i, open - i));
+    i = open;
+    std::size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      return Error{ErrorCode::kRuleConfig, "unterminated '${' in template"};
+    }
+    std::string_view inner = text.substr(i + 2, close - i - 2);
+    if (inner.empty()) return Error{ErrorCode::kRuleConfig, "empty placeholder '${}'"};
+    const std::size_t dot = inner.find('.');
+    const std::string_view name = inner.substr(0, dot);
+    const std::string_view field =
+        dot == std::string_view::npos ? std::string_view() : inner.substr(dot + 1);
+    if (!AllNameChars(name) || !AllNameChars(field)) {
+      return Error{ErrorCode::kRuleConfig,
+                   "invalid placeholder '${" + std::string(inner) +
+                       "}': expected ${name} or ${name.field} with letters, digits, '_' or '-'"};
+    }
+    if (name.empty() || (dot != std::string_view::npos && field.empty())) {
+      return Error{ErrorCode::kRuleConfig, "invalid placeholder '${" + std::string(inner) + "}'"};
+    }
+    TemplateSegment segment;
+    segment.is_placeholder = true;
+    segment.text = std::string(name);
+    segment.field = std::string(field);
+    if (!literal.empty()) segments.push_back({false, std::move(literal), ""});
+    literal.clear();
+    segments.push_back(std::move(segment));
+    i = close + 1;
   }
   if (!literal.empty()) segments.push_back({false, std::move(literal), ""});
   return segments;

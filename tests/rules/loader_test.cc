@@ -370,6 +370,19 @@ BOOST_AUTO_TEST_CASE(template_syntax_errors) {
   BOOST_TEST(ok->size() == 3u);
   BOOST_TEST((*ok)[1].text == "mg");
   BOOST_TEST((*ok)[1].field == "value");
+  for (const char* bad : {"${a.b.c}", "${.x}", "${x.}", "${a.b c}", "x ${", "${a}${"}) {
+    BOOST_TEST(!rules::ParseTemplate(bad).has_value(), bad);
+  }
+  // Literal runs are taken whole between placeholders (issue #18): a '$' not
+  // followed by '{' is text, and adjacent placeholders leave no empty text.
+  auto segments = rules::ParseTemplate("a$b ${x}${y.z} $ {c} end$");
+  BOOST_TEST_REQUIRE(segments.has_value());
+  std::string spelled;
+  for (const rules::TemplateSegment& segment : *segments) {
+    spelled += segment.is_placeholder ? "<" + segment.text + "|" + segment.field + ">"
+                                      : "[" + segment.text + "]";
+  }
+  BOOST_TEST(spelled == "[a$b ]<x|><y|z>[ $ {c} end$]");
 }
 
 // The two halves of LoadRuleSetReport: one value-sets file, loaded once,
