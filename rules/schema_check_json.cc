@@ -9,13 +9,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "common/json_internal.h"
 #include "rules/schema_internal.h"
-#include "rules/schema_pattern.h"
 
 namespace cds::rules::internal {
 namespace {
@@ -55,24 +53,20 @@ void RemoveMemberChoices(rapidjson::Value& node) {
   }
 }
 
-// The schema for RapidJSON's validator: without the member choices and, when
-// `fast`, without the string keywords the loader checks itself. A document
-// that passes the fast schema and the loader's own checks is valid; any other
-// is checked again with every keyword in place, so its first violation is the
-// one RapidJSON reports, as before (issue #18).
-const rapidjson::SchemaDocument& Schema(SchemaKind kind, bool fast) {
-  auto compile = [](const char* text, bool without_strings) {
+// The schema for RapidJSON's validator, without the member choices (which
+// MemberChoiceChecker checks). Only a document SchemaSubset rejects (or every
+// document, if the schema does not compile as one) comes here, so its first
+// violation is the one RapidJSON reports, as before (issue #18).
+const rapidjson::SchemaDocument& Schema(SchemaKind kind) {
+  auto compile = [](const char* text) {
     rapidjson::Document d;
     d.Parse(text);
     RemoveMemberChoices(d);
-    if (without_strings) RemoveLoaderCheckedStrings(d);
     return std::make_unique<rapidjson::SchemaDocument>(d);
   };
-  static const std::unique_ptr<rapidjson::SchemaDocument> kRuleSet[] = {
-      compile(kRuleSetSchemaText, false), compile(kRuleSetSchemaText, true)};
-  static const std::unique_ptr<rapidjson::SchemaDocument> kValueSets[] = {
-      compile(kValueSetsSchemaText, false), compile(kValueSetsSchemaText, true)};
-  return kind == SchemaKind::kRuleSet ? *kRuleSet[fast ? 1 : 0] : *kValueSets[fast ? 1 : 0];
+  static const auto kRuleSet = compile(kRuleSetSchemaText);
+  static const auto kValueSets = compile(kValueSetsSchemaText);
+  return kind == SchemaKind::kRuleSet ? *kRuleSet : *kValueSets;
 }
 
 const rapidjson::Document& SchemaJson(SchemaKind kind) {
@@ -178,9 +172,8 @@ std::string Explain(const std::string& keyword, const rapidjson::Value* rule,
 // The member choices left out of Schema(), as MemberChoiceChecker walks them:
 // each schema node with its properties, additionalProperties, items and
 // member choices, local "$ref"s ("#/definitions/NAME", as in the shipped
-// schemas) resolved. Compiled once per schema: looking keywords and references
-// up in the schema document at every node of every rule was 15 % of a reload
-// of 1,300 rules (issue #18).
+// schemas) resolved. Compiled once per schema; used only for a document that
+// SchemaSubset rejected (naming the first violated choice).
 class ChoiceSchema {
  public:
   struct Node {
@@ -190,13 +183,9 @@ class ChoiceSchema {
     int items = -1;       // node for array items, or -1
     // Each alternative's required member names; empty: the node has no choice.
     std::vector<std::vector<std::string>> choices;
-    // The node's string keywords, when the loader checks them
-    // (LoaderCheckedStrings).
-    std::optional<StringKeywords> strings;
   };
 
-  explicit ChoiceSchema(const rapidjson::Value& root)
-      : schema_root_(root), checked_strings_(LoaderCheckedStrings(root)), root_(Compile(&root)) {}
+  explicit ChoiceSchema(const rapidjson::Value& root) : schema_root_(root), root_(Compile(&root)) {}
 
   int root() const { return root_; }
   const Node& node(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
@@ -234,7 +223,6 @@ class ChoiceSchema {
           names.emplace_back(name.GetString(), name.GetStringLength());
       }
     }
-    if (checked_strings_.count(schema) != 0) node.strings = ReadStringKeywords(*schema);
     nodes_[static_cast<std::size_t>(index)] = std::move(node);
     return index;
   }
@@ -242,7 +230,6 @@ class ChoiceSchema {
   const rapidjson::Value& schema_root_;
   std::vector<Node> nodes_;
   std::unordered_map<const rapidjson::Value*, int> compiled_;
-  std::unordered_set<const rapidjson::Value*> checked_strings_;
   int root_;  // declared last: compiled after the members above exist
 };
 
@@ -259,9 +246,7 @@ const ChoiceSchema& ChoicesOf(SchemaKind kind) {
 // as a stack of tokens and spelled out only for a violation.
 class MemberChoiceChecker {
  public:
-  // With `check_strings`, also the string keywords the fast schema leaves out.
-  MemberChoiceChecker(const ChoiceSchema& schema, bool check_strings)
-      : schema_(schema), check_strings_(check_strings) {}
+  explicit MemberChoiceChecker(const ChoiceSchema& schema) : schema_(schema) {}
 
   // The loader-style path of the first violation, or nullopt.
   std::optional<std::string> Check(const rapidjson::Value& instance) {
@@ -291,10 +276,6 @@ class MemberChoiceChecker {
     // nesting is limited by the parser.
     if (node_index < 0 || path_.size() > 512) return false;
     const ChoiceSchema::Node& node = schema_.node(node_index);
-    if (check_strings_ && node.strings && instance.IsString() &&
-        !node.strings->Accepts({instance.GetString(), instance.GetStringLength()})) {
-      return true;
-    }
     if (instance.IsObject()) {
       for (const auto& member : instance.GetObject()) {
         const std::string_view name(member.name.GetString(), member.name.GetStringLength());
@@ -333,21 +314,27 @@ class MemberChoiceChecker {
   }
 
   const ChoiceSchema& schema_;
-  const bool check_strings_;
   std::vector<Token> path_;
 };
+
+const std::optional<SchemaSubset>& SubsetOf(SchemaKind kind) {
+  static const std::optional<SchemaSubset> kRuleSet =
+      SchemaSubset::Compile(SchemaJson(SchemaKind::kRuleSet));
+  static const std::optional<SchemaSubset> kValueSets =
+      SchemaSubset::Compile(SchemaJson(SchemaKind::kValueSets));
+  return kind == SchemaKind::kRuleSet ? kRuleSet : kValueSets;
+}
 
 }  // namespace
 
 std::optional<SchemaViolation> CheckSchema(SchemaKind kind, const rapidjson::Value& document) {
-  rapidjson::SchemaValidator fast(Schema(kind, /*fast=*/true));
-  if (document.Accept(fast) &&
-      !MemberChoiceChecker(ChoicesOf(kind), /*check_strings=*/true).Check(document)) {
+  if (const std::optional<SchemaSubset>& subset = SubsetOf(kind);
+      subset && subset->Valid(document)) {
     return std::nullopt;
   }
-  rapidjson::SchemaValidator validator(Schema(kind, /*fast=*/false));
+  rapidjson::SchemaValidator validator(Schema(kind));
   if (document.Accept(validator)) {
-    auto path = MemberChoiceChecker(ChoicesOf(kind), /*check_strings=*/false).Check(document);
+    auto path = MemberChoiceChecker(ChoicesOf(kind)).Check(document);
     if (!path) return std::nullopt;
     return SchemaViolation{*path, "schema: " + Explain("oneOf", nullptr, nullptr, "")};
   }

@@ -8,7 +8,7 @@
 
 #include <optional>
 #include <string>
-#include <unordered_set>
+#include <vector>
 
 #include "rules/schema_pattern.h"
 
@@ -30,19 +30,40 @@ std::optional<SchemaViolation> CheckSchema(SchemaKind kind, const rapidjson::Val
 const rapidjson::Value* ResolveSchemaRefs(const rapidjson::Value& schema_root,
                                           const rapidjson::Value* schema);
 
-// The schema nodes whose string keywords (pattern, minLength, maxLength) the
-// loader checks itself (schema_pattern.h, issue #18): nodes that instance
-// values reach only through properties, additionalProperties and items (as
-// the loader's own walk does), whose string keywords ReadStringKeywords can
-// read, in a schema whose $refs are all "#/definitions/NAME".
-// RemoveLoaderCheckedStrings takes those keywords out of a schema document
-// meant for RapidJSON's validator.
-std::unordered_set<const rapidjson::Value*> LoaderCheckedStrings(
-    const rapidjson::Value& schema_root);
-void RemoveLoaderCheckedStrings(rapidjson::Value& schema_root);
 // A schema node's pattern (if SchemaPattern compiles it), minLength and
 // maxLength; nullopt when one of them is something else.
 std::optional<StringKeywords> ReadStringKeywords(const rapidjson::Value& schema);
+
+// A JSON Schema compiled for the keywords the shipped schemas use (issue #18;
+// rules/schema_subset_json.cc): type, required, properties,
+// additionalProperties, items (one schema), minItems, maxItems,
+// minProperties, minimum with draft-04's boolean exclusiveMinimum, enum of
+// strings, booleans and null, pattern/minLength/maxLength as StringKeywords
+// reads them, oneOf, anyOf, not, and "#/definitions/NAME" references with
+// nothing beside them. A schema with anything else does not compile.
+class SchemaSubset {
+ public:
+  static std::optional<SchemaSubset> Compile(const rapidjson::Value& schema_root);
+  // True when `instance` is valid against the schema, with draft-04's meaning
+  // as RapidJSON's validator reads it (an "integer" is a number without a
+  // fraction or exponent in the text).
+  bool Valid(const rapidjson::Value& instance) const;
+
+  SchemaSubset(SchemaSubset&&) noexcept;
+  SchemaSubset& operator=(SchemaSubset&&) noexcept;
+  ~SchemaSubset();
+
+ private:
+  struct Node;
+  class Compiler;
+  SchemaSubset();
+  bool Valid(int node_index, const rapidjson::Value& v, int depth) const;
+  bool ValidObject(const Node& node, const rapidjson::Value& v, int depth) const;
+  static bool MeetsMinimum(const Node& node, const rapidjson::Value& v);
+
+  std::vector<Node> nodes_;
+  int root_ = -1;
+};
 
 // The schema texts, generated from rules/schema/*.schema.json.
 extern const char* const kRuleSetSchemaText;

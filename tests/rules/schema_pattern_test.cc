@@ -1,6 +1,6 @@
 // Issue #18: the loader checks the schemas' simple string keywords itself
-// (rules/schema_pattern.h) and leaves them out of RapidJSON's validator. The
-// oracle for SchemaPattern is RapidJSON's own regex, which the validator used.
+// (rules/schema_pattern.h, in SchemaSubset). The oracle for SchemaPattern is
+// RapidJSON's own regex, which its validator uses.
 
 #include "rules/schema_pattern.h"
 
@@ -82,36 +82,6 @@ BOOST_AUTO_TEST_CASE(lengths_count_characters_not_bytes) {
   BOOST_TEST(keywords.Accepts("\xC3\xA9\xC3\xA9\xC3\xA9"));  // 3 characters, 6 bytes
   BOOST_TEST(!keywords.Accepts("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"));
   BOOST_TEST(!keywords.Accepts("\xF0\x9F\x98\x80"));  // 1 character, 4 bytes
-}
-
-// Only keywords that instance values reach through properties,
-// additionalProperties and items are the loader's; under a combinator (or
-// reachable from one through a $ref) they stay with RapidJSON.
-BOOST_AUTO_TEST_CASE(keywords_under_combinators_stay_with_rapidjson) {
-  rapidjson::Document schema;
-  schema.Parse(R"json({
-    "properties": {
-      "a": {"type": "string", "pattern": "^x+$"},
-      "b": {"oneOf": [{"pattern": "^y$"}, {"pattern": "^z$"}]},
-      "c": {"$ref": "#/definitions/shared"},
-      "d": {"anyOf": [{"$ref": "#/definitions/shared"}]},
-      "e": {"type": "array", "items": {"$ref": "#/definitions/own"}},
-      "f": {"type": "string", "pattern": "(x|y)"}
-    },
-    "definitions": {"shared": {"minLength": 2}, "own": {"maxLength": 3}}
-  })json");
-  BOOST_TEST_REQUIRE(!schema.HasParseError());
-  const auto checked = rules::internal::LoaderCheckedStrings(schema);
-  const rapidjson::Value& properties = schema["properties"];
-  BOOST_TEST(checked.size() == 2u);
-  BOOST_TEST(checked.count(&properties["a"]) == 1u);
-  BOOST_TEST(checked.count(&schema["definitions"]["own"]) == 1u);
-  BOOST_TEST(checked.count(&schema["definitions"]["shared"]) == 0u);  // also under anyOf
-  BOOST_TEST(checked.count(&properties["f"]) == 0u);                  // not in the subset
-
-  rapidjson::Document other;
-  other.Parse(R"json({"properties": {"a": {"pattern": "^x$"}, "b": {"$ref": "o.json#/x"}}})json");
-  BOOST_TEST(rules::internal::LoaderCheckedStrings(other).empty());  // a non-local $ref
 }
 
 BOOST_AUTO_TEST_SUITE_END()
