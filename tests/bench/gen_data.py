@@ -223,16 +223,22 @@ def patient_resource(rng):
 
 
 def make_patient(n, seed):
-    """n >= 5 resources in total. Mix per 30: 1 Patient, 7 MedicationRequest,
+    """n >= 2 resources in total. Mix per 30: 1 Patient, 7 MedicationRequest,
     3 MedicationStatement, 9 Condition, 10 Observation. The first ones are
     chosen so that MG-01 fires (long-term omeprazole + cramp + no recent Mg),
-    as on a realistic chart where the advisor has something to say."""
+    as on a realistic chart where the advisor has something to say. Below 5
+    resources (the smallest bodies of the body-size chart) the chart is the
+    Patient, the omeprazole order, then the cramp, then one statement; the
+    other bundles are empty."""
     rng = random.Random(seed)
     rest = n - 1
-    n_req = max(1, round(rest * 7 / 29))
-    n_stmt = max(1, round(rest * 3 / 29))
-    n_cond = max(1, round(rest * 9 / 29))
-    n_obs = max(1, rest - n_req - n_stmt - n_cond)
+    if n < 5:
+        n_req, n_cond, n_stmt, n_obs = 1, int(n >= 3), int(n >= 4), 0
+    else:
+        n_req = max(1, round(rest * 7 / 29))
+        n_stmt = max(1, round(rest * 3 / 29))
+        n_cond = max(1, round(rest * 9 / 29))
+        n_obs = max(1, rest - n_req - n_stmt - n_cond)
     # Keep the total exact.
     while n_req + n_stmt + n_cond + n_obs > rest:
         n_cond -= 1
@@ -247,7 +253,7 @@ def make_patient(n, seed):
         drug = DRUGS[12 + i % 2]  # acetaminophen, hydrochlorothiazide
         stmts.append(medication_statement(f"ms-{i + 1}", drug, rng, date(rng, 2015, 2026),
                                           status="active" if i < 3 else "completed"))
-    conds = [condition("cond-1", CONDITIONS[0], rng, "2026-10-01")]
+    conds = [condition("cond-1", CONDITIONS[0], rng, "2026-10-01")][:n_cond]
     for i in range(1, n_cond):
         c = CONDITIONS[1 + (i - 1) % (len(CONDITIONS) - 1)]
         conds.append(condition(f"cond-{i + 1}", c, rng, date(rng, 1995, 2026), active=(i < 9 or i % 3 == 0)))

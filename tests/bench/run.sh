@@ -24,7 +24,7 @@
 #   5. big patients (issue #18): the 60 Synthea patients as full prefetch, 5
 #      passes: server CPU per MB against json_parse_ref parsing the same bytes
 #      in one process, RSS and peak RSS per pass;
-#   6. latency and CPU per request by body size (6 KB .. 3 MB), (b) vs (c);
+#   6. latency and CPU per request by body size (3 KB .. 4 MB), (b) vs (c);
 #   7. the population backtest (magcds rules backtest, all cores) against
 #      RapidJSON parse alone on all cores.
 # Prints every figure with ratios and writes tests/bench/results/results.md,
@@ -192,7 +192,7 @@ python3 "$bench_dir/gen_data.py" rules --copies 10 "$repo/rules/sets/magnesium/1
 python3 "$bench_dir/gen_data.py" rules --copies 100 "$repo/rules/sets/magnesium/1.0.0" "$work/data/rules-1300"
 python3 "$bench_dir/gen_data.py" synthea "$synthea" "$work/data/synthea"
 mkdir -p "$work/data/sizes"
-for n in 5 30 300 3000; do
+for n in 2 5 30 300 3600; do
   python3 "$bench_dir/gen_data.py" patient --resources "$n" "$work/data/sizes/patient-$n.json"
 done
 cp "$(ls -S "$work/data/synthea"/*.json | head -1)" "$work/data/sizes/synthea-largest.json"
