@@ -129,6 +129,26 @@ status_kb() {  # status_kb PID FIELD -> kB
   awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
 }
 
+# perf report is run only after the last measurement (summarise_profiles, at
+# the end): it starts addr2line processes that go on for a minute or more
+# (and outlive a report whose pipe `head` closed), and while they ran the
+# measurements after a profile shared the two CPUs with them (the fetch and
+# engine rows of a --profile run came out up to 1.8x slower).
+deferred_profiles=()
+defer_summary() {  # defer_summary PERF_DATA TITLE OUT
+  deferred_profiles+=("$1" "$2" "$3")
+}
+summarise_profiles() {
+  local i
+  for (( i = 0; i < ${#deferred_profiles[@]}; i += 3 )); do
+    perf_summary "${deferred_profiles[i]}" "${deferred_profiles[i + 1]}" >"${deferred_profiles[i + 2]}"
+  done
+  wait_addr2line
+}
+wait_addr2line() {  # until no addr2line started by perf report is left running
+  local _
+  for _ in $(seq 1 600); do pgrep -x addr2line >/dev/null || return 0; sleep 1; done
+}
 perf_summary() (  # perf_summary PERF_DATA TITLE: top functions as text (a subshell: head may close pipes)
   set +o pipefail
   echo "# $2"
@@ -224,6 +244,7 @@ run_wrk() {  # run_wrk OUTFILE CONNS THREADS SECONDS URL [BODY]
   grep -q '^WRK_RESULT ' "$out" || { echo "run.sh: wrk failed:"; cat "$out"; return 1; }
 }
 
+wait_addr2line  # a profile summary of an earlier run may still be finishing
 # ---------------------------------------------------------------- 3. servers
 service_path=/cds-services/magnesium-advisor
 port_c=$(free_port)
@@ -335,9 +356,9 @@ if [ "$profile" = 1 ]; then
     perf_pid=$!
     run_wrk "$work/raw/profile-$s.txt" "$conns" "$wrk_threads" "$seconds" "${url[$s]}" "$body"
     wait "$perf_pid" || true
-    perf_summary "$work/perf-$s.data" \
+    defer_summary "$work/perf-$s.data" \
       "perf, $name under wrk -c$conns, patient-30 ($(sed -n 's/^WRK_RESULT //p' "$work/raw/profile-$s.txt"))" \
-      >"$results/profile-$name.txt"
+      "$results/profile-$name.txt"
   done
 fi
 
@@ -463,9 +484,9 @@ print(f'  {sys.argv[5]:>5} c={sys.argv[3]:>2}: {d[\"rps\"]:7.0f} req/s  p50 {d[\
     perf_pid=$!
     run_wrk "$work/raw/fetch-perf.txt" 16 "$wrk_threads" "$seconds" "http://127.0.0.1:$port_cf$service_path" "$work/fetch-body.json"
     wait "$perf_pid" || true
-    perf_summary "$work/perf-fetch.data" \
+    defer_summary "$work/perf-fetch.data" \
       "perf, magcds in fetch mode, one FHIR batch per call (FHIR delay ${delay_ms} ms) under wrk -c16 ($(sed -n 's/^WRK_RESULT //p' "$work/raw/fetch-perf.txt"))" \
-      >"$results/profile-magcds-fetch.txt"
+      "$results/profile-magcds-fetch.txt"
   fi
 else
   log "fetch mode NOT measured: $fetch_status"
@@ -529,8 +550,8 @@ python3 "$bench_dir/big_patients.py" "http://127.0.0.1:$port_g$service_path" "$p
 if [ "$profile" = 1 ]; then
   kill -INT "$perf_pid" 2>/dev/null || true
   wait "$perf_pid" || true
-  perf_summary "$work/perf-big.data" "perf, magcds serving the 60 Synthea patients as full prefetch ($big_passes passes)" \
-    >"$results/profile-magcds-big.txt"
+  defer_summary "$work/perf-big.data" "perf, magcds serving the 60 Synthea patients as full prefetch ($big_passes passes)" \
+    "$results/profile-magcds-big.txt"
 fi
 # The reference: the same bytes parsed by RapidJSON in one process (3 times;
 # report.py takes the median).
@@ -594,6 +615,10 @@ sed 's/^/  backtest: /' "$work/raw/backtest-run.txt"
 log "writing results"
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/raw/machine.txt"
 echo "total_seconds=$(( $(date +%s) - started_at ))" >>"$work/raw/machine.txt"
+if [ "${#deferred_profiles[@]}" -gt 0 ]; then
+  log "summarising the perf profiles (after every measurement)"
+  summarise_profiles
+fi
 for f in machine.txt throughput.tsv fetch.tsv fetch-status.txt fetch-cpu.txt.kv fetch-gets-cpu.txt.kv memory.txt soak.txt soak-series.tsv engine.json \
   big-patients.json big-parse-ref.txt sizes.tsv backtest-ref.txt backtest-run.txt; do
   if [ -f "$work/raw/$f" ]; then cp "$work/raw/$f" "$results/raw/$f"; else rm -f "$results/raw/$f"; fi
