@@ -8,7 +8,8 @@
 #   --long      soak for 10 minutes instead of 60 s
 #   --profile   also record perf profiles (cpu-clock, DWARF call graphs) of magcds and
 #               the bare listener under the throughput load and of magcds in fetch
-#               mode, into results/profile-*.txt (about 1 extra minute)
+#               mode, into results/profile-*.txt (about 1 extra minute of recording;
+#               the summaries, 3-6 minutes, are made after the last measurement)
 #
 # It installs what it needs (Debian: wrk nginx gnuplot-nox libbenchmark-dev nodejs,
 # plus deploy/install-deps.sh) only when missing, builds Release into
