@@ -24,9 +24,15 @@ struct SchemaViolation {
 // The first violation (RapidJSON's validator stops at the first), or nullopt.
 std::optional<SchemaViolation> CheckSchema(SchemaKind kind, const rapidjson::Value& document);
 
-// `schema` after its "$ref"s ("#/definitions/NAME" in `schema_root`, up to 16
-// hops); nullptr for any other reference or a missing definition. A "$ref"
-// that is not a string is no reference.
+// The target of one "#/definitions/NAME" reference in `schema_root`, or
+// nullptr for any other (another document, a deeper pointer, a name a JSON
+// pointer would escape or a URI would decode) or a missing definition.
+const rapidjson::Value* SchemaDefinition(const rapidjson::Value& schema_root,
+                                         const rapidjson::Value& ref);
+
+// `schema` after its "$ref"s (SchemaDefinition, up to 16 hops); nullptr for a
+// reference SchemaDefinition does not follow. A "$ref" that is not a string
+// is no reference.
 const rapidjson::Value* ResolveSchemaRefs(const rapidjson::Value& schema_root,
                                           const rapidjson::Value* schema);
 

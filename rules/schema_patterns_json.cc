@@ -16,18 +16,23 @@ namespace cds::rules::internal {
 
 using rapidjson::Value;
 
-const Value* ResolveSchemaRefs(const Value& schema_root, const Value* schema) {
+const Value* SchemaDefinition(const Value& schema_root, const Value& ref) {
   constexpr std::string_view kPrefix = "#/definitions/";
+  if (!ref.IsString()) return nullptr;
+  const std::string_view target(ref.GetString(), ref.GetStringLength());
+  if (target.substr(0, kPrefix.size()) != kPrefix) return nullptr;
+  const std::string_view name = target.substr(kPrefix.size());
+  if (name.find_first_of("/~%") != std::string_view::npos) return nullptr;
   const Value* definitions = json_internal::Find(schema_root, "definitions");
+  if (definitions == nullptr || !definitions->IsObject()) return nullptr;
+  return json_internal::Find(*definitions, name);
+}
+
+const Value* ResolveSchemaRefs(const Value& schema_root, const Value* schema) {
   for (int hops = 0; schema != nullptr && schema->IsObject() && hops < 16; ++hops) {
     const Value* ref = json_internal::Find(*schema, "$ref");
     if (ref == nullptr || !ref->IsString()) return schema;
-    std::string_view target(ref->GetString(), ref->GetStringLength());
-    if (definitions == nullptr || !definitions->IsObject() ||
-        target.substr(0, kPrefix.size()) != kPrefix) {
-      return nullptr;
-    }
-    schema = json_internal::Find(*definitions, target.substr(kPrefix.size()));
+    schema = SchemaDefinition(schema_root, *ref);
   }
   return schema;
 }

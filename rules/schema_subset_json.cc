@@ -144,7 +144,7 @@ class SchemaSubset::Compiler {
         const std::string_view keyword(member.name.GetString(), member.name.GetStringLength());
         if (keyword != "$ref" && !IsOneOf(keyword, kAnnotations)) return Fail();
       }
-      const Value* target = Definition(*ref);
+      const Value* target = SchemaDefinition(root_, *ref);
       if (target == nullptr || hops >= 16) return Fail();
       return Compile(target, hops + 1);  // one hop at a time: each is checked as above
     }
@@ -173,21 +173,6 @@ class SchemaSubset::Compiler {
     }
     out_.nodes_[static_cast<std::size_t>(index)] = std::move(node);
     return ok_ ? index : -1;
-  }
-
-  // The target of a "#/definitions/NAME" reference, or nullptr for any other
-  // (another document, a deeper pointer, a name a JSON pointer would escape
-  // or a URI would decode).
-  const Value* Definition(const Value& ref) const {
-    constexpr std::string_view kPrefix = "#/definitions/";
-    if (!ref.IsString()) return nullptr;
-    const std::string_view target(ref.GetString(), ref.GetStringLength());
-    if (target.substr(0, kPrefix.size()) != kPrefix) return nullptr;
-    const std::string_view name = target.substr(kPrefix.size());
-    if (name.find_first_of("/~%") != std::string_view::npos) return nullptr;
-    const Value* definitions = json_internal::Find(root_, "definitions");
-    if (definitions == nullptr || !definitions->IsObject()) return nullptr;
-    return json_internal::Find(*definitions, name);
   }
 
   static constexpr std::string_view kStringKeywordNames[] = {"pattern", "minLength", "maxLength"};
