@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <set>
 #include <span>
@@ -13,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/text_hash.h"
 #include "rules/engine_internal.h"
 #include "rules/membership_cache.h"
 
@@ -27,38 +27,6 @@ const ValueSetIndex& Evaluator::IndexOf(const RuleSet& rule_set,
   own = ValueSetIndex::Build(rule_set.value_sets);
   return *own;
 }
-
-namespace {
-
-// Mixes all of `s` into `h`, 8 bytes a step, inline: concept texts and codes
-// are short, and a library hash call per string was a tenth of the engine's
-// time (issue #18). All of it, not a tail: names that differ only early
-// still land in different buckets.
-std::uint64_t MixText(std::uint64_t h, std::string_view s) {
-  constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ULL;
-  h = (h ^ s.size()) * kMul;
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, s.data() + i, 8);
-    h = (h ^ word) * kMul;
-    h ^= h >> 29;
-  }
-  if (i < s.size()) {
-    std::uint64_t tail = 0;
-    if (s.size() >= 8) {
-      std::memcpy(&tail, s.data() + s.size() - 8, 8);  // the last 8 bytes, overlapping
-    } else {
-      for (std::size_t k = 0; k < s.size(); ++k) {
-        tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[k])) << (8 * k);
-      }
-    }
-    h = (h ^ tail) * kMul;
-  }
-  return h ^ (h >> 32);
-}
-
-}  // namespace
 
 std::size_t Evaluator::HashConcepts(const Concepts& concepts) {
   std::uint64_t seed = concepts.size();

@@ -16,6 +16,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/text_hash.h"
+
 namespace cds::rules {
 
 class ValueSet;
@@ -35,14 +37,15 @@ bool PatternMatchesAt(const TextPattern& pattern, std::span<const std::string_vi
 // Heterogeneous lookup, so hot paths can probe with string_views. Keys are
 // "system|code" and text tokens, which differ at the end: only the length and
 // the last 16 bytes are hashed (equality still compares whole keys). Hashing
-// whole system URIs was a tenth of the engine's time per request (issue #18).
+// whole system URIs was a tenth of the engine's time per request, and the
+// library hash call a few per cent of a cold call (issue #18).
 struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const {
     constexpr std::size_t kTail = 16;
     const std::size_t n = s.size();
-    return std::hash<std::string_view>{}(n > kTail ? s.substr(n - kTail) : s) ^
-           (n * 0x9e3779b97f4a7c15ULL);
+    return static_cast<std::size_t>(MixText(0, n > kTail ? s.substr(n - kTail) : s) ^
+                                    (n * 0x9e3779b97f4a7c15ULL));
   }
 };
 using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;

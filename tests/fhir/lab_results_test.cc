@@ -2,7 +2,9 @@
 
 #include "fhir/lab_results.h"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/test/tools/floating_point_comparison.hpp>
@@ -206,6 +208,44 @@ BOOST_AUTO_TEST_CASE(other_codes_are_ignored_silently) {
        Obs("rbc", 5.0, "mg/dL", "2026-11-01T08:00:00Z", "final", "29900-7"), wrong_system});
   BOOST_TEST(s.values.empty());
   BOOST_TEST(s.excluded.empty());
+}
+
+// An observation is matched on any of its codings, code and system both, to
+// the first accepted code it carries: that code groups results of the same
+// time as duplicates. Many accepted codes, one of them in two systems.
+BOOST_AUTO_TEST_CASE(each_coding_is_matched_on_code_and_system_against_every_accepted_code) {
+  AnalyteSpec spec = SerumMagnesium();
+  const std::string lab = "http://example.org/lab";
+  spec.codes = {{kLoinc, "19123-9", ""}, {lab, "19123-9", ""}, {kLoinc, "2601-3", ""}};
+  for (int i = 0; i < 20; ++i) spec.codes.push_back({lab, "mg-" + std::to_string(i), ""});
+  auto coded = [](const std::string& id, double value,
+                  std::vector<std::pair<std::string, std::string>> codings) {
+    ObservationFact o = Obs(id, value, "mmol/L");
+    o.code.codings.clear();
+    for (auto& [system, code] : codings) o.code.codings.push_back({system, code, ""});
+    return o;
+  };
+  const std::vector<ObservationFact> observations = {
+      // 2601-3 only in LOINC: the local coding first does not match, the second does.
+      coded("a", 0.70, {{lab, "2601-3"}, {kLoinc, "2601-3"}}),
+      coded("b", 0.70, {{kLoinc, "2601-3"}}),  // same code and time as a: one result
+      // Carries 19123-9 too, which comes first: its own group, not a's duplicate.
+      coded("c", 0.71, {{kLoinc, "19123-9"}, {kLoinc, "2601-3"}}),
+      coded("d", 0.72, {{lab, "19123-9"}}),          // the same code in the other system
+      coded("e", 0.73, {{"urn:other", "19123-9"}}),  // a system not accepted
+      coded("f", 0.74, {{lab, "mg-17"}}),
+      coded("g", 0.75, {{kLoinc, "mg-17"}}),  // accepted code, other system
+  };
+  const LabSelection selection = SelectLabs(spec, observations);
+  std::vector<std::string> kept;
+  for (const LabPick& pick : selection.usable) kept.push_back(pick.observation->ref);
+  std::sort(kept.begin(), kept.end());
+  BOOST_TEST(kept == (std::vector<std::string>{"Observation/a", "Observation/c", "Observation/d",
+                                               "Observation/f"}),
+             tt::per_element());
+  BOOST_TEST_REQUIRE(selection.excluded.size() == 1u);
+  BOOST_TEST(selection.excluded[0].ref == "Observation/b");
+  BOOST_TEST(selection.excluded[0].reason == "duplicate of Observation/a");
 }
 
 BOOST_AUTO_TEST_CASE(values_are_latest_first) {
