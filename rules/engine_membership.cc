@@ -62,6 +62,7 @@ void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membershi
   into.row.resize(n);
   std::vector<std::uint8_t> members;
   std::vector<const fhir::CodeableConcept*> distinct;
+  ConceptView view;  // refilled for each concept not found in the cache
   // Answers from earlier calls on this thread (membership_cache.h); not for
   // an index built for this call only.
   MembershipCache* cache = &index_ == &rs_.value_set_index && index_.id() != 0
@@ -84,13 +85,14 @@ void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membershi
     }
     table[pos] = i + 1;
     into.row[i] = into.members.size() / std::max<std::size_t>(width, 1);
-    const std::vector<std::uint8_t>* known =
-        cache != nullptr ? cache->Find(hashes[i], concepts[i]) : nullptr;
-    if (known == nullptr) {
+    std::optional<std::span<const std::uint8_t>> known;
+    if (cache != nullptr) known = cache->Find(hashes[i], concepts[i]);
+    if (!known) {
       distinct.assign(concepts[i].begin(), concepts[i].end());
-      index_.Members(MakeConceptView(distinct), members);
+      FillConceptView(distinct, view);
+      index_.Members(view, members);
       if (cache != nullptr) cache->Insert(hashes[i], concepts[i], members);
-      known = &members;
+      known = members;
     }
     into.members.insert(into.members.end(), known->begin(), known->end());
   }

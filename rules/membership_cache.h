@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -37,16 +39,20 @@ class MembershipCache {
   static void ForgetThisThread();
 
   // The memberships stored for a concept equal to `concepts` (same codings —
-  // system, code, display — and text, in order), or nullptr.
-  const std::vector<std::uint8_t>* Find(std::size_t hash, Concepts concepts) const;
-  void Insert(std::size_t hash, Concepts concepts, const std::vector<std::uint8_t>& members);
+  // system, code, display — and text, in order), valid until the next Insert
+  // or ForgetThisThread; nullopt if none.
+  std::optional<std::span<const std::uint8_t>> Find(std::size_t hash, Concepts concepts) const;
+  void Insert(std::size_t hash, Concepts concepts, std::span<const std::uint8_t> members);
 
   std::size_t size() const { return entries_.size(); }
 
  private:
+  // The concepts' text and codings, then the memberships, in one string: one
+  // allocation per entry where a copy of the concepts made one per string
+  // (issue #18: a cold call spent more in malloc and free than in matching).
   struct Entry {
-    std::vector<fhir::CodeableConcept> concepts;
-    std::vector<std::uint8_t> members;
+    std::string bytes;
+    std::size_t key_size = 0;  // bytes[0, key_size) the concepts, the rest the memberships
   };
   std::uint64_t index_id_ = 0;
   std::unordered_multimap<std::size_t, Entry> entries_;

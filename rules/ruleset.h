@@ -82,8 +82,13 @@ struct ConceptView {
   std::vector<std::span<const std::string_view>> token_lists;  // one per text/display
   std::vector<std::string_view> tokens;                        // every list's tokens, back to back
   std::unique_ptr<char[]> chars;                               // the bytes of every key and token
+  std::size_t chars_capacity = 0;                              // bytes allocated at `chars`
 };
 ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts);
+// The same into `view`, which keeps its buffers when they are big enough: a
+// caller matching many concepts in turn allocates for the first few only
+// (issue #18). Every view made into `view` before is invalid afterwards.
+void FillConceptView(const std::vector<const fhir::CodeableConcept*>& concepts, ConceptView& view);
 bool Matches(const std::vector<ValueSet>& value_sets, int index, const ConceptView& concept_view);
 // The same, asking `member_of(i)` for included/excluded sets (lets a caller
 // answer from a per-request cache instead of matching a shared set again).

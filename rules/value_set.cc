@@ -142,22 +142,32 @@ void ValueSet::Matcher::IndexText() {
   }
 }
 
-ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts) {
-  ConceptView view;
+void FillConceptView(const std::vector<const fhir::CodeableConcept*>& concepts, ConceptView& view) {
   // Room for every key ("system|code", the code never longer once normalised)
-  // and every token (never longer than its text), allocated once: the views
-  // made below stay valid.
+  // and every token (never longer than its text), and a bound on the number of
+  // tokens (each is at least a byte, with a separator between two), so that
+  // neither buffer moves while the views below are made.
   std::size_t room = 0;
+  std::size_t max_tokens = 0;
   for (const fhir::CodeableConcept* concept_ptr : concepts) {
     if (concept_ptr == nullptr) continue;
     room += concept_ptr->text.size();
+    max_tokens += (concept_ptr->text.size() + 1) / 2;
     for (const fhir::Coding& coding : concept_ptr->codings) {
       room += coding.system.size() + 1 + coding.code.size() + coding.display.size();
+      max_tokens += (coding.display.size() + 1) / 2;
     }
   }
-  view.chars.reset(new char[std::max<std::size_t>(room, 1)]);
+  view.code_keys.clear();
+  view.code_system_lengths.clear();
+  view.token_lists.clear();
+  view.tokens.clear();
+  view.tokens.reserve(max_tokens);
+  if (room > view.chars_capacity || !view.chars) {
+    view.chars_capacity = std::max<std::size_t>(room, 64);
+    view.chars.reset(new char[view.chars_capacity]);
+  }
   char* end = view.chars.get();
-  std::vector<std::pair<std::size_t, std::size_t>> lists;  // [first, last) into view.tokens
   const auto tokenize = [&](std::string_view text) {
     const std::size_t first = view.tokens.size();
     ForEachToken(text, [&](std::string_view token) {
@@ -165,7 +175,7 @@ ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& con
       for (char c : token) *end++ = FoldAscii(c);
       view.tokens.emplace_back(folded, token.size());
     });
-    lists.emplace_back(first, view.tokens.size());
+    view.token_lists.emplace_back(view.tokens.data() + first, view.tokens.size() - first);
   };
   for (const fhir::CodeableConcept* concept_ptr : concepts) {
     if (concept_ptr == nullptr) continue;
@@ -181,11 +191,11 @@ ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& con
       if (!coding.display.empty()) tokenize(coding.display);
     }
   }
-  // The lists are spans of view.tokens, made once it has stopped growing.
-  view.token_lists.reserve(lists.size());
-  for (const auto& [first, last] : lists) {
-    view.token_lists.emplace_back(view.tokens.data() + first, last - first);
-  }
+}
+
+ConceptView MakeConceptView(const std::vector<const fhir::CodeableConcept*>& concepts) {
+  ConceptView view;
+  FillConceptView(concepts, view);
   return view;
 }
 

@@ -4,6 +4,7 @@
 
 #include "rules/membership_cache.h"
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -84,19 +85,60 @@ BOOST_AUTO_TEST_CASE(entries_are_bounded_and_found_by_content) {
     concepts[i].codings.push_back({"urn:test", std::to_string(i), ""});
     const fhir::CodeableConcept* one[] = {&concepts[i]};
     // Every entry under one hash: equality, not the hash, tells them apart.
-    cache.Insert(42, one, {static_cast<std::uint8_t>(i % 251)});
+    const std::uint8_t members[] = {static_cast<std::uint8_t>(i % 251)};
+    cache.Insert(42, one, members);
     BOOST_TEST_REQUIRE(cache.size() <= rules::MembershipCache::kMaxEntries);
   }
   const fhir::CodeableConcept* last[] = {&concepts.back()};
-  const std::vector<std::uint8_t>* found = cache.Find(42, last);
-  BOOST_TEST_REQUIRE(found != nullptr);
-  BOOST_TEST(found->at(0) == (concepts.size() - 1) % 251);
+  const auto found = cache.Find(42, last);
+  BOOST_TEST_REQUIRE(found.has_value());
+  BOOST_TEST_REQUIRE(found->size() == 1u);
+  BOOST_TEST((*found)[0] == (concepts.size() - 1) % 251);
   const fhir::CodeableConcept* first[] = {&concepts.front()};
-  BOOST_TEST(cache.Find(42, first) == nullptr);  // dropped when the cache filled
+  BOOST_TEST(!cache.Find(42, first).has_value());  // dropped when the cache filled
   fhir::CodeableConcept other = concepts.back();
   other.codings[0].display = "different";
   const fhir::CodeableConcept* different[] = {&other};
-  BOOST_TEST(cache.Find(42, different) == nullptr);
+  BOOST_TEST(!cache.Find(42, different).has_value());
+}
+
+// An entry is found only for the same list of concepts field by field: the
+// same bytes split differently between fields, codings or concepts, a prefix
+// or an extension of the list are other concepts (the key is one string).
+BOOST_AUTO_TEST_CASE(an_entry_matches_only_the_same_concepts_field_by_field) {
+  rules::MembershipCache& cache = rules::MembershipCache::ForThisThread(~std::uint64_t{0} - 1);
+  using fhir::CodeableConcept;
+  const CodeableConcept stored_a{{{"urn:s", "ab", "c"}}, "t"};
+  const CodeableConcept stored_b{{}, "ingredient"};
+  const CodeableConcept* stored[] = {&stored_a, &stored_b};
+  const std::vector<std::uint8_t> members = {1, 0, 1};
+  cache.Insert(7, stored, members);
+
+  const CodeableConcept same_a = stored_a;
+  const CodeableConcept same_b = stored_b;
+  const CodeableConcept* same[] = {&same_a, &same_b};
+  const auto found = cache.Find(7, same);
+  BOOST_TEST_REQUIRE(found.has_value());
+  BOOST_TEST(std::vector<std::uint8_t>(found->begin(), found->end()) == members);
+
+  const CodeableConcept split{{{"urn:s", "a", "bc"}}, "t"};  // code/display boundary moved
+  const CodeableConcept moved{{{"urn:s", "ab", "c"}}, ""};   // text moved into the next concept
+  const CodeableConcept moved_b{{}, "tingredient"};
+  const CodeableConcept two_codings{{{"urn:s", "ab", "c"}, {"", "", ""}}, "t"};
+  const CodeableConcept* splits[] = {&split, &same_b};
+  const CodeableConcept* moves[] = {&moved, &moved_b};
+  const CodeableConcept* more_codings[] = {&two_codings, &same_b};
+  const CodeableConcept* prefix[] = {&same_a};
+  const CodeableConcept* longer[] = {&same_a, &same_b, &same_b};
+  const CodeableConcept* swapped[] = {&same_b, &same_a};
+  for (const auto& probe : {std::span<const CodeableConcept* const>(splits),
+                            std::span<const CodeableConcept* const>(moves),
+                            std::span<const CodeableConcept* const>(more_codings),
+                            std::span<const CodeableConcept* const>(prefix),
+                            std::span<const CodeableConcept* const>(longer),
+                            std::span<const CodeableConcept* const>(swapped)}) {
+    BOOST_TEST(!cache.Find(7, probe).has_value());
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

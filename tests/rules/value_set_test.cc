@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,7 @@ namespace {
 
 using fhir::CodeableConcept;
 using fhir::Coding;
+namespace tt = boost::test_tools;
 
 // Asks both matchers: rules::Matches (one set) and the loader's index (all
 // sets at once, what the engine uses); they must agree.
@@ -185,6 +187,43 @@ BOOST_AUTO_TEST_CASE(concept_view_keys_and_tokens_survive_a_move) {
                rules::Matches(rs->value_sets, static_cast<int>(i), fresh));
   }
   BOOST_TEST(In("ppi", ppi));
+}
+
+// One view refilled for concept after concept (what the engine does for each
+// concept not found in its cache) holds what a fresh view of each holds: the
+// buffers grow when a longer concept comes, and nothing of the one before is
+// left over (the sanitizer runs would report a write past the buffer).
+BOOST_AUTO_TEST_CASE(a_refilled_concept_view_equals_a_fresh_one) {
+  const CodeableConcept small{{Coding{std::string(rules::kRxNormSystem), "7646", ""}}, "PPI"};
+  const CodeableConcept large{
+      {Coding{std::string(rules::kIcd10CmSystem), " k21.9 ", "Gastro-esophageal reflux disease"},
+       Coding{std::string(rules::kAtcSystem), "a02bc01", "omeprazole"},
+       Coding{std::string(rules::kSnomedSystem), "235595009", ""}},
+      std::string(300, 'x') + " omeprazole 20 mg delayed release oral capsule " +
+          std::string(200, 'y')};
+  const CodeableConcept empty{};
+  const auto words = [](std::span<const std::string_view> list) {
+    return std::vector<std::string>(list.begin(), list.end());
+  };
+  rules::ConceptView view;
+  for (const std::vector<const CodeableConcept*>& concepts :
+       std::vector<std::vector<const CodeableConcept*>>{{&small},
+                                                        {&large, &small},
+                                                        {&small},
+                                                        {&empty},
+                                                        {&large, &large, nullptr, &large},
+                                                        {&small, &empty}}) {
+    rules::FillConceptView(concepts, view);
+    const rules::ConceptView fresh = rules::MakeConceptView(concepts);
+    BOOST_TEST(std::vector<std::string>(view.code_keys.begin(), view.code_keys.end()) ==
+                   std::vector<std::string>(fresh.code_keys.begin(), fresh.code_keys.end()),
+               tt::per_element());
+    BOOST_TEST(view.code_system_lengths == fresh.code_system_lengths, tt::per_element());
+    BOOST_TEST_REQUIRE(view.token_lists.size() == fresh.token_lists.size());
+    for (std::size_t i = 0; i < view.token_lists.size(); ++i) {
+      BOOST_TEST(words(view.token_lists[i]) == words(fresh.token_lists[i]), tt::per_element());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(unverified_codes_are_listed_but_not_matched) {
