@@ -27,47 +27,37 @@ namespace {
 // An entry's key: the number of concepts, then for each its text, the number
 // of codings and each coding's code, system and display; every count and
 // length as a size_t before its bytes, so no two concept lists share a key.
-void PutSize(std::string& out, std::size_t n) {
-  out.append(reinterpret_cast<const char*>(&n), sizeof n);
-}
-
-void PutText(std::string& out, std::string_view text) {
-  PutSize(out, text.size());
-  out.append(text);
-}
-
-// Whether the count at `at` is `n`; moves `at` past it.
-bool TakeSize(std::string_view key, std::size_t& at, std::size_t n) {
-  std::size_t stored = 0;
-  std::memcpy(&stored, key.data() + at, sizeof stored);
-  at += sizeof stored;
-  return stored == n;
-}
-
-// Whether the text at `at` is `text`; moves `at` past it.
-bool TakeText(std::string_view key, std::size_t& at, std::string_view text) {
-  if (!TakeSize(key, at, text.size()) || !SameBytes(key.substr(at, text.size()), text)) {
-    return false;
+// The one statement of that layout: `count(n)` and `text(s)` are called for
+// the fields in order, until one returns false (Insert sizes and writes a
+// key with it, Find compares one).
+template <typename Count, typename Text>
+bool ForEachKeyField(MembershipCache::Concepts concepts, Count&& count, Text&& text) {
+  if (!count(concepts.size())) return false;
+  for (const fhir::CodeableConcept* c : concepts) {
+    if (!text(c->text) || !count(c->codings.size())) return false;
+    for (const fhir::Coding& coding : c->codings) {
+      if (!text(coding.code) || !text(coding.system) || !text(coding.display)) return false;
+    }
   }
-  at += text.size();
   return true;
 }
 
-// Reads the key as written by Insert; each count is compared before what it
-// counts is read, so a different list stops before the end of a shorter key.
+// Whether `key` is the key of `concepts`. Each count is compared before what
+// it counts is read, so a different list stops before the end of a shorter key.
 bool SameKey(std::string_view key, MembershipCache::Concepts concepts) {
   std::size_t at = 0;
-  if (!TakeSize(key, at, concepts.size())) return false;
-  for (const fhir::CodeableConcept* c : concepts) {
-    if (!TakeText(key, at, c->text) || !TakeSize(key, at, c->codings.size())) return false;
-    for (const fhir::Coding& coding : c->codings) {
-      if (!TakeText(key, at, coding.code) || !TakeText(key, at, coding.system) ||
-          !TakeText(key, at, coding.display)) {
-        return false;
-      }
-    }
-  }
-  return at == key.size();
+  const auto count = [&](std::size_t n) {
+    std::size_t stored = 0;
+    std::memcpy(&stored, key.data() + at, sizeof stored);
+    at += sizeof stored;
+    return stored == n;
+  };
+  const auto text = [&](std::string_view s) {
+    if (!count(s.size()) || !SameBytes(key.substr(at, s.size()), s)) return false;
+    at += s.size();
+    return true;
+  };
+  return ForEachKeyField(concepts, count, text) && at == key.size();
 }
 
 // Two slots, most recently used first.
@@ -111,25 +101,27 @@ void MembershipCache::Insert(std::size_t hash, Concepts concepts,
                              std::span<const std::uint8_t> members) {
   if (entries_.size() >= kMaxEntries) entries_.clear();
   Entry entry;
-  std::size_t size = sizeof(std::size_t) + members.size();
-  for (const fhir::CodeableConcept* c : concepts) {
-    size += 2 * sizeof(std::size_t) + c->text.size();
-    for (const fhir::Coding& coding : c->codings) {
-      size += 3 * sizeof(std::size_t) + coding.code.size() + coding.system.size() +
-              coding.display.size();
-    }
-  }
+  std::size_t size = members.size();
+  const auto size_count = [&](std::size_t) {
+    size += sizeof(std::size_t);
+    return true;
+  };
+  const auto size_text = [&](std::string_view s) {
+    size += sizeof(std::size_t) + s.size();
+    return true;
+  };
+  ForEachKeyField(concepts, size_count, size_text);
   entry.bytes.reserve(size);
-  PutSize(entry.bytes, concepts.size());
-  for (const fhir::CodeableConcept* c : concepts) {
-    PutText(entry.bytes, c->text);
-    PutSize(entry.bytes, c->codings.size());
-    for (const fhir::Coding& coding : c->codings) {
-      PutText(entry.bytes, coding.code);
-      PutText(entry.bytes, coding.system);
-      PutText(entry.bytes, coding.display);
-    }
-  }
+  const auto put_count = [&](std::size_t n) {
+    entry.bytes.append(reinterpret_cast<const char*>(&n), sizeof n);
+    return true;
+  };
+  const auto put_text = [&](std::string_view s) {
+    put_count(s.size());
+    entry.bytes.append(s);
+    return true;
+  };
+  ForEachKeyField(concepts, put_count, put_text);
   entry.key_size = entry.bytes.size();
   entry.bytes.append(reinterpret_cast<const char*>(members.data()), members.size());
   entries_.emplace(hash, std::move(entry));
