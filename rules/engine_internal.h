@@ -80,6 +80,7 @@ class Evaluator {
     // Per set, its records in ascending order, listed on first use: a
     // predicate visits the records of its set, not every record (issue #18).
     std::vector<std::optional<std::vector<std::size_t>>> in_set;
+    std::vector<std::uint8_t> row_in_set;  // RecordsIn's scratch: distinct concept -> in the set
     bool Has(std::size_t record, int set, std::size_t width) const {
       return members[row[record] * width + static_cast<std::size_t>(set)] != 0;
     }

@@ -99,13 +99,25 @@ void Evaluator::BuildMembership(const std::vector<Concepts>& concepts, Membershi
   into.built = true;
 }
 
+// The distinct concepts are asked first: a patient has far fewer of them than
+// records, and most sets hold none of them (issue #18: walking every record
+// for every set a rule asks about was a twelfth of a call).
 const std::vector<std::size_t>& Evaluator::Membership::RecordsIn(int set, std::size_t width) {
   if (in_set.empty()) in_set.resize(width);
   auto& records = in_set[static_cast<std::size_t>(set)];
   if (!records) {
     records.emplace();
-    for (std::size_t r = 0; r < row.size(); ++r) {
-      if (Has(r, set, width)) records->push_back(r);
+    const std::size_t rows = width == 0 ? 0 : members.size() / width;
+    row_in_set.assign(rows, 0);
+    bool any = false;
+    for (std::size_t k = 0; k < rows; ++k) {
+      row_in_set[k] = members[k * width + static_cast<std::size_t>(set)];
+      any = any || row_in_set[k] != 0;
+    }
+    if (any) {
+      for (std::size_t r = 0; r < row.size(); ++r) {
+        if (row_in_set[row[r]] != 0) records->push_back(r);
+      }
     }
   }
   return *records;
