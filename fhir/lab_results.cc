@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "common/same_bytes.h"
 #include "common/text_hash.h"
@@ -230,9 +231,7 @@ struct Candidate {
   std::size_t code_index = 0;
 };
 
-bool IsCorrection(const std::string& status) {
-  return status == "corrected" || status == "amended";
-}
+bool IsCorrection(std::string_view status) { return status == "corrected" || status == "amended"; }
 
 // True if a should be kept over b when both report the same code and time
 // (§5.1: corrected/amended over final, otherwise the later issued).
@@ -284,39 +283,69 @@ LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFa
   }
 
   // Results of the same code at the same time: keep one, say why for the rest.
-  // Sorting by (code, time) makes each such group adjacent: O(n log n).
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& x, const Candidate& y) {
-                     if (x.code_index != y.code_index) return x.code_index < y.code_index;
-                     return x.pick.effective < y.pick.effective;
-                   });
-  std::vector<LabPick>& kept = selection.usable;  // one per group, in (code, time) order
-  kept.reserve(candidates.size());
-  for (std::size_t start = 0; start < candidates.size();) {
-    std::size_t end = start + 1;
-    const Candidate& first = candidates[start];
-    while (end < candidates.size() && candidates[end].code_index == first.code_index &&
-           candidates[end].pick.effective == first.pick.effective) {
-      ++end;
-    }
-    std::size_t best = start;
-    for (std::size_t k = start; k < end; ++k) {
-      if (Preferred(*candidates[k].pick.observation, *candidates[best].pick.observation)) best = k;
-    }
-    for (std::size_t k = start; k < end && list_exclusions; ++k) {
-      if (k == best) continue;
-      const LabPick& winner = candidates[best].pick;
-      const LabPick& lost = candidates[k].pick;
-      selection.excluded.push_back(
-          {lost.observation->ref, (SameValue(winner, lost) ? "duplicate of " : "superseded by ") +
-                                      winner.observation->ref});
-    }
-    kept.push_back(candidates[best].pick);
-    start = end;
+  // Grouping by code (counting sort) and then ordering each code's results by
+  // time makes each such group adjacent; both keep the input's order where
+  // they tie. A laboratory's results mostly arrive in time order already, and
+  // then no code's results need sorting (issue #18: sorting twice was a fifth
+  // of a selection).
+  const auto earlier = [](const Candidate& x, const Candidate& y) {
+    return x.pick.effective < y.pick.effective;
+  };
+  std::vector<std::size_t> code_start(spec.codes.size() + 1, 0);
+  for (const Candidate& c : candidates) ++code_start[c.code_index + 1];
+  for (std::size_t k = 1; k < code_start.size(); ++k) code_start[k] += code_start[k - 1];
+  std::vector<Candidate> by_code(candidates.size());
+  {
+    std::vector<std::size_t> next(code_start.begin(), code_start.end() - 1);
+    for (const Candidate& c : candidates) by_code[next[c.code_index]++] = c;
   }
-  // Latest first (ties keep the (code, time) order).
-  std::stable_sort(kept.begin(), kept.end(),
-                   [](const LabPick& a, const LabPick& b) { return a.effective > b.effective; });
+  std::vector<std::pair<std::size_t, std::size_t>>
+      runs;                   // per code: its kept results [first, last)
+  std::vector<LabPick> kept;  // one per group, in (code, time) order
+  kept.reserve(by_code.size());
+  for (std::size_t k = 0; k + 1 < code_start.size(); ++k) {
+    const auto first = by_code.begin() + static_cast<std::ptrdiff_t>(code_start[k]);
+    const auto last = by_code.begin() + static_cast<std::ptrdiff_t>(code_start[k + 1]);
+    if (first == last) continue;
+    if (!std::is_sorted(first, last, earlier)) std::stable_sort(first, last, earlier);
+    const std::size_t run_first = kept.size();
+    for (std::size_t start = code_start[k]; start < code_start[k + 1];) {
+      std::size_t end = start + 1;
+      while (end < code_start[k + 1] &&
+             by_code[end].pick.effective == by_code[start].pick.effective) {
+        ++end;
+      }
+      std::size_t best = start;
+      for (std::size_t i = start + 1; i < end; ++i) {
+        if (Preferred(*by_code[i].pick.observation, *by_code[best].pick.observation)) best = i;
+      }
+      for (std::size_t i = start; i < end && list_exclusions; ++i) {
+        if (i == best) continue;
+        const LabPick& winner = by_code[best].pick;
+        const LabPick& lost = by_code[i].pick;
+        selection.excluded.push_back(
+            {lost.observation->ref, (SameValue(winner, lost) ? "duplicate of " : "superseded by ") +
+                                        winner.observation->ref});
+      }
+      kept.push_back(by_code[best].pick);
+      start = end;
+    }
+    runs.emplace_back(run_first, kept.size());
+  }
+  // Latest first; results of the same time in the order of their codes. Each
+  // code's run is in time order, so this merges the runs from their ends.
+  selection.usable.reserve(kept.size());
+  while (selection.usable.size() < kept.size()) {
+    std::size_t latest = runs.size();
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      if (runs[r].first == runs[r].second) continue;
+      if (latest == runs.size() ||
+          kept[runs[r].second - 1].effective > kept[runs[latest].second - 1].effective) {
+        latest = r;
+      }
+    }
+    selection.usable.push_back(kept[--runs[latest].second]);
+  }
   return selection;
 }
 

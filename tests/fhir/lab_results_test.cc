@@ -282,6 +282,56 @@ BOOST_AUTO_TEST_CASE(normalized_bundle_feeds_selection) {
   BOOST_TEST(ExclusionOf(s, "Observation/o2") == "valueString not graded: \"hemolysed\"");
 }
 
+// Issue #18: results are grouped by code and ordered by time without sorting
+// when they arrive in order; whatever the order they arrive in, the selection
+// is the same: latest first, results of one time in the order of the spec's
+// codes, one per (code, time) with the input's first winning a tie.
+BOOST_AUTO_TEST_CASE(selection_does_not_depend_on_the_order_results_arrive_in) {
+  const std::string a = "19123-9";  // the spec's first code
+  const std::string b = "2601-3";   // its second
+  std::vector<ObservationFact> input = {
+      Obs("b-latest", 0.8, "mmol/L", "2026-11-20T08:00:00Z", "final", b),
+      Obs("a-mid", 0.6, "mmol/L", "2026-11-10T08:00:00Z", "final", a),
+      Obs("a-mid-reissued", 0.65, "mmol/L", "2026-11-10T08:00:00Z", "final", a),
+      Obs("b-same-time", 0.9, "mmol/L", "2026-11-01T08:00:00Z", "final", b),
+      Obs("a-same-time", 0.7, "mmol/L", "2026-11-01T08:00:00Z", "final", a),
+      Obs("a-old", 0.75, "mg/dL", "2026-10-01T08:00:00Z", "final", a),
+      Obs("a-old-copy", 0.75, "mg/dL", "2026-10-01T08:00:00Z", "final", a)};
+  input[1].issued = ParseFhirDateTime("2026-11-10T10:00:00Z");
+  input[2].issued = ParseFhirDateTime("2026-11-10T11:00:00Z");
+  std::vector<std::size_t> order(input.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  int permutations = 0;
+  do {
+    std::vector<ObservationFact> observations;
+    for (std::size_t i : order) observations.push_back(input[i]);
+    const LabSelection selection = SelectLabs(SerumMagnesium(), observations);
+    std::vector<std::string> usable;
+    for (const LabPick& pick : selection.usable) usable.push_back(pick.observation->ref);
+    // Of two exact copies the one that arrived first stands for both.
+    const auto position = [&](std::size_t i) {
+      return std::find(order.begin(), order.end(), i) - order.begin();
+    };
+    const std::string old_kept = position(5) < position(6) ? "a-old" : "a-old-copy";
+    const std::string old_dropped = old_kept == "a-old" ? "a-old-copy" : "a-old";
+    const std::vector<std::string> expected = {"Observation/b-latest", "Observation/a-mid-reissued",
+                                               "Observation/a-same-time", "Observation/b-same-time",
+                                               "Observation/" + old_kept};
+    BOOST_TEST_REQUIRE(usable == expected, tt::per_element());
+    BOOST_TEST_REQUIRE(selection.excluded.size() == 2u);
+    for (const LabExclusion& e : selection.excluded) {
+      if (e.ref == "Observation/a-mid") {
+        BOOST_TEST_REQUIRE(e.reason == "superseded by Observation/a-mid-reissued");
+      } else {
+        BOOST_TEST_REQUIRE(e.ref == "Observation/" + old_dropped);
+        BOOST_TEST_REQUIRE(e.reason == "duplicate of Observation/" + old_kept);
+      }
+    }
+    ++permutations;
+  } while (std::next_permutation(order.begin(), order.end()));
+  BOOST_TEST(permutations == 5040);
+}
+
 // Issue #18: the engine selects without formatting, then describes only the
 // results it shows. The picks point into the caller's observations.
 BOOST_AUTO_TEST_CASE(selection_without_text_points_into_the_observations_latest_first) {
