@@ -98,9 +98,10 @@ BOOST_AUTO_TEST_CASE(rxnorm_ingredient_and_scd_codes_match_exactly) {
 
 BOOST_AUTO_TEST_CASE(atc_prefix_matches_descendants_only) {
   BOOST_TEST(In("ppi", Code(rules::kAtcSystem, "A02BC02")));
-  BOOST_TEST(In("ppi", Code(rules::kAtcSystem, "a02bc05")));   // case-insensitive
-  BOOST_TEST(!In("ppi", Code(rules::kAtcSystem, "A02BA02")));  // H2 blocker, sibling group
-  BOOST_TEST(!In("ppi", Code(rules::kAtcSystem, "A02BC08")));  // vonoprazan: excluded P-CAB
+  BOOST_TEST(In("ppi", Code(rules::kAtcSystem, "a02bc05")));         // case-insensitive
+  BOOST_TEST(In("ppi", Code(rules::kAtcSystem, " A02BC05\t\r\n")));  // spaces dropped
+  BOOST_TEST(!In("ppi", Code(rules::kAtcSystem, "A02BA02")));        // H2 blocker, sibling group
+  BOOST_TEST(!In("ppi", Code(rules::kAtcSystem, "A02BC08")));        // vonoprazan: excluded P-CAB
 }
 
 BOOST_AUTO_TEST_CASE(icd_prefix_is_hierarchy_aware) {
