@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/ascii.h"
 #include "common/same_bytes.h"
 #include "common/text_hash.h"
 #include "fhir/number_format.h"
@@ -17,26 +18,19 @@ namespace {
 
 using internal::FormatShortest;
 
-// The C locale's spaces, without a library call per byte (hot: every unit of
-// every observation).
-bool IsSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
   return s;
 }
 
-// ASCII case folding: UCUM codes are ASCII, and the locale is not wanted here.
-char FoldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-// Units are mostly written as the rule file writes them: the same bytes are
-// checked first, a byte at a time only when they differ.
+// UCUM units are ASCII. They are mostly written as the rule file writes them:
+// the same bytes are checked first, a byte at a time only when they differ.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   if (SameBytes(a, b)) return true;
   return std::equal(a.begin(), a.end(), b.begin(),
-                    [](char x, char y) { return FoldAscii(x) == FoldAscii(y); });
+                    [](char x, char y) { return LowerAscii(x) == LowerAscii(y); });
 }
 
 // The accepted codes of a spec, found by code in one probe. Every

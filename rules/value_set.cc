@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ascii.h"
 #include "rules/ruleset.h"
 
 namespace cds::rules {
@@ -67,13 +68,6 @@ bool IsHierarchicalSystem(std::string_view system) {
 
 namespace {
 
-// The C locale's spaces and upper case, written out: a library call per byte
-// of each code of each concept not in the membership cache (issue #18, 0.6 %
-// of a cold call). The service never sets a locale, so these are the answers
-// std::isspace and std::toupper gave.
-bool IsAsciiSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-char UpperAscii(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c; }
-
 // NormaliseCode into `out` (room for code.size() bytes); returns the length.
 std::size_t NormaliseCodeInto(std::string_view system, std::string_view code, char* out) {
   const bool icd = system == kIcd10CmSystem;
@@ -91,8 +85,6 @@ bool InToken(char c) {
   auto u = static_cast<unsigned char>(c);
   return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u >= 0x80;
 }
-
-char FoldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 // Calls fn(token) for each run of token bytes of `text`, as written (not yet
 // folded). The one definition of a token, for Tokenize and MakeConceptView.
@@ -129,7 +121,7 @@ std::vector<std::string> Tokenize(std::string_view text) {
   std::vector<std::string> tokens;
   ForEachToken(text, [&](std::string_view token) {
     std::string& copy = tokens.emplace_back(token);
-    for (char& c : copy) c = FoldAscii(c);
+    for (char& c : copy) c = LowerAscii(c);
   });
   return tokens;
 }
@@ -178,7 +170,7 @@ void FillConceptView(const std::vector<const fhir::CodeableConcept*>& concepts, 
     const std::size_t first = view.tokens.size();
     ForEachToken(text, [&](std::string_view token) {
       char* folded = end;
-      for (char c : token) *end++ = FoldAscii(c);
+      for (char c : token) *end++ = LowerAscii(c);
       view.tokens.emplace_back(folded, token.size());
     });
     view.token_lists.emplace_back(view.tokens.data() + first, view.tokens.size() - first);
