@@ -241,6 +241,41 @@ bool SameValue(const LabPick& a, const LabPick& b) {
          std::fabs(a.value - b.value) <= 1e-9 * scale;
 }
 
+// The candidates grouped by code index (a counting sort: stable, O(n)); code
+// k's are by_code[code_start[k], code_start[k + 1]).
+std::vector<Candidate> GroupByCode(const std::vector<Candidate>& candidates, std::size_t code_count,
+                                   std::vector<std::size_t>& code_start) {
+  code_start.assign(code_count + 1, 0);
+  for (const Candidate& c : candidates) ++code_start[c.code_index + 1];
+  for (std::size_t k = 1; k < code_start.size(); ++k) code_start[k] += code_start[k - 1];
+  std::vector<Candidate> by_code(candidates.size());
+  std::vector<std::size_t> next(code_start.begin(), code_start.end() - 1);
+  for (const Candidate& c : candidates) by_code[next[c.code_index]++] = c;
+  return by_code;
+}
+
+// A code's kept results, [first, last) of a list in (code, time) order.
+using Run = std::pair<std::size_t, std::size_t>;
+
+// Latest first; results of the same time in the order of their codes. Each
+// run is in time order, so this merges the runs from their ends.
+std::vector<LabPick> LatestFirst(const std::vector<LabPick>& kept, std::vector<Run> runs) {
+  std::vector<LabPick> out;
+  out.reserve(kept.size());
+  while (out.size() < kept.size()) {
+    std::size_t latest = runs.size();
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      if (runs[r].first == runs[r].second) continue;
+      if (latest == runs.size() ||
+          kept[runs[r].second - 1].effective > kept[runs[latest].second - 1].effective) {
+        latest = r;
+      }
+    }
+    out.push_back(kept[--runs[latest].second]);
+  }
+  return out;
+}
+
 }  // namespace
 
 LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFact>& observations,
@@ -285,17 +320,10 @@ LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFa
   const auto earlier = [](const Candidate& x, const Candidate& y) {
     return x.pick.effective < y.pick.effective;
   };
-  std::vector<std::size_t> code_start(spec.codes.size() + 1, 0);
-  for (const Candidate& c : candidates) ++code_start[c.code_index + 1];
-  for (std::size_t k = 1; k < code_start.size(); ++k) code_start[k] += code_start[k - 1];
-  std::vector<Candidate> by_code(candidates.size());
-  {
-    std::vector<std::size_t> next(code_start.begin(), code_start.end() - 1);
-    for (const Candidate& c : candidates) by_code[next[c.code_index]++] = c;
-  }
-  std::vector<std::pair<std::size_t, std::size_t>>
-      runs;                   // per code: its kept results [first, last)
+  std::vector<std::size_t> code_start;
+  std::vector<Candidate> by_code = GroupByCode(candidates, spec.codes.size(), code_start);
   std::vector<LabPick> kept;  // one per group, in (code, time) order
+  std::vector<Run> runs;      // per code with results, its part of `kept`
   kept.reserve(by_code.size());
   for (std::size_t k = 0; k + 1 < code_start.size(); ++k) {
     const auto first = by_code.begin() + static_cast<std::ptrdiff_t>(code_start[k]);
@@ -326,20 +354,7 @@ LabSelection SelectLabs(const AnalyteSpec& spec, const std::vector<ObservationFa
     }
     runs.emplace_back(run_first, kept.size());
   }
-  // Latest first; results of the same time in the order of their codes. Each
-  // code's run is in time order, so this merges the runs from their ends.
-  selection.usable.reserve(kept.size());
-  while (selection.usable.size() < kept.size()) {
-    std::size_t latest = runs.size();
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      if (runs[r].first == runs[r].second) continue;
-      if (latest == runs.size() ||
-          kept[runs[r].second - 1].effective > kept[runs[latest].second - 1].effective) {
-        latest = r;
-      }
-    }
-    selection.usable.push_back(kept[--runs[latest].second]);
-  }
+  selection.usable = LatestFirst(kept, std::move(runs));
   return selection;
 }
 
