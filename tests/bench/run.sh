@@ -27,7 +27,10 @@
 #      in one process, RSS and peak RSS per pass;
 #   6. latency and CPU per request by body size (3 KB .. 4 MB), (b) vs (c);
 #   7. the population backtest (magcds rules backtest, all cores) against
-#      RapidJSON parse alone on all cores.
+#      RapidJSON parse alone on all cores;
+#   8. reload under load: the 1,300-rule set reloaded by SIGHUP every 250 ms
+#      under wrk -c16 (reload_under_load.py): failed requests, and each
+#      reload's CPU and wall time as magcds logs them.
 # Prints every figure with ratios and writes tests/bench/results/results.md,
 # tests/bench/results/scaling.png and the raw data under tests/bench/results/.
 # Not part of the test suite (not registered with CTest). Every process it
@@ -612,7 +615,36 @@ print(f'cores={sys.argv[2]} patients={r[\"patients\"][\"evaluated\"]} bytes={r[\
 sed 's/^/  RapidJSON on all cores: /' "$work/raw/backtest-ref.txt"
 sed 's/^/  backtest: /' "$work/raw/backtest-run.txt"
 
-# ---------------------------------------------------------------- 11. report
+# ---------------------------------------------------------------- 11. reload under load
+# Issue #18's reload row asks for 0 failed requests as well: magcds on the
+# 1,300-rule set (its rules path a symlink), swapped between two versions and
+# reloaded by SIGHUP every 250 ms while wrk -c16 and a checker that reads every
+# answer keep it busy.
+reload_seconds=10; [ "$quick" = 1 ] && reload_seconds=3
+log "reload under load: the 1,300-rule set swapped and reloaded by SIGHUP every 250 ms for ${reload_seconds} s, wrk -c16"
+mkdir -p "$work/reload"
+cp -r "$work/data/rules-1300/." "$work/reload/a"
+cp -r "$work/data/rules-1300/." "$work/reload/b"
+python3 - "$work/reload/b/ruleset.json" <<'EOF'
+import json, sys
+rs = json.load(open(sys.argv[1]))
+major, minor, patch = rs["version"].split(".")
+rs["version"] = f"{major}.{minor}.{int(patch) + 1}"  # a second version, to see each swap served
+json.dump(rs, open(sys.argv[1], "w"), indent=1, ensure_ascii=False)
+EOF
+ln -s "$work/reload/a" "$work/reload/current"
+printf '{"reload": {"pollSeconds": 0}, "log": {"level": "info"}}\n' >"$work/reload/config.json"
+port_r=$(free_port)
+"$magcds" serve --listen "127.0.0.1:$port_r" --rules "$work/reload/current" --config "$work/reload/config.json" \
+  >"$work/raw/magcds-reload.log" 2>&1 &
+pid_r=$!; pids+=("$pid_r")
+wait_http "http://127.0.0.1:$port_r/healthz"
+python3 "$bench_dir/reload_under_load.py" "http://127.0.0.1:$port_r$service_path" "$pid_r" "$work/reload/current" \
+  "$work/reload/a" "$work/reload/b" "$work/raw/magcds-reload.log" "$reload_seconds" "$bench_dir/wrk_report.lua" \
+  "$body" "$work/raw/reload-under-load.json"
+stop_pid "$pid_r"
+
+# ---------------------------------------------------------------- 12. report
 log "writing results"
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/raw/machine.txt"
 echo "total_seconds=$(( $(date +%s) - started_at ))" >>"$work/raw/machine.txt"
@@ -621,7 +653,7 @@ if [ "${#deferred_profiles[@]}" -gt 0 ]; then
   summarise_profiles
 fi
 for f in machine.txt throughput.tsv fetch.tsv fetch-status.txt fetch-cpu.txt.kv fetch-gets-cpu.txt.kv memory.txt soak.txt soak-series.tsv engine.json \
-  big-patients.json big-parse-ref.txt sizes.tsv backtest-ref.txt backtest-run.txt; do
+  big-patients.json big-parse-ref.txt sizes.tsv backtest-ref.txt backtest-run.txt reload-under-load.json; do
   if [ -f "$work/raw/$f" ]; then cp "$work/raw/$f" "$results/raw/$f"; else rm -f "$results/raw/$f"; fi
 done
 python3 "$bench_dir/report.py" "$results"
