@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,6 +21,14 @@
 
 namespace cds::service::store {
 namespace {
+
+// A batch of issued cards (up to 256) is ~2 ms of CPU in one burst. On a
+// small node a request thread, or a client on the same host, woken on the
+// CPU running it waited the burst out: the one-connection p99 was ~1.5-2 ms
+// against ~0.3 ms with the store off (tests/bench/results/profile-notes.md,
+// session 14). Yielding every few rows lets them in after ~0.25 ms at most;
+// with nothing waiting the yield returns at once.
+constexpr std::size_t kRowsBetweenYields = 32;
 
 Error Unavailable(sqlite3* db, const std::string& what) {
   return Error{ErrorCode::kUnavailable,
@@ -130,7 +140,9 @@ class SqliteStore : public FeedbackStore {
                      "patient_hash, issued_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
     if (!insert.ok()) return Unavailable(db_, "prepare insert issued_cards");
     if (Status s = Exec("BEGIN IMMEDIATE", "begin"); !s) return s;
+    std::size_t rows = 0;
     for (const IssuedCard& card : cards) {
+      if (++rows % kRowsBetweenYields == 0) std::this_thread::yield();
       insert.Reset();
       insert.BindAll(card.card_uuid, card.service_id, card.rule_id, card.rule_version,
                      card.ruleset_id, card.ruleset_version, card.indicator, card.hook_instance,
