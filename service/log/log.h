@@ -37,6 +37,10 @@ std::uint64_t LogLinesDropped();
 // Waits up to `timeout` for the queued lines to be written (before exit).
 void FlushLogs(std::chrono::milliseconds timeout);
 
+// A duration for a log field: milliseconds with one decimal ("12.3"), the
+// form every "...Ms" field takes.
+std::string LogMs(double ms);
+
 // A short id that ties an error response to its log line, e.g. "c-5f3a9e01-000007".
 std::string NewCorrelationId();
 

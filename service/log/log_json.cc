@@ -193,6 +193,12 @@ std::uint64_t LogLinesDropped() { return Queue().dropped(); }
 
 void FlushLogs(std::chrono::milliseconds timeout) { Queue().Flush(timeout); }
 
+std::string LogMs(double ms) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f", ms);
+  return text;
+}
+
 std::string NewCorrelationId() {
   static const unsigned long kPrefix =
       (static_cast<unsigned long>(::getpid()) << 16) ^

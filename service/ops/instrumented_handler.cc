@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,12 +72,10 @@ void Observe(const InstrumentedHandlerOptions& options, const Observed& observed
   }
   const char* level = ops ? "debug" : status >= 500 ? "error" : "info";
   if (!LogEnabled(level)) return;
-  char duration[32];
-  std::snprintf(duration, sizeof(duration), "%.1f", ms);
   LogFields fields = {{"method", std::string(method)},
                       {"endpoint", std::string(endpoint)},
                       {"status", std::to_string(status)},
-                      {"durationMs", duration}};
+                      {"durationMs", LogMs(ms)}};
   if (!trace.service_id.empty()) {
     fields.emplace_back("service", trace.service_id);
   } else if (!trace.requested_service.empty()) {

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <exception>
 #include <fstream>
@@ -46,12 +45,6 @@ double ThreadCpuMs() {
   timespec now{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
-}
-
-std::string OneDecimal(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f", value);
-  return text;
 }
 
 }  // namespace
@@ -167,9 +160,8 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
     report.errors.push_back({options_.path, 0, "", "", std::string("loader failed: ") + e.what()});
   }
   const std::string time = NowIsoMillis();
-  const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - started)
-                           .count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   const double cpu_ms = ThreadCpuMs() - cpu_started;
   const std::shared_ptr<const rules::RuleSet> previous = holder_.Get();
   const std::string previous_label = previous ? previous->Label() : "";
@@ -204,8 +196,8 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
               {"ruleset", label},
               {"previous", previous_label},
               {"warnings", std::to_string(report.warnings.size())},
-              {"ms", std::to_string(ms)},
-              {"cpuMs", OneDecimal(cpu_ms)}});
+              {"ms", LogMs(ms)},
+              {"cpuMs", LogMs(cpu_ms)}});
     return true;
   }
 
@@ -214,8 +206,8 @@ bool RuleSetReloader::ReloadNow(const std::string& trigger) {
             {"path", options_.path},
             {"errors", std::to_string(report.errors.size())},
             {"kept", previous_label},
-            {"ms", std::to_string(ms)},
-            {"cpuMs", OneDecimal(cpu_ms)}});
+            {"ms", LogMs(ms)},
+            {"cpuMs", LogMs(cpu_ms)}});
   for (std::size_t i = 0; i < report.errors.size() && i < kMaxLoggedIssues; ++i) {
     const rules::RuleIssue& issue = report.errors[i];
     LogEvent("error", "rules_reload_issue",

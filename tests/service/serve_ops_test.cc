@@ -535,12 +535,12 @@ BOOST_AUTO_TEST_CASE(hundred_reloads_under_load_fail_no_request) {
   BOOST_TEST(total.by_version["magnesium@1.1.0"] > 0u);
   // Each reload logs its wall time and its own thread's CPU time (the
   // benchmark's reload row reads both): one thread's CPU time cannot exceed
-  // its wall time (ms is whole milliseconds, rounded down), while the
+  // its wall time (give or take the 0.1 ms they are rounded to), while the
   // process's would, with two clients keeping the server busy.
   const ReloadTimes times = LoggedReloadTimes(serve.Log());
   BOOST_TEST(times.lines == 67u);
   BOOST_TEST(times.cpu_ms > 0.0);
-  BOOST_TEST(times.cpu_ms <= times.wall_ms + static_cast<double>(times.lines));
+  BOOST_TEST(times.cpu_ms <= times.wall_ms + 0.1 * static_cast<double>(times.lines));
   cds::testing::RemoveTree(dir);
 }
 
