@@ -15,8 +15,9 @@ and names the new version before the next swap:
 Then it reads magcds's own `rules_reloaded` log lines: each reload's wall time
 (hashing and loading the files until the new set is in force) and the CPU time
 of the thread that did it, both measured inside the service while it served
-the load (with both cores busy, wall time includes waiting for one). Writes OUT.json; exits 1 when a reload failed or was not
-seen within 10 s (the run then measures nothing).
+the load (with both cores busy, wall time includes waiting for one). Writes
+OUT.json; exits 1 when a reload failed or was not seen within 10 s (the run
+then measures nothing).
 """
 
 import http.client
@@ -93,12 +94,11 @@ def main():
     with open(body_path, "rb") as f:
         body = f.read()
 
-    def label_of(d):
+    sets = []
+    for d in dirs:
         with open(os.path.join(d, "ruleset.json")) as f:
-            rs = json.load(f)
-        return f"{rs['id']}@{rs['version']}"
-
-    labels = [label_of(d) for d in dirs]
+            sets.append(json.load(f))
+    labels = [f"{rs['id']}@{rs['version']}" for rs in sets]
     assert labels[0] != labels[1], "the two rule-set directories must differ in version"
     start_ready = ready(url)
     current = 0 if start_ready.get("ruleset") == labels[0] else 1
@@ -159,9 +159,11 @@ def main():
                 service_ms.append(float(event["ms"]))
                 service_cpu_ms.append(float(event["cpuMs"]))
 
+    failed = (wrk_result["status_err"] + wrk_result["connect_err"] + wrk_result["read_err"]
+              + wrk_result["write_err"] + wrk_result["timeout_err"] + checker.failed)
     result = {
         "seconds": seconds,
-        "rules": None,
+        "rules": len(sets[0]["rules"]),
         "labels": labels,
         "reloads": reloads,
         "reloads_logged": len(service_ms),
@@ -175,18 +177,19 @@ def main():
         "wrk": wrk_result,
         "checker": {"requests": checker.requests, "failed": checker.failed, "by_label": checker.by_label,
                     "first_failure": checker.first_failure},
+        "requests": wrk_result["requests"] + checker.requests,
+        "failed": failed,  # wrk's non-2xx and socket errors, and the checker's failures
         "problem": problem,
     }
-    with open(os.path.join(dirs[0], "ruleset.json")) as f:
-        result["rules"] = len(json.load(f)["rules"])
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
-    failed = (wrk_result["status_err"] + wrk_result["connect_err"] + wrk_result["read_err"]
-              + wrk_result["write_err"] + wrk_result["timeout_err"] + checker.failed)
+    def ms(value):
+        return "-" if value is None else f"{value:.1f}"
+
     print(f"  {reloads} reloads of {result['rules']:,} rules in {seconds:.0f} s under load: CPU median "
-          f"{result['reload_cpu_ms_median']} ms (max {result['reload_cpu_ms_max']}), wall median "
-          f"{result['reload_ms_median']} ms (max {result['reload_ms_max']}); "
-          f"{wrk_result['requests'] + checker.requests:,} requests, {failed} failed"
+          f"{ms(result['reload_cpu_ms_median'])} ms (max {ms(result['reload_cpu_ms_max'])}), wall median "
+          f"{ms(result['reload_ms_median'])} ms (max {ms(result['reload_ms_max'])}); "
+          f"{result['requests']:,} requests, {failed} failed"
           + (f" (first: {checker.first_failure})" if checker.first_failure else ""))
     if problem:
         sys.exit("reload_under_load: " + problem)
